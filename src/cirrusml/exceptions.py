@@ -1,0 +1,90 @@
+"""Exceptions raised by cirrusml.
+
+Every message names the thing at fault (a field, a column, a file), the rule it broke, the value
+received and, where possible, how to fix it.
+
+::
+
+    CirrusMLError
+    ├── InvalidSpecError (ValueError)        a job specification field is wrong
+    ├── DataError (ValueError)                data cannot be read or does not fit the job
+    │   └── MLTableError                      an MLTable file is malformed
+    ├── NotSupportedYetError (NotImplementedError)
+    ├── JobNotFoundError (KeyError)
+    ├── JobFailedError (RuntimeError)         raised by ``jobs.stream`` when a job ends Failed
+    ├── WorkspaceError (RuntimeError)
+    ├── TrialTimeoutError (TimeoutError)      a trial ran past ``trial_timeout_minutes``
+    └── NotFittedError (ValueError, AttributeError)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CirrusMLError",
+    "DataError",
+    "InvalidSpecError",
+    "JobFailedError",
+    "JobNotFoundError",
+    "MLTableError",
+    "NotFittedError",
+    "NotSupportedYetError",
+    "TrialTimeoutError",
+    "WorkspaceError",
+]
+
+
+class CirrusMLError(Exception):
+    """Root of every error cirrusml raises on purpose."""
+
+
+class InvalidSpecError(CirrusMLError, ValueError):
+    """A job specification is invalid.
+
+    ``field`` is the dotted path of the offending field (``limits.timeout_minutes``), or ``None``
+    when the problem concerns the whole document.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, source: str | None = None):
+        self.field = field
+        self.source = source
+        prefix = ""
+        if source:
+            prefix += f"{source}: "
+        if field:
+            prefix += f"{field}: "
+        super().__init__(prefix + message)
+
+
+class DataError(CirrusMLError, ValueError):
+    """Data cannot be read, or does not fit the job (a missing column, an empty file, ...)."""
+
+
+class MLTableError(DataError):
+    """An MLTable file is malformed or uses something we do not support."""
+
+
+class NotSupportedYetError(CirrusMLError, NotImplementedError):
+    """A feature that later releases will add."""
+
+
+class JobNotFoundError(CirrusMLError, KeyError):
+    """No job of that name in the workspace."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want the sentence as it is.
+        return str(self.args[0]) if self.args else ""
+
+
+class JobFailedError(CirrusMLError, RuntimeError):
+    """A streamed job ended Failed."""
+
+
+class WorkspaceError(CirrusMLError, RuntimeError):
+    """The workspace folder is missing, unreadable or inconsistent."""
+
+
+class TrialTimeoutError(CirrusMLError, TimeoutError):
+    """A trial ran past its time limit and was stopped."""
+
+
+class NotFittedError(CirrusMLError, ValueError, AttributeError):
+    """An estimator was used before ``fit``."""
