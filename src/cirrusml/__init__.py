@@ -1,7 +1,17 @@
-"""cirrusml: local-first AutoML for tabular data, shaped like Azure ML AutoML."""
+"""cirrusml: local-first AutoML for tabular data, shaped like Azure ML AutoML.
+
+>>> from cirrusml import Input, MLClient, automl
+>>> job = automl.classification(training_data=Input(type="mltable", path="./train"),
+...                             target_column_name="y", primary_metric="accuracy")
+>>> returned = MLClient().jobs.create_or_update(job)          # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
+from cirrusml import automl, mltable
 from cirrusml._version import __version__
+from cirrusml.client import MLClient
+from cirrusml.data import Input, Output
+from cirrusml.spec import load_job
 
-__all__ = ["__version__"]
+__all__ = ["Input", "MLClient", "Output", "__version__", "automl", "load_job", "mltable"]

@@ -1,0 +1,412 @@
+"""The ``cirrus`` command line, mirroring ``az ml``: thin commands over the client.
+
+Every error cirrusml raises on purpose is printed as one line and exits with status 1; usage
+errors exit with status 2. No traceback reaches the user unless ``CIRRUS_DEBUG=1`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from cirrusml._version import __version__
+from cirrusml.exceptions import CirrusMLError, InvalidSpecError
+
+app = typer.Typer(
+    help="cirrusml: local-first AutoML that runs Azure ML AutoML job files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+job_app = typer.Typer(help="Submit and manage AutoML jobs (like `az ml job`).",
+                      no_args_is_help=True)
+app.add_typer(job_app, name="job")
+
+console = Console()
+err_console = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default: $CIRRUS_WORKSPACE or "
+                 "./.cirrus).", show_default=False),
+]
+NameOpt = Annotated[str, typer.Option("--name", "-n", help="Name of the job.")]
+
+TERMINAL = ("Completed", "Failed", "Canceled")
+STATUS_STYLE = {"Completed": "green", "Failed": "red", "Canceled": "yellow", "Running": "cyan",
+                "Queued": "magenta", "NotStarted": "dim", "TimedOut": "red"}
+
+
+def _client(workspace: Path | None) -> Any:
+    from cirrusml.client import MLClient
+
+    return MLClient(workspace=workspace)
+
+
+def _status(status: str | None) -> Text:
+    status = status or "?"
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _parse_set(pairs: list[str]) -> list[dict[str, Any]]:
+    overrides = []
+    for pair in pairs:
+        if "=" not in pair:
+            raise InvalidSpecError(
+                f"--set takes key=value (for example limits.timeout_minutes=5), got '{pair}'.")
+        key, raw = pair.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise InvalidSpecError(f"--set '{pair}' has no key before '='.")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        overrides.append({key: value})
+    return overrides
+
+
+# ----------------------------------------------------------------------------------- create
+
+
+@job_app.command("create")
+def job_create(
+    file: Annotated[Path, typer.Option("--file", "-f", help="YAML job file (type: automl).")],
+    stream: Annotated[bool, typer.Option("--stream", "-s", help="Follow the job until it ends; "
+                                         "exit non-zero if it fails or is canceled.")] = False,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a field: --set limits.timeout_minutes=5 (repeatable).")] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Name for the job.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Create (submit) a job from a YAML file, like `az ml job create --file`."""
+    from cirrusml.spec import load_job
+
+    job = load_job(file, params_override=_parse_set(set_ or []))
+    if name:
+        job.name = name
+    client = _client(workspace)
+    returned = client.jobs.create_or_update(job)
+    record = client.jobs.record(returned.name)
+    for notice in record.get("notices", []):
+        err_console.print(f"[yellow]Notice:[/yellow] {notice}")
+    table = Table(show_header=False, box=None)
+    table.add_row("name", returned.name)
+    table.add_row("status", _status(returned.status))
+    table.add_row("task", returned.task)
+    table.add_row("primary metric", returned.primary_metric_name)
+    table.add_row("experiment", record.get("experiment_name", ""))
+    table.add_row("workspace", str(client.workspace_path))
+    console.print(table)
+    if stream:
+        raise typer.Exit(_stream(client, returned.name))
+    console.print(f"Follow it with: cirrus job stream -n {returned.name}")
+
+
+# ----------------------------------------------------------------------------------- stream
+
+
+def _leaderboard(trials: dict[int, dict[str, Any]], metric: str, greater: bool | None,
+                 limit: int = 10) -> Table:
+    table = Table(title="Trials", title_justify="left", expand=False)
+    for column in ("#", "algorithm", "status", metric or "score", "seconds"):
+        table.add_column(column, justify="right" if column in ("#", "seconds") else "left")
+    done = [t for t in trials.values() if t.get("score") is not None]
+    others = [t for t in trials.values() if t.get("score") is None]
+    done.sort(key=lambda t: t["score"], reverse=bool(greater))
+    for trial in (done + sorted(others, key=lambda t: t["index"]))[:limit]:
+        table.add_row(str(trial["index"]), str(trial.get("algorithm", "")),
+                      _status(trial.get("status")), _fmt(trial.get("score")),
+                      _fmt(trial.get("seconds"), 1))
+    return table
+
+
+def _greater_is_better(metric: str) -> bool | None:
+    try:
+        from cirrusml.metrics import get_metric
+
+        return bool(get_metric(metric).greater_is_better)
+    except Exception:  # noqa: BLE001 - only used for sorting a display
+        return None
+
+
+def _stream(client: Any, name: str) -> int:
+    """Follow a job; returns the exit code (0 completed, 1 failed or canceled)."""
+    jobs = client.jobs
+    record = jobs.record(name)
+    metric = record.get("primary_metric") or jobs.get(name).primary_metric_name
+    greater = _greater_is_better(metric)
+    trials: dict[int, dict[str, Any]] = {}
+    state: dict[str, Any] = {"phase": "", "timeout": None, "max_trials": None}
+    log_lines: list[str] = []
+    offsets = {"log": 0, "events": 0}
+
+    def pull() -> None:
+        events, offsets["events"] = jobs.read_events(name, offsets["events"])
+        for event in events:
+            kind = event.get("event")
+            if kind == "phase":
+                state["phase"] = event.get("phase", "")
+                state["timeout"] = event.get("timeout_seconds", state["timeout"])
+                state["max_trials"] = event.get("max_trials", state["max_trials"])
+            elif kind == "trial_started":
+                trials[event["index"]] = {"index": event["index"],
+                                          "algorithm": event.get("algorithm"),
+                                          "status": "Running"}
+            elif kind == "trial":
+                trials[event["index"]] = event
+        text, offsets["log"] = jobs.read_log(name, offsets["log"])
+        new = [line for line in text.splitlines() if line.strip()]
+        log_lines.extend(new)
+        return new
+
+    def render(record: dict[str, Any]) -> Group:
+        started = record.get("started")
+        elapsed = _elapsed(started)
+        header = Table.grid(padding=(0, 2))
+        header.add_row("job", name, "status", _status(record.get("status")))
+        header.add_row("phase", state["phase"] or "—", "elapsed", f"{elapsed:.0f} s")
+        finished = sum(1 for t in trials.values() if t.get("status") != "Running")
+        header.add_row("trials", f"{finished}" + (f" / {state['max_trials']}"
+                                                  if state["max_trials"] else ""),
+                       "best", _best_text(trials, greater))
+        parts: list[Any] = [Panel(header, title="cirrus job", expand=False)]
+        if state["timeout"]:
+            parts.append(ProgressBar(total=float(state["timeout"]),
+                                     completed=min(elapsed, float(state["timeout"])), width=60))
+        if trials:
+            parts.append(_leaderboard(trials, metric, greater))
+        parts.append(Text("\n".join(log_lines[-8:]), style="dim"))
+        return Group(*parts)
+
+    if console.is_terminal:
+        with Live(render(record), console=console, refresh_per_second=4) as live:
+            while True:
+                pull()
+                record = jobs.record(name)
+                live.update(render(record))
+                if record.get("status") in TERMINAL:
+                    pull()
+                    live.update(render(record))
+                    break
+                time.sleep(0.5)
+    else:
+        while True:
+            for line in pull():
+                console.print(line, markup=False, highlight=False)
+            record = jobs.record(name)
+            if record.get("status") in TERMINAL:
+                for line in pull():
+                    console.print(line, markup=False, highlight=False)
+                break
+            time.sleep(0.5)
+        if trials:
+            console.print(_leaderboard(trials, metric, greater))
+    return _summary(client, name, record)
+
+
+def _best_text(trials: dict[int, dict[str, Any]], greater: bool | None) -> str:
+    scored = [t for t in trials.values() if t.get("score") is not None
+              and t.get("status") == "Completed"]
+    if not scored:
+        return "—"
+    best = (max if greater else min)(scored, key=lambda t: t["score"])
+    return f"{best['score']:.4f} (trial {best['index']}, {best.get('algorithm')})"
+
+
+def _elapsed(started: str | None) -> float:
+    from datetime import datetime, timezone
+
+    if not started:
+        return 0.0
+    try:
+        return (datetime.now(timezone.utc) - datetime.fromisoformat(started)).total_seconds()
+    except ValueError:
+        return 0.0
+
+
+def _summary(client: Any, name: str, record: dict[str, Any]) -> int:
+    status = record.get("status")
+    console.print(Text.assemble("Job ", (name, "bold"), " ", _status(status)))
+    if status == "Completed":
+        best_model = client.workspace_path / "jobs" / name / "outputs" / "best_model"
+        console.print(f"Best: trial {record.get('best_iteration')} "
+                      f"({record.get('best_algorithm')}), {record.get('primary_metric')} = "
+                      f"{_fmt(record.get('best_score'))}")
+        console.print(f"Best model (MLflow): {best_model}")
+        console.print(f"Download it with: cirrus job download -n {name} "
+                      "--output-name best_model")
+        return 0
+    if record.get("error"):
+        err_console.print(Text.assemble(("Error: ", "red"), str(record["error"])))
+    return 1
+
+
+@job_app.command("stream")
+def job_stream(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
+    """Follow a job until it ends (re-attach at any time)."""
+    raise typer.Exit(_stream(_client(workspace), name))
+
+
+# ------------------------------------------------------------------------------ show / list
+
+
+@job_app.command("show")
+def job_show(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
+    """Show a job: status, timings, best model, and the leaderboard of its trials."""
+    client = _client(workspace)
+    record = client.jobs.record(name)
+    job = client.jobs.get(name)
+    table = Table(show_header=False, box=None, title=f"Job {name}", title_justify="left")
+    rows = [
+        ("status", _status(record.get("status"))),
+        ("task", job.task),
+        ("primary metric", job.primary_metric_name),
+        ("target", job.target_column_name),
+        ("experiment", record.get("experiment_name")),
+        ("compute", record.get("compute")),
+        ("created", record.get("created")),
+        ("started", record.get("started")),
+        ("ended", record.get("ended")),
+        ("stop reason", record.get("stop_reason")),
+        ("best trial", None if record.get("best_iteration") is None else
+         f"{record.get('best_iteration')} ({record.get('best_algorithm')}), "
+         f"{_fmt(record.get('best_score'))}"),
+        ("error", record.get("error")),
+    ]
+    for key, value in rows:
+        if value not in (None, ""):
+            table.add_row(key, value if isinstance(value, Text) else str(value))
+    for notice in record.get("notices", []):
+        table.add_row("notice", notice)
+    if record.get("test_metrics"):
+        table.add_row("test " + job.primary_metric_name,
+                      _fmt(record["test_metrics"].get(job.primary_metric_name)))
+    best_model = client.workspace_path / "jobs" / name / "outputs" / "best_model"
+    if best_model.exists():
+        table.add_row("best model", str(best_model))
+    console.print(table)
+    trials = client.jobs.list_trials(name)
+    if trials:
+        greater = _greater_is_better(job.primary_metric_name)
+        board = {t.iteration if t.iteration is not None else i: {
+            "index": t.iteration if t.iteration is not None else i,
+            "algorithm": t.algorithm, "status": t.status, "score": t.score,
+            "seconds": t.metrics.get("training_time_seconds")} for i, t in enumerate(trials)}
+        console.print(_leaderboard(board, job.primary_metric_name, greater, limit=50))
+
+
+@job_app.command("list")
+def job_list(workspace: WorkspaceOpt = None) -> None:
+    """List the jobs of the workspace, newest first."""
+    client = _client(workspace)
+    table = Table(title=f"Jobs in {client.workspace_path}", title_justify="left")
+    for column in ("name", "task", "status", "created", "best score"):
+        table.add_column(column)
+    for record in client.jobs._ws.records():
+        if record.get("status") not in TERMINAL:
+            record = client.jobs.record(record["name"])
+        table.add_row(record.get("name", ""), record.get("task", ""),
+                      _status(record.get("status")), record.get("created", ""),
+                      _fmt(record.get("best_score")))
+    console.print(table)
+
+
+# -------------------------------------------------------------------------- cancel / download
+
+
+@job_app.command("cancel")
+def job_cancel(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
+    """Cancel a job and wait until it has stopped."""
+    status = _client(workspace).jobs.cancel(name)
+    console.print(Text.assemble("Job ", (name, "bold"), " ", _status(status)))
+
+
+@job_app.command("download")
+def job_download(
+    name: NameOpt,
+    output_name: Annotated[str | None, typer.Option(
+        "--output-name", help="A named output, such as best_model.")] = None,
+    download_path: Annotated[Path, typer.Option(
+        "--download-path", "-p", help="Folder to download into.")] = Path("."),
+    all_: Annotated[bool, typer.Option("--all", help="Download logs, artifacts and every "
+                                       "named output.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Download a job's outputs (named outputs go to named-outputs/<name>/)."""
+    _client(workspace).jobs.download(name, download_path=download_path,
+                                     output_name=output_name, all=all_)
+    where = download_path / ("named-outputs/" + output_name if output_name and not all_
+                             else "")
+    console.print(f"Downloaded to {where.resolve()}")
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"cirrusml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """cirrusml: local-first AutoML that runs Azure ML AutoML job files."""
+
+
+def main() -> None:
+    """Entry point of the ``cirrus`` command."""
+    try:
+        code = app(standalone_mode=False)
+    except CirrusMLError as err:
+        if os.environ.get("CIRRUS_DEBUG"):
+            raise
+        err_console.print(Text.assemble(("Error: ", "red"), str(err)), highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("Interrupted.")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as err:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(err, click.exceptions.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        if isinstance(err, click.exceptions.Abort):
+            sys.exit(1)
+        if os.environ.get("CIRRUS_DEBUG"):
+            raise
+        err_console.print(Text.assemble(("Internal error: ", "red"), f"{type(err).__name__}: "
+                                        f"{err} (set CIRRUS_DEBUG=1 for the traceback)"))
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

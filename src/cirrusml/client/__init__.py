@@ -1,0 +1,8 @@
+"""The client (L4): ``MLClient`` and its operations."""
+
+from __future__ import annotations
+
+from cirrusml.client._client import MLClient
+from cirrusml.client._jobs import CancelPoller, JobOperations, TrialRun
+
+__all__ = ["CancelPoller", "JobOperations", "MLClient", "TrialRun"]

@@ -1,0 +1,147 @@
+"""The job runner: the detached process that runs one job and is the only writer to MLflow.
+
+Started by ``jobs.create_or_update`` as ``python -m cirrusml.client._runner WORKSPACE NAME`` in a
+session of its own (so it outlives the caller) without a double fork (so it stays in the caller's
+process tree). It waits for a queue slot, runs the engine and records the final status. SIGTERM
+(``jobs.cancel``) cancels the job; any other death is noticed by readers, who mark it Failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from cirrusml.engine import JobCanceled, JobContext, run_job
+from cirrusml.exceptions import CirrusMLError
+from cirrusml.spec import load_job
+from cirrusml.tracking import (
+    JOB_NAME_TAG,
+    Tracker,
+    Workspace,
+    now_iso,
+    process_alive,
+)
+
+_QUEUE_POLL_SECONDS = 0.5
+
+
+def _setup_log(path: Path) -> logging.Logger:
+    logger = logging.getLogger("cirrusml.job")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
+                                           datefmt="%H:%M:%S"))
+    logger.handlers[:] = [handler]
+    # MLflow narrates its own housekeeping (database migrations, pickle advice) at INFO and
+    # WARNING; the job log keeps to the job.
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.ERROR)
+    return logger
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one cancellation is enough
+    raise JobCanceled()
+
+
+def _my_turn(ws: Workspace, name: str, created: str) -> bool:
+    """FIFO: no older job is still waiting in the queue."""
+    for record in ws.records():
+        if record.get("name") == name or record.get("status") != "Queued":
+            continue
+        if (record.get("created", ""), record.get("name", "")) < (created, name) and process_alive(
+            record.get("pid"), record.get("pid_started")
+        ):
+            return False
+    return True
+
+
+def _wait_for_slot(ws: Workspace, name: str, log: logging.Logger) -> int:
+    record = ws.read_record(name)
+    slots = int(ws.settings().get("max_concurrent_jobs", 1))
+    announced = False
+    while True:
+        if _my_turn(ws, name, record.get("created", "")):
+            fd = ws.try_take_slot(slots)
+            if fd is not None:
+                return fd
+        if not announced:
+            log.info("Queued: %d job(s) may run at a time in this workspace; waiting for a slot.",
+                     slots)
+            announced = True
+        time.sleep(_QUEUE_POLL_SECONDS)
+
+
+def main(workspace: str, name: str) -> int:
+    ws = Workspace(workspace)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    record = ws.read_record(name)
+    log = _setup_log(ws.job_dir(name) / "log.txt")
+    tracker = Tracker(record.get("tracking_uri") or ws.tracking_uri, ws.artifacts_dir)
+    parent_run_id = None
+    slot_fd = None
+    try:
+        ws.transition(name, "Queued", only_from=("NotStarted",))
+        slot_fd = _wait_for_slot(ws, name, log)
+        ws.transition(name, "Running", only_from=("Queued",), started=now_iso())
+        log.info("Running job %s (runner pid %d)", name, os.getpid())
+        for notice in record.get("notices", []):
+            log.warning("%s", notice)
+        job = load_job(ws.job_dir(name) / "job.yml")
+        experiment = record.get("experiment_name") or "Default"
+        experiment_id = tracker.experiment_id(experiment)
+        parent_run_id = tracker.start_run(experiment_id, name, tags={
+            JOB_NAME_TAG: name, "cirrus.kind": "job", "task": job.task,
+            **{f"user.{k}": v for k, v in (job.tags or {}).items()}})
+        ws.update_record(name, mlflow_run_id=parent_run_id, mlflow_experiment_id=experiment_id)
+        ctx = JobContext(ws, name, tracker, experiment_id, parent_run_id, log)
+        result = run_job(job, ctx)
+        tracker.end_run(parent_run_id, "FINISHED")
+        ws.transition(name, "Completed")
+        log.info("Completed: %d trial(s); best %s = %s.", result.trials, result.metric,
+                 "n/a" if result.best_score is None else f"{result.best_score:.4f}")
+        return 0
+    except JobCanceled:
+        log.warning("Canceled.")
+        if parent_run_id:
+            _end_quietly(tracker, parent_run_id, "KILLED")
+        ws.transition(name, "Canceled")
+        return 1
+    except CirrusMLError as err:
+        log.error("Failed: %s", err)
+        if parent_run_id:
+            _end_quietly(tracker, parent_run_id, "FAILED")
+        ws.transition(name, "Failed", error=str(err))
+        return 1
+    except BaseException as err:  # noqa: BLE001 - the job fails with the reason on record
+        log.error("Failed with an internal error: %s: %s\n%s", type(err).__name__, err,
+                  traceback.format_exc())
+        if parent_run_id:
+            _end_quietly(tracker, parent_run_id, "FAILED")
+        ws.transition(name, "Failed",
+                      error=f"internal error: {type(err).__name__}: {err} (see the job log)")
+        return 1
+    finally:
+        if slot_fd is not None:
+            os.close(slot_fd)
+
+
+def _end_quietly(tracker: Tracker, run_id: str, status: str) -> None:
+    try:
+        tracker.end_run(run_id, status)
+    except Exception:  # noqa: BLE001 - the store may be the reason we are failing
+        pass
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        print("usage: python -m cirrusml.client._runner WORKSPACE JOB_NAME", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1], sys.argv[2]))

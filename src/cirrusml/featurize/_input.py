@@ -1,0 +1,91 @@
+"""The first step of every model: raw input rows in, the trained columns out, dtypes coerced.
+
+It enforces the prediction-time contract: extra columns are ignored, column order does not
+matter, a missing column is an error naming it, and values are coerced to the type seen in
+training where that is safe (numbers written as text, for instance).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from cirrusml.exceptions import DataError, NotFittedError
+
+
+def as_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
+    """A DataFrame from what a user may pass: a DataFrame, records, a dict or a 2-D array."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    if isinstance(X, pd.Series):
+        return X.to_frame().T
+    if isinstance(X, dict):
+        return pd.DataFrame(X if all(np.ndim(v) > 0 for v in X.values()) else [X])
+    if isinstance(X, list) and X and isinstance(X[0], dict):
+        return pd.DataFrame.from_records(X)
+    array = np.asarray(X, dtype=object)
+    if array.ndim == 1:
+        array = array.reshape(1, -1)
+    if columns is not None and array.shape[1] == len(columns):
+        return pd.DataFrame(array, columns=columns)
+    raise DataError(
+        f"cannot read the input as a table with the trained columns ({len(columns or [])} "
+        f"expected, got shape {array.shape}); pass a DataFrame or a list of records."
+    )
+
+
+class InputColumns(TransformerMixin, BaseEstimator):
+    """Select and coerce the raw columns a model was trained on."""
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> InputColumns:
+        X = as_frame(X)
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        self.kinds_ = {}
+        for column in X.columns:
+            series = X[column]
+            if pd.api.types.is_bool_dtype(series):
+                kind = "bool"
+            elif pd.api.types.is_numeric_dtype(series):
+                kind = "numeric"
+            elif pd.api.types.is_datetime64_any_dtype(series):
+                kind = "datetime"
+            else:
+                kind = "object"
+            self.kinds_[str(column)] = kind
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        if not hasattr(self, "kinds_"):
+            raise NotFittedError("InputColumns is not fitted yet; call fit first.")
+        X = as_frame(X, list(self.feature_names_in_))
+        X = X.rename(columns=str)
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise DataError(
+                f"the input lacks column(s) {', '.join(repr(c) for c in missing)} that the model "
+                f"was trained on; expected columns: {', '.join(self.feature_names_in_)}."
+            )
+        out = X.loc[:, list(self.feature_names_in_)].copy()
+        for column, kind in self.kinds_.items():
+            series = out[column]
+            if kind in ("numeric", "bool") and not pd.api.types.is_numeric_dtype(series):
+                converted = pd.to_numeric(series, errors="coerce")
+                if kind == "bool":
+                    lowered = series.astype(str).str.strip().str.lower()
+                    converted = converted.where(
+                        converted.notna(),
+                        lowered.map({"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}),
+                    )
+                out[column] = converted
+            elif kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(series):
+                out[column] = pd.to_datetime(series, errors="coerce")
+            elif kind == "object" and pd.api.types.is_numeric_dtype(series):
+                out[column] = series.astype(object)
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(self.feature_names_in_, dtype=object)

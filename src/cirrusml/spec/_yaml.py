@@ -1,0 +1,179 @@
+"""Reading and writing CLI v2 job files (``type: automl``)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from cirrusml.data._io import Input
+from cirrusml.exceptions import InvalidSpecError, NotSupportedYetError
+from cirrusml.spec._job import JOB_CLASSES, AutoMLTabular
+from cirrusml.utils import suggestion
+
+_DATA_KEYS = ("training_data", "validation_data", "test_data")
+_REMOTE_PREFIXES = ("azureml:", "http://", "https://", "wasbs://", "abfss://", "adl://", "s3://",
+                    "gs://", "${{")
+
+#: Order of top-level keys when a job is written out.
+_ORDER = (
+    "$schema", "type", "task", "name", "display_name", "description", "experiment_name",
+    "compute", "tags", "properties", "log_verbosity", "primary_metric", "positive_label",
+    "target_column_name", "weight_column_name", "training_data", "validation_data", "test_data",
+    "validation_data_size", "test_data_size", "n_cross_validations", "cv_split_column_names",
+    "seed", "limits", "training", "featurization", "forecasting", "outputs", "resources",
+    "identity", "queue_settings", "environment_id", "environment_variables",
+)
+
+
+def read_yaml(path: str | Path, what: str = "job file") -> Any:
+    """Parse a YAML file, turning every failure into one sentence naming the file."""
+    path = Path(path)
+    if not path.exists():
+        raise InvalidSpecError(f"{what} '{path}' does not exist; check the path.")
+    if path.is_dir():
+        raise InvalidSpecError(f"{what} '{path}' is a folder; pass the YAML file inside it.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidSpecError(
+            f"{what} '{path}' is not UTF-8 text (byte {err.start}); save it as UTF-8."
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise InvalidSpecError(
+            f"{what} '{path}' is not valid YAML{where}: {problem}. Check the indentation and "
+            "quoting there."
+        ) from None
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[dict[str, Any]] | None) -> None:
+    """Apply ``--set key.sub=value`` style overrides (dotted keys) to a parsed job, in place."""
+    for override in overrides or []:
+        for dotted, value in override.items():
+            parts = str(dotted).split(".")
+            node = data
+            for part in parts[:-1]:
+                child = node.get(part)
+                if child is None:
+                    child = node[part] = {}
+                if not isinstance(child, dict):
+                    raise InvalidSpecError(
+                        f"cannot set '{dotted}': '{part}' holds a value, not a mapping.",
+                        field=dotted,
+                    )
+                node = child
+            node[parts[-1]] = value
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    for key in _DATA_KEYS:
+        entry = data.get(key)
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            entry["path"] = resolve_local_path(entry["path"], base)
+
+
+def resolve_local_path(path: str, base: Path) -> str:
+    """An absolute local path for ``path`` relative to ``base``; remote references unchanged."""
+    if path.startswith(_REMOTE_PREFIXES):
+        return path
+    if path.startswith("file://"):
+        path = path[len("file://"):]
+    elif path.startswith("file:"):
+        path = path[len("file:"):]
+    candidate = Path(path).expanduser()
+    if not candidate.is_absolute():
+        candidate = base / candidate
+    return str(candidate.resolve())
+
+
+def job_from_dict(
+    data: Any, *, base_path: str | Path = ".", source: str | None = None
+) -> AutoMLTabular:
+    """Build a job from parsed YAML (relative data paths resolve against ``base_path``)."""
+    if not isinstance(data, dict):
+        raise InvalidSpecError(
+            f"a job file must be a YAML mapping (key: value lines), got {type(data).__name__}.",
+            source=source,
+        )
+    kind = data.get("type")
+    if kind is None:
+        raise InvalidSpecError("is required; AutoML job files start with 'type: automl'.",
+                               field="type", source=source)
+    if kind == "pipeline":
+        raise NotSupportedYetError(
+            f"{source or 'this file'}: pipeline jobs (type: pipeline) are not supported yet; "
+            "run the AutoML step as a standalone job (type: automl) for now."
+        )
+    if kind != "automl":
+        raise NotSupportedYetError(
+            f"{source or 'this file'}: jobs of type '{kind}' are not supported; cirrusml runs "
+            "AutoML jobs (type: automl)."
+        )
+    task = data.get("task")
+    if task is None:
+        raise InvalidSpecError("is required: classification, regression or forecasting.",
+                               field="task", source=source)
+    cls = JOB_CLASSES.get(str(task).lower())
+    if cls is None:
+        raise InvalidSpecError(
+            f"'{task}' is not a task; use classification, regression or forecasting."
+            + suggestion(str(task), JOB_CLASSES),
+            field="task", source=source,
+        )
+    data = dict(data)
+    data.setdefault("primary_metric", cls._yaml_default_metric)
+    _resolve_paths(data, Path(base_path))
+    try:
+        job = cls(**data)
+        job.validate_spec()
+    except InvalidSpecError as err:
+        raise InvalidSpecError(str(err), source=source) from None
+    return job
+
+
+def load_job(
+    source: str | Path,
+    *,
+    relative_origin: str | None = None,
+    params_override: list[dict[str, Any]] | None = None,
+    **kwargs: Any,
+) -> AutoMLTabular:
+    """Load a CLI v2 AutoML job file (``azure.ai.ml.load_job``).
+
+    Relative data paths resolve against the file's folder (or ``relative_origin``).
+    ``params_override`` takes dotted keys, as ``--set`` does: ``[{"limits.max_trials": 5}]``.
+    """
+    path = Path(source)
+    data = read_yaml(path)
+    if isinstance(data, dict):
+        apply_overrides(data, params_override)
+    base = Path(relative_origin) if relative_origin else path.resolve().parent
+    return job_from_dict(data, base_path=base, source=str(source))
+
+
+def job_to_yaml_text(job: AutoMLTabular) -> str:
+    data = job._to_yaml_dict()
+    ordered = {k: data.pop(k) for k in _ORDER if k in data}
+    ordered.update(data)
+    return yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+def dump_job(job: AutoMLTabular, dest: str | Path | IO[str]) -> None:
+    """Write ``job`` as YAML to a path or a text stream."""
+    text = job_to_yaml_text(job)
+    if isinstance(dest, (str, Path)):
+        Path(dest).write_text(text, encoding="utf-8")
+    elif isinstance(dest, io.TextIOBase) or hasattr(dest, "write"):
+        dest.write(text)
+    else:
+        raise TypeError(f"dump() takes a path or a text stream, got {type(dest).__name__}")
+
+
+__all__ = ["Input", "apply_overrides", "dump_job", "job_from_dict", "load_job", "read_yaml"]

@@ -1,0 +1,310 @@
+"""The workspace folder: job records, logs, events, queue slots and settings.
+
+Layout (``./.cirrus`` by default, or ``$CIRRUS_WORKSPACE``)::
+
+    mlflow.db                 the MLflow store (SQLite) unless a tracking URI is given
+    artifacts/                MLflow artifacts, one folder per experiment
+    settings.json             workspace settings (max_concurrent_jobs, computes)
+    slots/slot-<i>.lock       queue slots: a running job holds one (an OS file lock)
+    jobs/<name>/
+        job.yml               the job as submitted
+        record.json           status, runner pid, timings, MLflow run ids, error
+        log.txt               the runner's log (what ``jobs.stream`` prints)
+        events.jsonl          structured progress (trials, phases) for live displays
+        inputs/               in-memory DataFrames saved at submission
+        outputs/best_model/   the job's ``best_model`` output (an MLflow model)
+
+``record.json`` is written by the client (submission, a runner found dead, a forced cancel) and by
+the runner (every other transition). Writers hold ``record.lock`` while they read-modify-write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import random
+import string
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from cirrusml.exceptions import JobNotFoundError, WorkspaceError
+from cirrusml.utils import suggestion
+
+ACTIVE_STATUSES = ("NotStarted", "Queued", "Running", "Finalizing", "CancelRequested")
+TERMINAL_STATUSES = ("Completed", "Failed", "Canceled")
+
+_ADJECTIVES = (
+    "amber", "brave", "calm", "crisp", "eager", "fancy", "gentle", "happy", "jolly", "keen",
+    "lively", "mellow", "nimble", "plucky", "quiet", "rapid", "sincere", "steady", "tidy",
+    "witty", "bold", "bright", "clever", "frosty", "golden", "honest", "lucid", "polite",
+)
+_NOUNS = (
+    "river", "cloud", "forest", "meadow", "harbor", "canyon", "island", "comet", "falcon",
+    "garden", "lantern", "maple", "orchid", "pebble", "quartz", "rocket", "sparrow", "tulip",
+    "valley", "willow", "anchor", "beacon", "cedar", "dune", "ember", "fjord", "glacier",
+)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def default_workspace_path(workspace: str | os.PathLike[str] | None = None) -> Path:
+    """The workspace folder: the argument, else ``$CIRRUS_WORKSPACE``, else ``./.cirrus``."""
+    if workspace is not None:
+        return Path(workspace).expanduser().resolve()
+    env = os.environ.get("CIRRUS_WORKSPACE")
+    if env:
+        return Path(env).expanduser().resolve()
+    return (Path.cwd() / ".cirrus").resolve()
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def process_alive(pid: int | None, started: float | None = None) -> bool:
+    """Whether ``pid`` is a live process (not a zombie), and the same one that started then."""
+    if not pid:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        if started is not None and abs(proc.create_time() - started) > 1.0:
+            return False  # the pid was reused by another process
+        return True
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def process_start_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+class Workspace:
+    """A local workspace folder. Creating the object creates nothing on disk; ``ensure`` does."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None,
+                 tracking_uri: str | None = None) -> None:
+        self.root = default_workspace_path(root)
+        self._tracking_uri = tracking_uri
+
+    # ------------------------------------------------------------------------------ layout
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.root / "jobs"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI: the one given, else the workspace's SQLite file."""
+        if self._tracking_uri:
+            return self._tracking_uri
+        configured = self.settings().get("tracking_uri")
+        if configured:
+            return str(configured)
+        return f"sqlite:///{self.root / 'mlflow.db'}"
+
+    def ensure(self) -> Workspace:
+        try:
+            self.jobs_dir.mkdir(parents=True, exist_ok=True)
+            self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+            (self.root / "slots").mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise WorkspaceError(
+                f"cannot create the workspace folder '{self.root}': {err.strerror}. Pass "
+                "--workspace (or set CIRRUS_WORKSPACE) to a folder you can write to."
+            ) from None
+        return self
+
+    def exists(self) -> bool:
+        return self.jobs_dir.is_dir()
+
+    # ---------------------------------------------------------------------------- settings
+
+    def settings(self) -> dict[str, Any]:
+        path = self.root / "settings.json"
+        if not path.exists():
+            return {}
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as err:
+            raise WorkspaceError(f"cannot read '{path}': {err}; fix or delete the file.") from None
+
+    def update_settings(self, **changes: Any) -> dict[str, Any]:
+        self.ensure()
+        with self._lock(self.root / "settings.lock"):
+            data = self.settings()
+            data.update(changes)
+            _write_json_atomic(self.root / "settings.json", data)
+        return data
+
+    # -------------------------------------------------------------------------------- jobs
+
+    def new_job_name(self) -> str:
+        rng = random.SystemRandom()
+        while True:
+            suffix = "".join(rng.choices(string.ascii_lowercase + string.digits, k=8))
+            name = f"{rng.choice(_ADJECTIVES)}_{rng.choice(_NOUNS)}_{suffix}"
+            if not (self.jobs_dir / name).exists():
+                return name
+
+    def job_dir(self, name: str) -> Path:
+        return self.jobs_dir / name
+
+    def has_job(self, name: str) -> bool:
+        return (self.job_dir(name) / "record.json").exists()
+
+    def create_job(self, name: str, record: dict[str, Any]) -> Path:
+        self.ensure()
+        folder = self.job_dir(name)
+        try:
+            folder.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            raise WorkspaceError(
+                f"a job named '{name}' already exists in {self.root}; choose another name."
+            ) from None
+        (folder / "log.txt").touch()
+        (folder / "events.jsonl").touch()
+        _write_json_atomic(folder / "record.json", record)
+        return folder
+
+    def read_record(self, name: str) -> dict[str, Any]:
+        path = self.job_dir(name) / "record.json"
+        for attempt in range(3):
+            try:
+                return dict(json.loads(path.read_text(encoding="utf-8")))
+            except FileNotFoundError:
+                names = self.job_names()
+                raise JobNotFoundError(
+                    f"no job named '{name}' in the workspace {self.root}."
+                    + suggestion(name, names)
+                    + (" List jobs with `cirrus job list`." if names else " It has no jobs yet.")
+                ) from None
+            except ValueError:
+                time.sleep(0.05 * (attempt + 1))  # caught mid-replace on an odd filesystem
+        raise WorkspaceError(f"the record of job '{name}' ({path}) is unreadable.")
+
+    def update_record(self, name: str, **changes: Any) -> dict[str, Any]:
+        """Read-modify-write a job's record under its lock; returns the new record."""
+        folder = self.job_dir(name)
+        with self._lock(folder / "record.lock"):
+            record = self.read_record(name)
+            record.update(changes)
+            _write_json_atomic(folder / "record.json", record)
+        return record
+
+    def transition(self, name: str, status: str, *, only_from: tuple[str, ...] | None = None,
+                   **changes: Any) -> dict[str, Any] | None:
+        """Move a job to ``status`` if it is in one of ``only_from`` (any non-terminal status
+        by default). Returns the new record, or ``None`` when the job was already elsewhere."""
+        allowed = only_from if only_from is not None else ACTIVE_STATUSES
+        folder = self.job_dir(name)
+        with self._lock(folder / "record.lock"):
+            record = self.read_record(name)
+            if record.get("status") not in allowed:
+                return None
+            record.update(changes)
+            record["status"] = status
+            if status in TERMINAL_STATUSES and not record.get("ended"):
+                record["ended"] = now_iso()
+            _write_json_atomic(folder / "record.json", record)
+        return record
+
+    def job_names(self) -> list[str]:
+        if not self.jobs_dir.is_dir():
+            return []
+        return sorted(p.parent.name for p in self.jobs_dir.glob("*/record.json"))
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every job record, newest first."""
+        out = []
+        for name in self.job_names():
+            with contextlib.suppress(JobNotFoundError, WorkspaceError):
+                out.append(self.read_record(name))
+        out.sort(key=lambda r: (r.get("created", ""), r.get("name", "")), reverse=True)
+        return out
+
+    # ------------------------------------------------------------------------------ events
+
+    def append_event(self, name: str, event: dict[str, Any]) -> None:
+        event = {"time": time.time(), **event}
+        with open(self.job_dir(name) / "events.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(event, default=str) + "\n")
+
+    def read_events(self, name: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Complete event lines from byte ``offset``; returns them and the next offset."""
+        path = self.job_dir(name) / "events.jsonl"
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return [], offset
+        end = chunk.rfind(b"\n") + 1
+        events = []
+        for line in chunk[:end].splitlines():
+            with contextlib.suppress(ValueError):
+                events.append(json.loads(line))
+        return events, offset + end
+
+    def read_log(self, name: str, offset: int = 0) -> tuple[str, int]:
+        """Complete log lines from byte ``offset``; returns the text and the next offset."""
+        path = self.job_dir(name) / "log.txt"
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return "", offset
+        end = chunk.rfind(b"\n") + 1
+        return chunk[:end].decode("utf-8", errors="replace"), offset + end
+
+    # ------------------------------------------------------------------------------- slots
+
+    def try_take_slot(self, slots: int) -> int | None:
+        """Take a free queue slot; returns an open file descriptor that holds it, or ``None``.
+
+        The slot is an OS lock on ``slots/slot-<i>.lock``: it is released when the descriptor
+        is closed or the process ends, however it ends.
+        """
+        (self.root / "slots").mkdir(parents=True, exist_ok=True)
+        for i in range(max(1, slots)):
+            fd = os.open(self.root / "slots" / f"slot-{i}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            return fd
+        return None
+
+    # ------------------------------------------------------------------------------- locks
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _lock(path: Path) -> Iterator[None]:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
