@@ -262,7 +262,7 @@ def test_classification_matches_sklearn(seed, n, n_classes, kind, weighted):
     assert close(got["weighted_accuracy"], float(np.sum(row_w * (y == y_pred)) / row_w.sum()))
 
     # Every value is a plain float inside the metric's documented range.
-    expected_keys = [m for m in metric_names("classification")]
+    expected_keys = metric_names("classification")
     if n_classes > 2:
         expected_keys = [m for m in expected_keys if not m.endswith("_binary")]
     assert list(got) == expected_keys
@@ -467,8 +467,7 @@ def test_regression_matches_sklearn(seed, n, noise, weighted):
         assert close(got["normalized_root_mean_squared_log_error"], rmsle / log_span)
     else:
         assert math.isnan(got["root_mean_squared_log_error"])
-    expected_rho = stats.spearmanr(y, p).statistic if n > 2 else stats.spearmanr(y, p)[0]
-    assert close(got["spearman_correlation"], float(expected_rho))
+    assert close(got["spearman_correlation"], float(stats.spearmanr(y, p).statistic))
 
     assert list(got) == metric_names("regression")
     for name, value in got.items():
@@ -709,7 +708,7 @@ def test_regression_chart_invariants():
     res = charts["residuals"]
     assert sum(res["counts"]) == 250 == res["n"]
     assert len(res["bin_edges"]) == len(res["counts"]) + 1 == 11
-    assert res["bin_edges"][-1] == pytest.approx(100.0 + 0.0, abs=5.0)
+    assert res["bin_edges"][-1] == pytest.approx(float(np.max(p - y)))
     assert res["counts"][-1] >= 1
     assert res["mean"] == pytest.approx(float(np.mean(p - y)))  # predicted minus true
 

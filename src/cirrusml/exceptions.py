@@ -15,6 +15,9 @@ received and, where possible, how to fix it.
     ├── WorkspaceError (RuntimeError)
     ├── TrialTimeoutError (TimeoutError)      a trial ran past ``trial_timeout_minutes``
     └── NotFittedError (ValueError, AttributeError)
+
+    JobCanceled (BaseException)               raised inside a runner on cancellation, like
+                                              KeyboardInterrupt, so no ``except Exception`` eats it
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ __all__ = [
     "CirrusMLError",
     "DataError",
     "InvalidSpecError",
+    "JobCanceled",
     "JobFailedError",
     "JobNotFoundError",
     "MLTableError",
@@ -47,12 +51,17 @@ class InvalidSpecError(CirrusMLError, ValueError):
     def __init__(self, message: str, *, field: str | None = None, source: str | None = None):
         self.field = field
         self.source = source
+        self.message = message
         prefix = ""
         if source:
             prefix += f"{source}: "
         if field:
             prefix += f"{field}: "
         super().__init__(prefix + message)
+
+    def with_source(self, source: str) -> InvalidSpecError:
+        """The same error, naming the file it came from."""
+        return InvalidSpecError(self.message, field=self.field, source=source)
 
 
 class DataError(CirrusMLError, ValueError):
@@ -88,3 +97,7 @@ class TrialTimeoutError(CirrusMLError, TimeoutError):
 
 class NotFittedError(CirrusMLError, ValueError, AttributeError):
     """An estimator was used before ``fit``."""
+
+
+class JobCanceled(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+    """Raised inside the job runner when the job is canceled (SIGTERM from ``jobs.cancel``)."""

@@ -381,7 +381,7 @@ def root(
 def main() -> None:
     """Entry point of the ``cirrus`` command."""
     try:
-        code = app(standalone_mode=False)
+        app()  # standalone mode: usage errors exit 2 with click's message
     except CirrusMLError as err:
         if os.environ.get("CIRRUS_DEBUG"):
             raise
@@ -390,22 +390,12 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as err:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        if isinstance(err, click.exceptions.Abort):
-            sys.exit(1)
+    except Exception as err:  # noqa: BLE001 - the unexpected, without a traceback
         if os.environ.get("CIRRUS_DEBUG"):
             raise
         err_console.print(Text.assemble(("Internal error: ", "red"), f"{type(err).__name__}: "
                                         f"{err} (set CIRRUS_DEBUG=1 for the traceback)"))
         sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

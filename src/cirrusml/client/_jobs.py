@@ -270,10 +270,15 @@ class JobOperations:
                                             error="the job's runner process was never started")
                     record = updated or ws.read_record(name)
             elif not process_alive(pid, record.get("pid_started")):
-                updated = ws.transition(
-                    name, "Failed",
-                    error=(f"the runner process (pid {pid}) ended without recording a result: it "
-                           "was killed or crashed. See the job log for its last lines."))
+                if record.get("cancel_requested"):
+                    # Canceled before the runner could record it (e.g. while it was starting).
+                    updated = ws.transition(name, "Canceled")
+                else:
+                    updated = ws.transition(
+                        name, "Failed",
+                        error=(f"the runner process (pid {pid}) ended without recording a "
+                               "result: it was killed or crashed. See the job log for its last "
+                               "lines."))
                 record = updated or ws.read_record(name)
         return record
 

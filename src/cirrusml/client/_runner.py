@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 import signal
 import sys
 import time
@@ -17,16 +18,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from cirrusml.engine import JobCanceled, JobContext, run_job
-from cirrusml.exceptions import CirrusMLError
-from cirrusml.spec import load_job
-from cirrusml.tracking import (
-    JOB_NAME_TAG,
-    Tracker,
-    Workspace,
-    now_iso,
-    process_alive,
-)
+# Only light modules at import time: the SIGTERM handler must be in place before the engine's
+# heavy imports, so that a job canceled while its runner starts ends Canceled.
+from cirrusml.exceptions import CirrusMLError, JobCanceled
 
 _QUEUE_POLL_SECONDS = 0.5
 
@@ -51,8 +45,10 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise JobCanceled()
 
 
-def _my_turn(ws: Workspace, name: str, created: str) -> bool:
+def _my_turn(ws: Any, name: str, created: str) -> bool:
     """FIFO: no older job is still waiting in the queue."""
+    from cirrusml.tracking import process_alive
+
     for record in ws.records():
         if record.get("name") == name or record.get("status") != "Queued":
             continue
@@ -63,7 +59,7 @@ def _my_turn(ws: Workspace, name: str, created: str) -> bool:
     return True
 
 
-def _wait_for_slot(ws: Workspace, name: str, log: logging.Logger) -> int:
+def _wait_for_slot(ws: Any, name: str, log: logging.Logger) -> int:
     record = ws.read_record(name)
     slots = int(ws.settings().get("max_concurrent_jobs", 1))
     announced = False
@@ -80,29 +76,65 @@ def _wait_for_slot(ws: Workspace, name: str, log: logging.Logger) -> int:
 
 
 def main(workspace: str, name: str) -> int:
-    ws = Workspace(workspace)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    # MLflow narrates its own housekeeping (database migrations) at INFO on stderr.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+    try:
+        return _run(workspace, name)
+    except JobCanceled:  # canceled before the job could start its work
+        from cirrusml.tracking import Workspace
+
+        Workspace(workspace).transition(name, "Canceled")
+        return 1
+
+
+def _run(workspace: str, name: str) -> int:
+    from cirrusml.tracking import Workspace, now_iso
+
+    ws = Workspace(workspace)
     record = ws.read_record(name)
     log = _setup_log(ws.job_dir(name) / "log.txt")
-    tracker = Tracker(record.get("tracking_uri") or ws.tracking_uri, ws.artifacts_dir)
-    parent_run_id = None
-    slot_fd = None
+    ws.transition(name, "Queued", only_from=("NotStarted",))
+    slot_fd = _wait_for_slot(ws, name, log)
+    # The job's clock starts here: time spent waiting in the queue is not the job's.
+    started = time.monotonic()
     try:
-        ws.transition(name, "Queued", only_from=("NotStarted",))
-        slot_fd = _wait_for_slot(ws, name, log)
         ws.transition(name, "Running", only_from=("Queued",), started=now_iso())
         log.info("Running job %s (runner pid %d)", name, os.getpid())
+        return _execute(ws, name, record, log, started)
+    finally:
+        os.close(slot_fd)
+
+
+def _execute(ws: Any, name: str, record: dict[str, Any], log: logging.Logger,
+             started: float) -> int:
+    from cirrusml.engine import JobContext, run_job
+    from cirrusml.spec import load_job
+    from cirrusml.tracking import JOB_NAME_TAG, Tracker
+
+    tracker = Tracker(record.get("tracking_uri") or ws.tracking_uri, ws.artifacts_dir)
+    parent_run_id = None
+    runs: Any = None
+    opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow-open")
+    try:
         for notice in record.get("notices", []):
             log.warning("%s", notice)
         job = load_job(ws.job_dir(name) / "job.yml")
-        experiment = record.get("experiment_name") or "Default"
-        experiment_id = tracker.experiment_id(experiment)
-        parent_run_id = tracker.start_run(experiment_id, name, tags={
-            JOB_NAME_TAG: name, "cirrus.kind": "job", "task": job.task,
-            **{f"user.{k}": v for k, v in (job.tags or {}).items()}})
-        ws.update_record(name, mlflow_run_id=parent_run_id, mlflow_experiment_id=experiment_id)
-        ctx = JobContext(ws, name, tracker, experiment_id, parent_run_id, log)
+
+        def open_runs() -> tuple[str, str]:
+            # Opening the store (importing MLflow, creating its tables) takes seconds; it runs
+            # while the engine loads the data.
+            experiment_id = tracker.experiment_id(record.get("experiment_name") or "Default")
+            run_id = tracker.start_run(experiment_id, name, tags={
+                JOB_NAME_TAG: name, "cirrus.kind": "job", "task": job.task,
+                **{f"user.{k}": v for k, v in (job.tags or {}).items()}})
+            ws.update_record(name, mlflow_run_id=run_id, mlflow_experiment_id=experiment_id)
+            return experiment_id, run_id
+
+        runs = opener.submit(open_runs)
+        ctx = JobContext(ws, name, tracker, runs, log, started=started)
         result = run_job(job, ctx)
+        parent_run_id = ctx.parent_run_id
         tracker.end_run(parent_run_id, "FINISHED")
         ws.transition(name, "Completed")
         log.info("Completed: %d trial(s); best %s = %s.", result.trials, result.metric,
@@ -110,12 +142,14 @@ def main(workspace: str, name: str) -> int:
         return 0
     except JobCanceled:
         log.warning("Canceled.")
+        parent_run_id = _finished_run(runs)
         if parent_run_id:
             _end_quietly(tracker, parent_run_id, "KILLED")
         ws.transition(name, "Canceled")
         return 1
     except CirrusMLError as err:
         log.error("Failed: %s", err)
+        parent_run_id = _finished_run(runs)
         if parent_run_id:
             _end_quietly(tracker, parent_run_id, "FAILED")
         ws.transition(name, "Failed", error=str(err))
@@ -123,17 +157,23 @@ def main(workspace: str, name: str) -> int:
     except BaseException as err:  # noqa: BLE001 - the job fails with the reason on record
         log.error("Failed with an internal error: %s: %s\n%s", type(err).__name__, err,
                   traceback.format_exc())
+        parent_run_id = _finished_run(runs)
         if parent_run_id:
             _end_quietly(tracker, parent_run_id, "FAILED")
         ws.transition(name, "Failed",
                       error=f"internal error: {type(err).__name__}: {err} (see the job log)")
         return 1
-    finally:
-        if slot_fd is not None:
-            os.close(slot_fd)
 
 
-def _end_quietly(tracker: Tracker, run_id: str, status: str) -> None:
+def _finished_run(runs: Any) -> str | None:
+    """The parent run id if the store opened (waiting for it), else None."""
+    try:
+        return str(runs.result(timeout=60)[1])
+    except BaseException:  # noqa: BLE001 - no run to close
+        return None
+
+
+def _end_quietly(tracker: Any, run_id: str, status: str) -> None:
     try:
         tracker.end_run(run_id, status)
     except Exception:  # noqa: BLE001 - the store may be the reason we are failing

@@ -50,9 +50,8 @@ def _check_choice(value: Any, choices: tuple[str, ...], what: str) -> str:
     text = str(value.value if isinstance(value, Enum) else value)
     if text not in choices:
         raise InvalidSpecError(
-            f"'{text}' is not a valid {what}; use one of {', '.join(choices)}."
-            + suggestion(text, choices),
-            field=what,
+            f"'{text}' is not a valid {what}." + suggestion(text, choices)
+            + f" Use one of {', '.join(choices)}."
         )
     return text
 
@@ -150,7 +149,10 @@ class Output(_Port):
 
 
 def port_from_yaml(value: Any, cls: type[_Port], field: str) -> Any:
-    """Build an ``Input``/``Output`` from its YAML form (a mapping, or a bare path string)."""
+    """Build an ``Input``/``Output`` from its YAML form (a mapping, or a bare path string).
+
+    Errors do not repeat ``field``: the caller's validation names it.
+    """
     if isinstance(value, cls) or value is None:
         return value
     if isinstance(value, str):
@@ -159,8 +161,7 @@ def port_from_yaml(value: Any, cls: type[_Port], field: str) -> Any:
         return cls(type="uri_folder", path=value) if cls is Input else cls(type="uri_folder")
     if not isinstance(value, dict):
         raise InvalidSpecError(
-            f"must be a mapping such as {{type: mltable, path: ./folder}}, got {value!r}.",
-            field=field,
+            f"must be a mapping such as {{type: mltable, path: ./folder}}, got {value!r}."
         )
     allowed = {"type", "path", "mode", "description"}
     if cls is Input:
@@ -168,11 +169,10 @@ def port_from_yaml(value: Any, cls: type[_Port], field: str) -> Any:
     for key in value:
         if key not in allowed:
             raise InvalidSpecError(
-                f"unknown key '{key}'; an {cls._kind} takes {', '.join(sorted(allowed))}."
-                + suggestion(key, allowed),
-                field=field,
+                f"unknown key '{key}'." + suggestion(key, allowed)
+                + f" An {cls._kind} takes {', '.join(sorted(allowed))}."
             )
     try:
         return cls(**value)
     except InvalidSpecError as err:
-        raise InvalidSpecError(str(err), field=field) from None
+        raise InvalidSpecError(err.message) from None

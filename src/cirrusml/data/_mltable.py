@@ -48,6 +48,7 @@ from cirrusml.data._readers import (
     json_lines_columns,
     list_data_files,
     local_path,
+    ordered_union,
     parquet_columns,
     read_delimited_file,
     read_json_lines_file,
@@ -943,7 +944,7 @@ class MLTable:
                 count = delimited_field_count(files[0], parse)
                 names = [f"Column{i}" for i in range(1, count + 1)]
             elif mode == "all_files_different_headers":
-                names = _union(delimited_header(f, parse) for f in files)
+                names = ordered_union(delimited_header(f, parse) for f in files)
             else:
                 names = delimited_header(files[0], parse)
                 if mode == "all_files_same_headers":
@@ -957,9 +958,9 @@ class MLTable:
                                 "all_files_different_headers."
                             )
         elif step.name == "read_parquet":
-            names = _union(parquet_columns(f) for f in files)
+            names = ordered_union(parquet_columns(f) for f in files)
         else:
-            names = _union(
+            names = ordered_union(
                 json_lines_columns(
                     f,
                     encoding=opts["encoding"],
@@ -1055,17 +1056,6 @@ class MLTable:
 
 def _column_arg(columns: str | Sequence[str]) -> str | list[str]:
     return columns if isinstance(columns, str) else [str(c) for c in columns]
-
-
-def _union(lists: Iterable[Sequence[str]]) -> list[str]:
-    out: list[str] = []
-    seen: set[str] = set()
-    for names in lists:
-        for name in names:
-            if name not in seen:
-                seen.add(name)
-                out.append(name)
-    return out
 
 
 def _relative_text(resolved: str, folder: Path) -> str:

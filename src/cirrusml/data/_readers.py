@@ -43,6 +43,7 @@ __all__ = [
     "json_lines_columns",
     "list_data_files",
     "local_path",
+    "ordered_union",
     "parquet_columns",
     "read_columns",
     "read_delimited_file",
@@ -561,7 +562,7 @@ def _existing(kind: str, path: str | os.PathLike[str]) -> Path:
     if not resolved.exists():
         where = "" if resolved.is_absolute() else f" (relative to {Path.cwd()})"
         raise DataError(f"The {kind} input '{resolved}'{where} does not exist; check the path.")
-    return resolved
+    return Path(os.path.abspath(resolved))  # messages then name the file unambiguously
 
 
 def _unsupported(path: Path) -> DataError:
@@ -626,7 +627,8 @@ def _folder_files(folder: Path) -> list[Path]:
     return files
 
 
-def _union(lists: Iterable[Sequence[str]]) -> list[str]:
+def ordered_union(lists: Iterable[Sequence[str]]) -> list[str]:
+    """Every name in ``lists``, once, in order of first appearance."""
     out: list[str] = []
     seen: set[str] = set()
     for names in lists:
@@ -693,4 +695,4 @@ def read_columns(kind: str, path: str | os.PathLike[str]) -> list[str]:
         )
     if (resolved / "MLTable").is_file():
         return load_mltable(resolved).column_names()
-    return _union(_plain_columns(p) for p in _folder_files(resolved))
+    return ordered_union(_plain_columns(p) for p in _folder_files(resolved))

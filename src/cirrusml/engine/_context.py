@@ -3,30 +3,46 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cirrusml.exceptions import JobCanceled
 from cirrusml.tracking import Tracker, Workspace
 
-
-class JobCanceled(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
-    """Raised inside the runner when the job is canceled (SIGTERM from ``jobs.cancel``)."""
+__all__ = ["JobCanceled", "JobContext"]
 
 
 @dataclass
 class JobContext:
     """The job being run: its name, folder, MLflow runs and log.
 
-    The runner creates it (and the parent MLflow run) before calling :func:`run_job`.
+    The runner creates it before calling :func:`run_job`. ``runs`` is the job's experiment id
+    and parent run id, or a future of them: the runner opens the MLflow store in a thread while
+    the engine loads the data, and the first write waits for it.
     """
 
     workspace: Workspace
     name: str
     tracker: Tracker
-    experiment_id: str
-    parent_run_id: str
+    runs: Any
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("cirrusml.job"))
+    #: ``time.monotonic()`` when the job's clock started (its runner got a queue slot).
+    started: float | None = None
+
+    def _ids(self) -> tuple[str, str]:
+        if isinstance(self.runs, Future):
+            self.runs = self.runs.result()
+        return self.runs  # type: ignore[no-any-return]
+
+    @property
+    def experiment_id(self) -> str:
+        return self._ids()[0]
+
+    @property
+    def parent_run_id(self) -> str:
+        return self._ids()[1]
 
     @property
     def folder(self) -> Path:

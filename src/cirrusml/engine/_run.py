@@ -2,10 +2,15 @@
 
 This is the only module that composes the parts: data, task, featurization, learners, search,
 execution and tracking.
+
+Time: the job's clock starts when its runner gets a queue slot (``JobContext.started``). The
+search stops early enough to leave room for the final steps (refitting the best model after
+cross-validation, saving it), so the whole job ends within 1.1 × ``timeout_minutes``.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -13,22 +18,41 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import psutil
 
 from cirrusml.engine._context import JobContext
 from cirrusml.engine._data import PreparedData, prepare_data
 from cirrusml.engine._model_io import save_mlflow_model
-from cirrusml.engine._trial import JobData, TrialOutput, TrialSpec, refit, run_trial, score
+from cirrusml.engine._trial import (
+    JobData,
+    TrialOutput,
+    TrialSpec,
+    aligned_proba,
+    refit,
+    run_trial,
+    score,
+)
 from cirrusml.exceptions import CirrusMLError, InvalidSpecError
 from cirrusml.execution import LocalBackend, TaskOutcome, save_for_workers
+from cirrusml.featurize import (
+    compute_guardrails,
+    mark_class_balancing_done,
+    profile_columns,
+    render_featurization_summary,
+)
 from cirrusml.metrics import to_loss
 from cirrusml.models import learners_for
-from cirrusml.search import DefaultsPlanner, Proposal, StoppingRule
-from cirrusml.spec import AutoMLTabular, TaskType, resolved_limits
+from cirrusml.search import Planner, Proposal, StoppingRule
+from cirrusml.spec import AutoMLTabular, FeaturizationMode, TaskType, resolved_limits
 from cirrusml.tasks import task_for
 from cirrusml.tracking import BEST_CHILD_TAG
 
 DEFAULT_SEED = 0
-_POLL_SECONDS = 0.5
+_POLL_SECONDS = 0.25
+#: Seconds kept back for saving the best model and recording the job, at the least.
+_SAVE_RESERVE_SECONDS = 3.0
+#: Share of the budget kept back besides, for the final steps.
+_RESERVE_FRACTION = 0.03
 
 
 @dataclass
@@ -36,8 +60,7 @@ class TrialRecord:
     """A trial as the runner knows it."""
 
     index: int
-    learner: str
-    params: dict[str, Any]
+    proposal: Proposal
     run_id: str
     status: str = "Running"
     metrics: dict[str, float] = field(default_factory=dict)
@@ -48,8 +71,12 @@ class TrialRecord:
     output: TrialOutput | None = None
 
     @property
-    def name(self) -> str:
-        return f"{self.index}"
+    def learner(self) -> str:
+        return self.proposal.learner
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.proposal.params
 
 
 @dataclass
@@ -65,7 +92,7 @@ class _Search:
     """The trial loop: ask the planner, run on the backend, record, stop when a limit says so."""
 
     def __init__(self, job: AutoMLTabular, ctx: JobContext, data: PreparedData, data_path: str,
-                 seed: int, deadline: float) -> None:
+                 seed: int, deadline: float, imbalanced: bool) -> None:
         self.job = job
         self.ctx = ctx
         self.data = data
@@ -77,25 +104,27 @@ class _Search:
         self.limits = resolved_limits(job.limits)
         self.trials: list[TrialRecord] = []
         self.running: dict[int, TrialRecord] = {}
-        exit_loss = None if self.limits.exit_score is None else to_loss(self.metric, self.limits.exit_score)
+        exit_loss = (None if self.limits.exit_score is None
+                     else to_loss(self.metric, self.limits.exit_score))
         self.stopping = StoppingRule(self.limits.enable_early_termination, exit_loss)
         self.stop_reason = ""
+        self.imbalanced = imbalanced
+        n_classes = len(data.classes or [])
+        problem = ("regression" if self.task is TaskType.REGRESSION
+                   else "binary" if n_classes <= 2 else "multiclass")
+        self.planner = Planner(self.task, self.allowed_learners(), n_rows=data.n_train_rows,
+                               n_features=len(data.feature_columns), seed=seed, problem=problem,
+                               imbalanced=imbalanced)
 
     # ------------------------------------------------------------------------- resources
 
-    def concurrency(self) -> tuple[int, int]:
+    def warn_about_concurrency(self) -> None:
         cores = os.cpu_count() or 1
         wanted = self.limits.max_concurrent_trials
-        workers = min(wanted, cores)
         if wanted > cores:
             self.ctx.log.warning(
                 "max_concurrent_trials=%d is more than the %d cores of this machine; running %d "
-                "trials at a time.", wanted, cores, workers)
-        per_trial = self.limits.max_cores_per_trial
-        threads = max(1, cores // workers) if per_trial == -1 else min(per_trial, cores)
-        return workers, threads
-
-    # ----------------------------------------------------------------------------- loop
+                "trials at a time.", wanted, cores, cores)
 
     def allowed_learners(self) -> list[Any]:
         pool = learners_for(self.task)
@@ -107,60 +136,89 @@ class _Search:
         chosen = [lr for lr in pool if (allowed is None or lr.name in allowed)
                   and lr.name not in (blocked or set())]
         if not chosen:
-            names = ", ".join(lr.name for lr in pool)
             raise InvalidSpecError(
-                f"no learner this release supports is left to try (supported now: {names}).",
-                field="training.allowed_training_algorithms")
+                "no algorithm is left to try once blocked_training_algorithms are removed.",
+                field="training.blocked_training_algorithms")
         return chosen
 
-    def _should_stop(self, planner: DefaultsPlanner) -> str:
+    # ------------------------------------------------------------------------------ time
+
+    def final_reserve(self) -> float:
+        """Seconds the steps after the search need: refit after CV, saving, recording."""
+        budget = self.limits.timeout_minutes * 60
+        reserve = _SAVE_RESERVE_SECONDS + _RESERVE_FRACTION * budget
+        best = self.best()
+        if best is not None and self.data.plan.is_cv and best.output is not None:
+            folds = max(1, self.data.plan.n_folds)
+            # One fit on all rows: about a fold's fit scaled up to every row.
+            reserve += 1.3 * best.output.fit_seconds / folds * folds / max(1, folds - 1)
+        return min(reserve, 0.5 * budget)
+
+    def search_deadline(self) -> float:
+        return self.deadline - self.final_reserve()
+
+    # ----------------------------------------------------------------------------- loop
+
+    def _should_stop(self) -> str:
         if len(self.trials) >= self.limits.max_trials:
             return f"max_trials ({self.limits.max_trials}) reached"
         if self.stopping.exit_score_reached:
             return f"exit_score ({self.limits.exit_score:g}) reached"
         if self.stopping.early_terminated:
-            return "early termination: no improvement in the last 10 trials"
-        if time.monotonic() >= self.deadline:
+            return "early termination: the best score did not improve in 10 trials"
+        if time.monotonic() >= self.search_deadline():
             return "timeout_minutes reached"
-        if planner.exhausted:
-            return "every configuration in the search space was tried"
         return ""
 
     def run(self, backend: LocalBackend, threads: int) -> None:
-        planner = DefaultsPlanner(self.task, self.allowed_learners())
         trial_timeout = self.limits.trial_timeout_minutes * 60
         while True:
             while not self.stop_reason and backend.free_slots > 0:
-                self.stop_reason = self._should_stop(planner)
+                self.stop_reason = self._should_stop()
                 if self.stop_reason:
                     break
-                proposal = planner.ask()
+                time_left = self.search_deadline() - time.monotonic()
+                proposal = self.planner.ask(time_left=time_left)
                 if proposal is None:
                     break
-                self._submit(backend, proposal, threads, trial_timeout)
+                self._submit(backend, proposal, threads, min(trial_timeout, time_left + 5))
             if not self.running:
+                if self.stop_reason:
+                    break
+                # Nothing fits in the time left and nothing is running.
+                self.stop_reason = "no further configuration fits in the time left"
                 break
-            for outcome in backend.wait(_POLL_SECONDS, hard_deadline=self.deadline):
+            for outcome in backend.wait(_POLL_SECONDS, hard_deadline=self.search_deadline()):
                 record = self.running.pop(outcome.key)
                 self._finish(record, outcome)
-                planner.tell(Proposal(record.learner, record.params), record.loss, record.seconds)
+                self.planner.tell(record.proposal,
+                                  record.loss if record.status == "Completed" else None,
+                                  record.seconds)
         if not self.stop_reason:
-            self.stop_reason = self._should_stop(planner) or "search finished"
+            self.stop_reason = self._should_stop() or "search finished"
 
     def _submit(self, backend: LocalBackend, proposal: Proposal, threads: int,
-                trial_timeout: float) -> None:
+                timeout: float) -> None:
         index = len(self.trials)
+        tags = {"iteration": index, "run_algorithm": proposal.learner, "cirrus.kind": "trial",
+                "source": proposal.source}
+        if proposal.class_weight:
+            tags["class_weight"] = proposal.class_weight
         run_id = self.ctx.tracker.start_run(
-            self.ctx.experiment_id, f"{self.ctx.name}_{index}", parent_run_id=self.ctx.parent_run_id,
-            tags={"iteration": index, "run_algorithm": proposal.learner, "cirrus.kind": "trial"})
-        record = TrialRecord(index, proposal.learner, dict(proposal.params), run_id)
-        self.ctx.tracker.log(run_id, params=proposal.params)
+            self.ctx.experiment_id, f"{self.ctx.name}_{index}",
+            parent_run_id=self.ctx.parent_run_id, tags=tags)
+        record = TrialRecord(index, proposal, run_id)
+        params = dict(proposal.params)
+        if proposal.class_weight:
+            params["class_weight"] = proposal.class_weight
+        self.ctx.tracker.log(run_id, params=params)
         spec = TrialSpec(index=index, learner=proposal.learner, params=proposal.params,
-                         task=self.task.value, metric=self.metric, seed=self.seed, n_jobs=threads,
+                         task=self.task.value, metric=self.metric, seed=self.seed,
+                         n_jobs=threads, class_weight=proposal.class_weight,
                          positive_label=getattr(self.job, "positive_label", None))
         self.trials.append(record)
         self.running[index] = record
-        backend.submit(index, run_trial, spec, self.data_path, timeout=trial_timeout)
+        backend.submit(index, run_trial, spec, self.data_path, timeout=max(1.0, timeout))
         self.ctx.event("trial_started", index=index, algorithm=proposal.learner)
 
     def _finish(self, record: TrialRecord, outcome: TaskOutcome) -> None:
@@ -177,27 +235,40 @@ class _Search:
             else:
                 record.status = "Completed"
                 record.loss = to_loss(self.metric, record.score)
-            tracker.log(record.run_id, metrics={**output.metrics,
-                                                "training_time_seconds": output.fit_seconds},
+            tracker.log(record.run_id,
+                        metrics={**output.metrics, "training_time_seconds": output.fit_seconds,
+                                 "engineered_features": output.n_features},
                         tags={"score": record.score, "status": record.status})
-            tracker.end_run(record.run_id, "FINISHED" if record.status == "Completed" else "FAILED")
+            if output.featurization:
+                tracker.log_json(record.run_id, output.featurization,
+                                 "outputs/featurization_summary.json")
+            tracker.end_run(record.run_id,
+                            "FINISHED" if record.status == "Completed" else "FAILED")
         else:
-            record.status = {"timeout": "TimedOut", "canceled": "Canceled"}.get(outcome.status, "Failed")
+            record.status = {"timeout": "TimedOut", "canceled": "Canceled"}.get(
+                outcome.status, "Failed")
             record.error = outcome.error
+            if outcome.status == "timeout" and time.monotonic() >= self.search_deadline() - 0.5:
+                record.error = "stopped at the job's time limit"
             tracker.log(record.run_id, tags={"status": record.status,
-                                             "error": (outcome.error or "")[:5000]})
+                                             "error": (record.error or "")[:5000]})
             if outcome.traceback:
                 tracker.log_json(record.run_id, {"error": outcome.error,
-                                                 "traceback": outcome.traceback}, "outputs/error.json")
-            tracker.end_run(record.run_id, "KILLED" if record.status == "Canceled" else "FAILED")
+                                                 "traceback": outcome.traceback},
+                                 "outputs/error.json")
+            tracker.end_run(record.run_id,
+                            "KILLED" if record.status == "Canceled" else "FAILED")
         self.stopping.tell(record.loss if record.status == "Completed" else None)
         best = self.best()
         shown = "—" if record.score is None else f"{record.score:.4f}"
         extra = f"  [{record.status}: {record.error}]" if record.status != "Completed" else ""
-        self.ctx.log.info("Trial %d: %-22s %s=%s (%.1f s)%s", record.index, record.learner,
-                          self.metric, shown, record.seconds, extra)
-        self.ctx.event("trial", index=record.index, algorithm=record.learner, status=record.status,
-                       score=record.score, seconds=round(record.seconds, 3), error=record.error,
+        weight = " (class_weight=balanced)" if record.proposal.class_weight else ""
+        self.ctx.log.info("Trial %d: %-20s %s=%s (%.1f s)%s%s", record.index, record.learner,
+                          self.metric, shown, record.seconds, weight, extra)
+        self.ctx.event("trial", index=record.index, algorithm=record.learner,
+                       status=record.status, score=record.score,
+                       seconds=round(record.seconds, 3), error=record.error,
+                       class_weight=record.proposal.class_weight,
                        best_index=None if best is None else best.index,
                        best_score=None if best is None else best.score)
 
@@ -206,15 +277,56 @@ class _Search:
         return min(done, key=lambda t: (t.loss, t.index)) if done else None
 
 
+def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedData,
+                           task_name: str) -> tuple[Any, list[Any]]:
+    """Profile the training columns and compute Azure's data guardrails."""
+    settings = job.featurization
+    train_X = data.X.iloc[: data.n_train_rows]
+    profile = profile_columns(train_X, settings)
+    mode = settings.mode if settings is not None and settings.mode is not None \
+        else FeaturizationMode.AUTO
+    guardrails: list[Any] = []
+    if mode is not FeaturizationMode.OFF:
+        guardrails = compute_guardrails(
+            profile, train_X, data.y.iloc[: data.n_train_rows] if data.classes else None,
+            task=task_name, split_description=data.plan.describe(),
+            dropped_target_rows=sum(data.dropped_target_rows.values()),
+            memory_bytes_available=int(psutil.virtual_memory().available))
+    return profile, guardrails
+
+
+def _save_guardrails(ctx: JobContext, guardrails: list[Any]) -> None:
+    payload = [g.to_dict() for g in guardrails]
+    (ctx.folder / "guardrails.json").write_text(json.dumps(payload, indent=2, default=str),
+                                               encoding="utf-8")
+    ctx.tracker.log_json(ctx.parent_run_id, payload, "outputs/guardrails.json")
+
+
 def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
     """Run ``job`` to its best model. Raises ``CirrusMLError`` for bad input."""
-    start = time.monotonic()
+    start = ctx.started if ctx.started is not None else time.monotonic()
     limits = resolved_limits(job.limits)
     deadline = start + limits.timeout_minutes * 60
     seed = DEFAULT_SEED if job.seed is None else job.seed
+
+    # Worker processes start now, importing their libraries while the data loads.
+    cores = os.cpu_count() or 1
+    workers = min(limits.max_concurrent_trials, cores)
+    threads = (max(1, cores // workers) if limits.max_cores_per_trial == -1
+               else min(limits.max_cores_per_trial, cores))
+    backend = LocalBackend(n_workers=workers, threads_per_worker=threads)
+    backend.start()
+    try:
+        return _run(job, ctx, backend, start, deadline, seed, threads)
+    finally:
+        backend.shutdown()
+
+
+def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: float,
+         deadline: float, seed: int, threads: int) -> JobResult:
+    limits = resolved_limits(job.limits)
     task = task_for(job.task_type)
     metric = job.primary_metric_name
-
     ctx.phase("Loading and checking data")
     data = prepare_data(job, task, seed)
     plan = data.plan
@@ -224,37 +336,56 @@ def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
         ctx.log.warning("Validation: %s", notice)
     for where, count in data.dropped_target_rows.items():
         ctx.log.warning("Dropped %d row(s) of %s whose target is missing.", count, where)
+
+    ctx.phase("Profiling columns and checking guardrails")
+    profile, guardrails = _prepare_featurization(job, ctx, data, job.task_type.value)
+    for guardrail in guardrails:
+        ctx.log.info("Guardrail %-36s %s", guardrail.name, guardrail.status)
+    _save_guardrails(ctx, guardrails)
+    imbalanced = any(g.name == "Class balancing detection" and g.status == "Alerted"
+                     for g in guardrails)
     ctx.tracker.log(ctx.parent_run_id, params={
         "task": job.task, "primary_metric": metric, "target_column_name": job.target_column_name,
         "validation": plan.rule, "n_folds": plan.n_folds, "training_rows": data.n_train_rows,
         "seed": seed})
     ctx.tracker.log_json(ctx.parent_run_id, plan.describe(), "outputs/validation_plan.json")
+    ctx.tracker.log_json(ctx.parent_run_id,
+                         {name: col.to_dict() for name, col in profile.columns.items()},
+                         "outputs/column_profile.json")
 
     y_train = data.y.iloc[: data.n_train_rows]
     y_min = y_max = None
     if not task.is_classification:
         y_min, y_max = float(np.min(y_train)), float(np.max(y_train))
     job_data = JobData(X=data.X, y=data.y, weights=data.weights, folds=plan.folds,
-                       classes=data.classes, y_min=y_min, y_max=y_max)
+                       classes=data.classes, profile=profile, featurization=job.featurization,
+                       task=job.task_type.value, y_min=y_min, y_max=y_max)
     data_path = save_for_workers(job_data, ctx.folder / "work" / "data.pkl")
 
-    search = _Search(job, ctx, data, data_path, seed, deadline)
-    workers, threads = search.concurrency()
+    search = _Search(job, ctx, data, data_path, seed, deadline, imbalanced)
+    search.warn_about_concurrency()
     ctx.phase("Searching", timeout_seconds=limits.timeout_minutes * 60,
-              max_trials=limits.max_trials, concurrent_trials=workers)
-    backend = LocalBackend(n_workers=workers, threads_per_worker=threads)
-    try:
-        backend.start()
-        search.run(backend, threads)
-        ctx.log.info("Search stopped: %s.", search.stop_reason)
-        best = search.best()
-        if best is None:
-            failures = "; ".join(f"trial {t.index}: {t.error}" for t in search.trials[:3])
-            raise CirrusMLError(f"no trial completed ({search.stop_reason}). {failures}")
-        ctx.phase("Building the best model", trial=best.index)
-        model = _final_model(best, search, backend, data_path, plan.is_cv, threads, deadline)
-    finally:
-        backend.shutdown()
+              max_trials=limits.max_trials, concurrent_trials=backend.n_workers,
+              elapsed_seconds=round(time.monotonic() - start, 2))
+    search.run(backend, threads)
+    for outcome in backend.cancel_all():  # past the search's deadline
+        record = search.running.pop(outcome.key, None)
+        if record is not None:
+            search._finish(record, outcome)
+    ctx.log.info("Search stopped: %s (%d trials).", search.stop_reason, len(search.trials))
+    best = search.best()
+    if best is None:
+        failures = "; ".join(f"trial {t.index} ({t.learner}): {t.error}"
+                             for t in search.trials[:3])
+        raise CirrusMLError(f"no trial completed ({search.stop_reason}). {failures}")
+    ctx.phase("Building the best model", trial=best.index)
+    model = _final_model(best, search, backend, data_path, plan.is_cv, threads)
+
+    if best.proposal.class_weight and guardrails:
+        mark_class_balancing_done(guardrails, {
+            "action": f"class_weight='balanced' on {best.learner} scored best "
+                      f"({metric} {best.score:.4f})"})
+        _save_guardrails(ctx, guardrails)
 
     ctx.phase("Saving the best model")
     out_dir = ctx.folder / "outputs" / "best_model"
@@ -262,6 +393,12 @@ def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
                       metadata_={"cirrusml_job": ctx.name, "algorithm": best.learner,
                                  "primary_metric": metric, "score": best.score})
     ctx.tracker.log_artifacts(best.run_id, out_dir, "outputs/mlflow-model")
+    summary = best.output.featurization if best.output is not None else []
+    (ctx.folder / "featurization_summary.json").write_text(
+        json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    ctx.tracker.log_json(ctx.parent_run_id, summary, "outputs/featurization_summary.json")
+    if summary:
+        ctx.log.info("Featurization of the best model:\n%s", render_featurization_summary(summary))
     ctx.tracker.log(ctx.parent_run_id, metrics={metric: best.score},
                     tags={BEST_CHILD_TAG: best.run_id, "best_algorithm": best.learner,
                           "best_iteration": best.index})
@@ -269,7 +406,8 @@ def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
         _score_test(ctx, job, model, data, job_data)
     ctx.update_record(best_child_run_id=best.run_id, best_iteration=best.index,
                       best_algorithm=best.learner, best_score=best.score, primary_metric=metric,
-                      stop_reason=search.stop_reason, trials=len(search.trials))
+                      stop_reason=search.stop_reason, trials=len(search.trials),
+                      search_seconds=round(time.monotonic() - start, 2))
     ctx.log.info("Best model: trial %d (%s), %s=%.4f. Saved to %s", best.index, best.learner,
                  metric, best.score, out_dir)
     ctx.event("best", index=best.index, algorithm=best.learner, score=best.score, metric=metric)
@@ -277,14 +415,13 @@ def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
 
 
 def _final_model(best: TrialRecord, search: _Search, backend: LocalBackend, data_path: str,
-                 is_cv: bool, threads: int, deadline: float) -> Any:
+                 is_cv: bool, threads: int) -> Any:
     """The best configuration's model: the holdout model as it is, or refit on every row."""
-    assert best.output is not None
-    if not is_cv and best.output.model is not None:
+    if not is_cv and best.output is not None and best.output.model is not None:
         return best.output.model
     spec = TrialSpec(index=best.index, learner=best.learner, params=best.params,
                      task=search.task.value, metric=search.metric, seed=search.seed,
-                     n_jobs=threads)
+                     n_jobs=threads, class_weight=best.proposal.class_weight)
     backend.submit("refit", refit, spec, data_path)
     while True:
         outcomes = backend.wait(_POLL_SECONDS)
@@ -300,13 +437,7 @@ def _score_test(ctx: JobContext, job: AutoMLTabular, model: Any, data: PreparedD
     X_test, y_test = data.X_test, data.y_test
     assert X_test is not None and y_test is not None
     if job.task_type is TaskType.CLASSIFICATION:
-        proba = np.asarray(model.predict_proba(X_test), dtype=float)
-        classes = list(model.classes_)
-        if classes != list(job_data.classes or []):
-            full = np.zeros((len(X_test), len(job_data.classes or [])))
-            for j, c in enumerate(classes):
-                full[:, (job_data.classes or []).index(c)] = proba[:, j]
-            proba = full
+        proba = aligned_proba(model, X_test, job_data.classes or [])
         metrics = score(job.task_type, y_test, proba, job_data, data.w_test,
                         getattr(job, "positive_label", None))
     else:

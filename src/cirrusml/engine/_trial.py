@@ -1,25 +1,35 @@
 """One trial: a plain function of (trial spec, data reference) that any backend can run.
 
 The data reference is a file written once per job (see :func:`cirrusml.execution.cached_load`);
-a worker reads it on its first trial and keeps it for the rest of its life.
+a worker reads it on its first trial and keeps it for the rest of its life. Featurized folds are
+cached in the worker too: trials of learners that want the same features (native categories or
+not, scaled or not) featurize each fold once.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
 from cirrusml.execution import cached_load
-from cirrusml.featurize import CategoricalAsCategory, InputColumns
+from cirrusml.featurize import DataProfile, InputColumns, ToDense, make_featurizer
 from cirrusml.metrics import classification_metrics, regression_metrics
 from cirrusml.models import get_learner
-from cirrusml.spec import TaskType
+from cirrusml.spec import TabularFeaturizationSettings, TaskType
+
+#: Testing aid: every trial first sleeps this many seconds (makes lifecycle tests deterministic).
+DEBUG_DELAY_ENV = "CIRRUS_DEBUG_TRIAL_SECONDS"
+#: Featurized folds kept per worker, in bytes.
+_FOLD_CACHE_BYTES = 1_500_000_000
 
 
 @dataclass
@@ -33,6 +43,7 @@ class TrialSpec:
     metric: str
     seed: int = 0
     n_jobs: int = 1
+    class_weight: str | None = None
     keep_model: bool = True
     positive_label: Any = None
 
@@ -49,52 +60,124 @@ class TrialOutput:
     predict_seconds: float
     model: Any = None
     params: dict[str, Any] = field(default_factory=dict)
+    featurization: list[dict[str, Any]] = field(default_factory=list)
+    n_features: int = 0
 
 
 @dataclass
 class JobData:
-    """The file behind a data reference: features, target, weights, folds."""
+    """The file behind a data reference: features, target, weights, folds, how to featurize."""
 
     X: pd.DataFrame
     y: pd.Series
     weights: np.ndarray | None
     folds: list[tuple[np.ndarray, np.ndarray]]
     classes: list[Any] | None
+    profile: DataProfile | None = None
+    featurization: TabularFeaturizationSettings | None = None
+    task: str = "classification"
     y_min: float | None = None
     y_max: float | None = None
 
 
-def build_pipeline(spec: TrialSpec) -> Pipeline:
-    """The full model of a trial: raw columns in, predictions out."""
+# ------------------------------------------------------------------------------- pipelines
+
+
+def _featurizer(spec: TrialSpec, data: JobData) -> Any:
+    learner = get_learner(spec.learner, TaskType.parse(spec.task))
+    assert data.profile is not None
+    return make_featurizer(data.profile, data.featurization,
+                           native_categorical=learner.native_categorical,
+                           scale=learner.needs_scaling, task=spec.task, seed=spec.seed)
+
+
+def _estimator(spec: TrialSpec) -> Any:
     task = TaskType.parse(spec.task)
     learner = get_learner(spec.learner, task)
-    estimator = learner.build(task, spec.params, n_jobs=spec.n_jobs, seed=spec.seed)
-    return Pipeline([
-        ("inputs", InputColumns()),
-        ("datatransformer", CategoricalAsCategory()),
-        ("model", estimator),
-    ])
+    return learner.build(task, spec.params, n_jobs=spec.n_jobs, seed=spec.seed,
+                         class_weight=spec.class_weight)
 
 
-def fit_pipeline(spec: TrialSpec, X: pd.DataFrame, y: pd.Series,
-                 weights: np.ndarray | None) -> Pipeline:
-    model = build_pipeline(spec)
+def _assemble(inputs: Any, featurizer: Any, estimator: Any, sparse: bool,
+              learner_sparse_ok: bool) -> Pipeline:
+    steps = [("inputs", inputs), ("datatransformer", featurizer)]
+    if sparse and not learner_sparse_ok:
+        steps.append(("densify", ToDense().fit(None)))
+    steps.append(("model", estimator))
+    return Pipeline(steps)
+
+
+def build_pipeline(spec: TrialSpec, data: JobData) -> Pipeline:
+    """The unfitted model of a trial: raw columns in, predictions out."""
+    learner = get_learner(spec.learner, TaskType.parse(spec.task))
+    steps = [("inputs", InputColumns()), ("datatransformer", _featurizer(spec, data))]
+    if not learner.sparse_ok:
+        steps.append(("densify", ToDense()))
+    steps.append(("model", _estimator(spec)))
+    return Pipeline(steps)
+
+
+def _fit_estimator(estimator: Any, X: Any, y: pd.Series, weights: np.ndarray | None) -> Any:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("ignore")
         if weights is not None:
-            model.fit(X, y, model__sample_weight=weights)
+            estimator.fit(X, y, sample_weight=weights)
         else:
-            model.fit(X, y)
-    return model
+            estimator.fit(X, y)
+    return estimator
 
 
-def _aligned_proba(model: Any, X: pd.DataFrame, classes: list[Any]) -> np.ndarray:
+# ------------------------------------------------------------------------- featurized folds
+
+_FOLDS: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any, Any]] = OrderedDict()
+
+
+def _nbytes(value: Any) -> int:
+    if sp.issparse(value):
+        return int(value.data.nbytes + value.indices.nbytes + value.indptr.nbytes)
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(deep=False).sum())
+    return int(getattr(value, "nbytes", 0))
+
+
+def featurized_fold(spec: TrialSpec, data_path: str, data: JobData, fold: int
+                    ) -> tuple[Any, Any, Any, Any]:
+    """(fitted inputs step, fitted featurizer, featurized train rows, featurized valid rows)."""
+    learner = get_learner(spec.learner, TaskType.parse(spec.task))
+    key = (data_path, os.stat(data_path).st_mtime, fold, learner.native_categorical,
+           learner.needs_scaling, spec.seed)
+    if key in _FOLDS:
+        _FOLDS.move_to_end(key)
+        return _FOLDS[key]
+    train_idx, valid_idx = data.folds[fold]
+    inputs = InputColumns().fit(data.X.iloc[train_idx])
+    featurizer = _featurizer(spec, data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X_train = featurizer.fit_transform(inputs.transform(data.X.iloc[train_idx]),
+                                           data.y.iloc[train_idx])
+        X_valid = featurizer.transform(inputs.transform(data.X.iloc[valid_idx]))
+    entry = (inputs, featurizer, X_train, X_valid)
+    size = _nbytes(X_train) + _nbytes(X_valid)
+    if size <= _FOLD_CACHE_BYTES:
+        _FOLDS[key] = entry
+        total = sum(_nbytes(v[2]) + _nbytes(v[3]) for v in _FOLDS.values())
+        while total > _FOLD_CACHE_BYTES and len(_FOLDS) > 1:
+            _k, old = _FOLDS.popitem(last=False)
+            total -= _nbytes(old[2]) + _nbytes(old[3])
+    return entry
+
+
+# ---------------------------------------------------------------------------------- scoring
+
+
+def aligned_proba(model: Any, X: Any, classes: list[Any]) -> np.ndarray:
     """Class probabilities with one column per job class (a class unseen in a fold gets 0)."""
     proba = np.asarray(model.predict_proba(X), dtype=float)
     fitted = list(model.classes_)
     if fitted == list(classes):
         return proba
-    out = np.zeros((len(X), len(classes)))
+    out = np.zeros((proba.shape[0], len(classes)))
     index = {c: i for i, c in enumerate(classes)}
     for j, c in enumerate(fitted):
         out[:, index[c]] = proba[:, j]
@@ -105,40 +188,57 @@ def score(task: TaskType, y_true: pd.Series, predictions: np.ndarray, data: JobD
           weights: np.ndarray | None, positive_label: Any = None) -> dict[str, float]:
     """Every metric of ``task`` for predictions of ``y_true``."""
     if task is TaskType.CLASSIFICATION:
-        return classification_metrics(y_true.to_numpy(), predictions, data.classes,
+        return classification_metrics(np.asarray(y_true), predictions, data.classes,
                                       sample_weight=weights, positive_label=positive_label)
-    return regression_metrics(y_true.to_numpy(dtype=float), predictions, sample_weight=weights,
-                              y_min=data.y_min, y_max=data.y_max)
+    return regression_metrics(np.asarray(y_true, dtype=float), predictions,
+                              sample_weight=weights, y_min=data.y_min, y_max=data.y_max)
+
+
+# ------------------------------------------------------------------------------------ trial
 
 
 def run_trial(spec: TrialSpec, data_path: str) -> TrialOutput:
     """Fit and score one configuration on every fold of the job's validation plan."""
+    delay = float(os.environ.get(DEBUG_DELAY_ENV) or 0)
+    if delay > 0:
+        time.sleep(delay)
     data: JobData = cached_load(data_path)
     task = TaskType.parse(spec.task)
+    learner = get_learner(spec.learner, task)
     fold_metrics: list[dict[str, float]] = []
     pieces: list[tuple[np.ndarray, np.ndarray]] = []
     fit_seconds = predict_seconds = 0.0
     model = None
-    for train_idx, valid_idx in data.folds:
+    featurizer = None
+    n_features = 0
+    for fold, (train_idx, valid_idx) in enumerate(data.folds):
+        start = time.perf_counter()
+        inputs, featurizer, X_train, X_valid = featurized_fold(spec, data_path, data, fold)
+        sparse = sp.issparse(X_train)
+        if sparse and not learner.sparse_ok:
+            X_train, X_valid = X_train.toarray(), X_valid.toarray()
+        n_features = int(X_train.shape[1])
         w_train = None if data.weights is None else data.weights[train_idx]
         w_valid = None if data.weights is None else data.weights[valid_idx]
-        start = time.perf_counter()
-        model = fit_pipeline(spec, data.X.iloc[train_idx], data.y.iloc[train_idx], w_train)
+        estimator = _fit_estimator(_estimator(spec), X_train, data.y.iloc[train_idx], w_train)
         fit_seconds += time.perf_counter() - start
         start = time.perf_counter()
-        X_valid = data.X.iloc[valid_idx]
         if task is TaskType.CLASSIFICATION:
-            pred = _aligned_proba(model, X_valid, data.classes or [])
+            pred = aligned_proba(estimator, X_valid, data.classes or [])
         else:
-            pred = np.asarray(model.predict(X_valid), dtype=float)
+            pred = np.asarray(estimator.predict(X_valid), dtype=float)
         predict_seconds += time.perf_counter() - start
         fold_metrics.append(score(task, data.y.iloc[valid_idx], pred, data, w_valid,
                                   spec.positive_label))
         pieces.append((valid_idx, pred))
+        if spec.keep_model and len(data.folds) == 1:
+            model = _assemble(inputs, featurizer, estimator, sparse, learner.sparse_ok)
     # Azure reports cross-validated metrics as the mean over folds.
     names = fold_metrics[0].keys()
-    metrics = {n: float(np.nanmean([m[n] for m in fold_metrics])) if any(
-        np.isfinite(m[n]) for m in fold_metrics) else float("nan") for n in names}
+    metrics = {}
+    for name in names:
+        values = np.asarray([m[name] for m in fold_metrics], dtype=float)
+        metrics[name] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
     rows = np.concatenate([idx for idx, _ in pieces])
     predictions = np.concatenate([p for _, p in pieces])
     order = np.argsort(rows, kind="stable")
@@ -149,12 +249,21 @@ def run_trial(spec: TrialSpec, data_path: str) -> TrialOutput:
         validation_rows=rows[order],
         fit_seconds=fit_seconds,
         predict_seconds=predict_seconds,
-        model=model if spec.keep_model and len(data.folds) == 1 else None,
+        model=model,
         params=dict(spec.params),
+        featurization=featurizer.featurization_summary() if featurizer is not None else [],
+        n_features=n_features,
     )
 
 
 def refit(spec: TrialSpec, data_path: str) -> Any:
     """Fit the configuration on every training row (used after cross-validation)."""
     data: JobData = cached_load(data_path)
-    return fit_pipeline(spec, data.X, data.y, data.weights)
+    model = build_pipeline(spec, data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if data.weights is not None:
+            model.fit(data.X, data.y, model__sample_weight=data.weights)
+        else:
+            model.fit(data.X, data.y)
+    return model

@@ -15,6 +15,7 @@ import os
 import signal
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -39,6 +40,9 @@ class TaskOutcome:
 
 def _worker_main(conn: Connection, env: dict[str, str]) -> None:
     os.environ.update(env)
+    # Library warnings (convergence, parallelism fallbacks) would only clutter the job log;
+    # a task's failures come back as exceptions.
+    warnings.simplefilter("ignore")
     # The runner handles Ctrl-C and cancellation; a worker just dies with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:

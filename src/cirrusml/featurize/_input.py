@@ -89,3 +89,16 @@ class InputColumns(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(self.feature_names_in_, dtype=object)
+
+
+class ToDense(TransformerMixin, BaseEstimator):
+    """Turn a sparse feature matrix into a dense array (for learners that need one)."""
+
+    def fit(self, X: Any, y: Any = None) -> ToDense:
+        self.fitted_ = True
+        return self
+
+    def transform(self, X: Any) -> Any:
+        import scipy.sparse as sp
+
+        return X.toarray() if sp.issparse(X) else X

@@ -168,7 +168,11 @@ def _calibration(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> dict[str, Any]:
     filled = count > 0
     mean_pred = np.divide(pred_sum, count, out=np.full(CALIBRATION_BINS, np.nan), where=filled)
     rate = np.divide(pos_sum, count, out=np.full(CALIBRATION_BINS, np.nan), where=filled)
-    return {"mean_predicted": _nums(mean_pred), "observed_rate": _nums(rate), "counts": _nums(count)}
+    return {
+        "mean_predicted": _nums(mean_pred),
+        "observed_rate": _nums(rate),
+        "counts": _nums(count),
+    }
 
 
 _TARGETED = np.arange(1, 101) / 100.0
@@ -221,6 +225,13 @@ def classification_charts(
       random model); per class, micro and macro (the mean over classes).
     """
     prep = _prepare_classification(y_true, proba, classes, sample_weight)
+    with warnings.catch_warnings():
+        # Undefined curves are reported as None; scikit-learn's warnings about them are noise.
+        warnings.simplefilter("ignore")
+        return _classification_charts(prep)
+
+
+def _classification_charts(prep: _Prepared) -> dict[str, Any]:
     labels = [str(label) for label in prep.labels]
     y = prep.indicator()
     sw = prep.sample_weight
@@ -228,20 +239,18 @@ def classification_charts(
     yf, pf, wf = _flat(prep)
     wf_arr = np.repeat(w, prep.n_classes)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        roc = [_roc(y[:, k], prep.proba[:, k], sw) for k in range(prep.n_classes)]
-        pr = [_pr(y[:, k], prep.proba[:, k], sw) for k in range(prep.n_classes)]
-        roc_chart = {
-            "per_class": dict(zip(labels, map(_roc_json, roc), strict=True)),
-            "micro": _roc_json(_roc(yf, pf, wf)),
-            "macro": _roc_json(_roc_macro([c for c in roc if c is not None])),
-        }
-        pr_chart = {
-            "per_class": dict(zip(labels, map(_pr_json, pr), strict=True)),
-            "micro": _pr_json(_pr(yf, pf, wf)),
-            "macro": _pr_json(_pr_macro([c for c in pr if c is not None])),
-        }
+    roc = [_roc(y[:, k], prep.proba[:, k], sw) for k in range(prep.n_classes)]
+    pr = [_pr(y[:, k], prep.proba[:, k], sw) for k in range(prep.n_classes)]
+    roc_chart = {
+        "per_class": dict(zip(labels, map(_roc_json, roc), strict=True)),
+        "micro": _roc_json(_roc(yf, pf, wf)),
+        "macro": _roc_json(_roc_macro([c for c in roc if c is not None])),
+    }
+    pr_chart = {
+        "per_class": dict(zip(labels, map(_pr_json, pr), strict=True)),
+        "micro": _pr_json(_pr(yf, pf, wf)),
+        "macro": _pr_json(_pr_macro([c for c in pr if c is not None])),
+    }
 
     calibration = {
         "bin_edges": _nums(_CALIBRATION_EDGES),

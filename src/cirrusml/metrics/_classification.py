@@ -48,9 +48,8 @@ class _Prepared:
         self.proba = proba  # float array (n, C)
         self.labels = labels  # the classes, in column order
         self.sample_weight = sample_weight  # None when the caller gave none
-        self.weights = (
-            np.ones(codes.shape[0]) if sample_weight is None else sample_weight
-        )  # always an array, for our own arithmetic
+        # Always an array, for our own arithmetic.
+        self.weights = np.ones(codes.shape[0]) if sample_weight is None else sample_weight
 
     @property
     def n_classes(self) -> int:
@@ -90,7 +89,7 @@ def _encode(values: Any, index: pd.Index, what: str) -> np.ndarray:
         unknown = pd.unique(pd.Series(arr[codes < 0], dtype=object))[:5]
         raise DataError(
             f"{what} holds labels that are not among the classes "
-            f"{list(index)}: {[v for v in unknown]}; pass the full list of classes the model "
+            f"{list(index)}: {list(unknown)}; pass the full list of classes the model "
             "was trained on (its classes_)"
         )
     return codes.astype(np.intp)

@@ -1,34 +1,271 @@
-"""The learner contract: one object per algorithm family, named as Azure names it."""
+"""The learner contract: one object per algorithm family, named as Azure names it.
+
+A :class:`Learner` is a stateless description of an algorithm. It knows which tasks it serves,
+what its first configuration looks like, which hyperparameters the search may vary (as Optuna
+distributions), what the cheapest sensible configuration is, and roughly how expensive it is to
+train. :meth:`Learner.build` turns a configuration into an unfitted scikit-learn estimator; the
+learner itself never fits, predicts or scores.
+
+Who calls what
+--------------
+* The planner calls :meth:`~Learner.default_params`, :meth:`~Learner.search_space`,
+  :meth:`~Learner.low_cost_params` and :meth:`~Learner.cost_hint` once per job, on the shape of
+  the training data.
+* A trial calls :meth:`~Learner.build` with a configuration (a point of the search space, any
+  subset of its keys: missing keys take their defaults) and places the estimator last in the
+  trial pipeline, fitted with ``model__sample_weight``.
+
+Learners hold no mutable state, so one instance serves every thread and process. The dicts they
+return are new on every call and belong to the caller.
+
+Configurations are points of the search space, which may use search-only encodings (LightGBM's
+``log_max_bin``). :meth:`~Learner.build` translates them back to library arguments; encodings
+never reach the library.
+"""
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import numpy as np
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+from cirrusml.exceptions import InvalidSpecError
 from cirrusml.spec import TaskType
+from cirrusml.utils import suggestion
+
+__all__ = ["Learner", "SearchSpace", "in_domain"]
+
+#: A search space: hyperparameter name -> Optuna distribution.
+SearchSpace = dict[str, BaseDistribution]
+
+# The shape used to list a learner's hyperparameter names when no data shape is at hand.
+_NOMINAL_ROWS = 10_000
+_NOMINAL_FEATURES = 10
+
+
+def in_domain(distribution: BaseDistribution, value: Any) -> bool:
+    """Whether ``value`` is a point of ``distribution`` (bounds, integrality, choices)."""
+    if isinstance(distribution, CategoricalDistribution):
+        # ``True == 1``, but a boolean choice is not the number 1 (nor the reverse).
+        return any(value == choice
+                   and isinstance(value, (bool, np.bool_)) == isinstance(choice, bool)
+                   for choice in distribution.choices)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        return False
+    if isinstance(distribution, IntDistribution):
+        if int(value) != value:
+            return False
+        return (distribution.low <= value <= distribution.high
+                and (int(value) - distribution.low) % distribution.step == 0)
+    if isinstance(distribution, FloatDistribution):
+        return math.isfinite(value) and distribution.low <= value <= distribution.high
+    return False
+
+
+def _clamp(distribution: BaseDistribution, value: Any) -> Any:
+    """``value`` moved to the nearest point of a numeric distribution; other values unchanged."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        return value
+    if isinstance(distribution, IntDistribution):
+        return int(min(max(round(value), distribution.low), distribution.high))
+    if isinstance(distribution, FloatDistribution):
+        return float(min(max(value, distribution.low), distribution.high))
+    return value
 
 
 class Learner(ABC):
-    """An algorithm the search can try.
+    """An algorithm the search can try, under Azure's model name.
 
-    ``name`` is Azure's model name (``LightGBM``, ``XGBoostClassifier``). A learner builds an
-    unfitted scikit-learn estimator from hyperparameters; it never fits or scores by itself.
+    Class attributes
+    ----------------
+    name
+        Azure's model name (``LightGBM``, ``XGBoostClassifier``); lookups accept any spelling.
+    family
+        The algorithm family. Two names may share one (``XGBoostClassifier`` and
+        ``XGBoostRegressor`` are both ``XGBoost``).
+    tasks
+        The tasks this name serves.
+    native_categorical
+        Takes pandas ``category`` columns as they are, with no encoding.
+    needs_scaling
+        Sensitive to feature scale (linear models, SVMs, KNN): the featurizer should scale.
+    sparse_ok
+        Accepts scipy sparse matrices.
+    onnx_convertible
+        skl2onnx or onnxmltools can convert the fitted library model (see ``estimator_`` on the
+        wrappers of this package).
+    supports_class_weight
+        :meth:`build` accepts ``class_weight`` for classification.
+    extra_params
+        Names :meth:`build` accepts besides the search-space keys: fixed settings a caller may
+        override (the tree budget of a boosting learner, for example).
     """
 
     name: ClassVar[str]
+    family: ClassVar[str] = ""
     tasks: ClassVar[tuple[TaskType, ...]]
-    #: Takes pandas categories as they are (no one-hot encoding needed).
     native_categorical: ClassVar[bool] = False
-    #: Sensitive to feature scale (linear models, SVM, KNN): the featurizer scales for it.
     needs_scaling: ClassVar[bool] = False
+    sparse_ok: ClassVar[bool] = False
+    onnx_convertible: ClassVar[bool] = False
+    supports_class_weight: ClassVar[bool] = False
+    extra_params: ClassVar[tuple[str, ...]] = ()
+
+    # ------------------------------------------------------------------ public contract
+
+    def default_params(self, task: TaskType, n_rows: int | None = None,
+                       n_features: int | None = None) -> dict[str, Any]:
+        """Hyperparameters of a good first trial, keyed like the search space.
+
+        With the data shape, every value lies inside :meth:`search_space` for that shape (numeric
+        defaults are moved to the nearest bound), so the point can be enqueued in a study as it
+        is. Without it, values are the learner's unconditional defaults.
+        """
+        task = self._check_task(task)
+        point = self._default_point(task, n_rows, n_features)
+        return self._clamped(task, point, n_rows, n_features)
+
+    def search_space(self, task: TaskType, n_rows: int,
+                     n_features: int) -> SearchSpace:
+        """The hyperparameters the search may vary, as Optuna distributions.
+
+        Bounds may depend on the data shape (leaf counts on the number of rows, for example).
+        Scale-like hyperparameters are log-scaled. The key set depends only on ``task``.
+        """
+        task = self._check_task(task)
+        return self._space(task, max(1, int(n_rows)), max(1, int(n_features)))
+
+    def low_cost_params(self, task: TaskType, n_rows: int, n_features: int) -> dict[str, Any]:
+        """The cheapest sensible configuration: where a cost-aware search starts.
+
+        Keyed like the search space, and inside it for the given shape.
+        """
+        task = self._check_task(task)
+        point = {**self._default_point(task, n_rows, n_features),
+                 **self._low_cost_point(task, n_rows, n_features)}
+        return self._clamped(task, point, n_rows, n_features)
 
     @abstractmethod
-    def default_params(self, task: TaskType) -> dict[str, Any]:
-        """Hyperparameters of a good first trial."""
+    def cost_hint(self, n_rows: int, n_features: int) -> float:
+        """Rough training cost of the default configuration, relative to default LightGBM (1.0).
 
-    @abstractmethod
-    def build(self, task: TaskType, params: dict[str, Any], *, n_jobs: int, seed: int) -> Any:
-        """An unfitted estimator for ``task`` with ``params``."""
+        For cost-aware search only: a guess within a small factor, never a promise.
+        """
+
+    def param_names(self, task: TaskType) -> tuple[str, ...]:
+        """Every name :meth:`build` accepts in ``params`` for ``task``."""
+        task = self._check_task(task)
+        space = self._space(task, _NOMINAL_ROWS, _NOMINAL_FEATURES)
+        return tuple(space) + tuple(n for n in self.extra_params if n not in space)
+
+    def build(self, task: TaskType, params: Mapping[str, Any], *, n_jobs: int, seed: int,
+              class_weight: str | Mapping[Any, float] | None = None) -> Any:
+        """An unfitted scikit-learn estimator for ``task`` configured by ``params``.
+
+        Parameters
+        ----------
+        task
+            One of :attr:`tasks`.
+        params
+            A configuration keyed like :meth:`search_space` (plus :attr:`extra_params`). Missing
+            keys take :meth:`default_params`; search-only encodings are translated here.
+        n_jobs
+            Threads the estimator may use.
+        seed
+            Seed of every random choice the estimator makes.
+        class_weight
+            ``None``, ``"balanced"`` or a mapping class -> weight; classification only, and only
+            for learners with :attr:`supports_class_weight`.
+
+        Returns
+        -------
+        An unfitted estimator whose ``fit`` accepts ``sample_weight``. Classifiers provide
+        ``predict_proba`` with columns in ``classes_`` order.
+
+        Raises
+        ------
+        InvalidSpecError
+            On a task the learner does not serve, an unknown hyperparameter name, or a
+            ``class_weight`` the learner cannot honour.
+        """
+        task = self._check_task(task)
+        if class_weight is not None:
+            if task is not TaskType.CLASSIFICATION:
+                raise InvalidSpecError(
+                    f"class_weight applies to classification only; {self.name} was asked to "
+                    f"build a {task.yaml} model with class_weight={class_weight!r}.")
+            if not self.supports_class_weight:
+                raise InvalidSpecError(
+                    f"{self.name} does not support class_weight (got {class_weight!r}); pass "
+                    "sample weights instead.")
+            if isinstance(class_weight, str) and class_weight != "balanced":
+                raise InvalidSpecError(
+                    f"class_weight must be None, 'balanced' or a mapping of class to weight; "
+                    f"got {class_weight!r}.")
+        allowed = self.param_names(task)
+        unknown = [key for key in params if key not in allowed]
+        if unknown:
+            raise InvalidSpecError(
+                f"{self.name} has no hyperparameter '{unknown[0]}'; valid names for "
+                f"{task.yaml} are {', '.join(allowed)}." + suggestion(unknown[0], allowed))
+        merged = {**self._default_point(task, None, None), **dict(params)}
+        library = self._to_library(task, merged)
+        return self._make(task, library, n_jobs=int(n_jobs), seed=int(seed),
+                          class_weight=class_weight)
 
     def __repr__(self) -> str:
         return f"<learner {self.name}>"
+
+    # ------------------------------------------------------------------ per-learner hooks
+
+    @abstractmethod
+    def _space(self, task: TaskType, n_rows: int, n_features: int) -> SearchSpace:
+        """The search space for a validated task and a positive data shape."""
+
+    @abstractmethod
+    def _default_point(self, task: TaskType, n_rows: int | None,
+                       n_features: int | None) -> dict[str, Any]:
+        """Default configuration, keyed like the space (the shape may be unknown)."""
+
+    def _low_cost_point(self, task: TaskType, n_rows: int | None,
+                        n_features: int | None) -> dict[str, Any]:
+        """Overrides of the defaults that make the cheapest sensible configuration."""
+        return {}
+
+    def _to_library(self, task: TaskType, params: dict[str, Any]) -> dict[str, Any]:
+        """Translate search-only encodings into the estimator's own arguments."""
+        return params
+
+    @abstractmethod
+    def _make(self, task: TaskType, params: dict[str, Any], *, n_jobs: int, seed: int,
+              class_weight: Any) -> Any:
+        """Construct the estimator from library arguments."""
+
+    # ------------------------------------------------------------------ helpers
+
+    def _check_task(self, task: TaskType | str) -> TaskType:
+        parsed = TaskType.parse(task, field="task")
+        if parsed not in self.tasks:
+            serves = ", ".join(t.yaml for t in self.tasks)
+            raise InvalidSpecError(
+                f"learner {self.name} does not serve {parsed.yaml}; it serves {serves}.")
+        return parsed
+
+    def _clamped(self, task: TaskType, point: dict[str, Any], n_rows: int | None,
+                 n_features: int | None) -> dict[str, Any]:
+        if n_rows is None or n_features is None:
+            return point
+        space = self.search_space(task, n_rows, n_features)
+        return {key: _clamp(space[key], value) if key in space else value
+                for key, value in point.items()}

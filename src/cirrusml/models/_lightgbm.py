@@ -1,24 +1,197 @@
-"""LightGBM (classification and regression)."""
+"""LightGBM (classification and regression), with early stopping on an internal split.
+
+Search-only encoding: ``log_max_bin`` (3..10) becomes ``max_bin = 2**log_max_bin - 1``; a
+``subsample`` below 1 turns bagging on (``subsample_freq=1``), which LightGBM needs to use it.
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
-from cirrusml.models._base import Learner
+import numpy as np
+from optuna.distributions import FloatDistribution, IntDistribution
+from sklearn.base import ClassifierMixin, RegressorMixin
+
+from cirrusml.models._base import Learner, SearchSpace
+from cirrusml.models._early_stopping import BoostingClassifierMixin, BoostingEstimator
 from cirrusml.spec import TaskType
 
 
-class LightGBMLearner(Learner):
-    name: ClassVar[str] = "LightGBM"
-    tasks: ClassVar[tuple[TaskType, ...]] = (TaskType.CLASSIFICATION, TaskType.REGRESSION)
-    native_categorical: ClassVar[bool] = True
+@functools.cache
+def _has_eval_xy() -> bool:
+    """Whether this LightGBM takes ``eval_X``/``eval_y`` (4.7 and later)."""
+    import inspect
 
-    def default_params(self, task: TaskType) -> dict[str, Any]:
-        return {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31,
-                "min_child_samples": 20}
+    import lightgbm as lgb
 
-    def build(self, task: TaskType, params: dict[str, Any], *, n_jobs: int, seed: int) -> Any:
+    return "eval_X" in inspect.signature(lgb.LGBMModel.fit).parameters
+
+
+_ES_PARAMS = ("n_estimators", "early_stopping", "early_stopping_rounds", "validation_fraction",
+              "min_validation_rows")
+
+
+class _LightGBMBase(BoostingEstimator):
+    num_leaves: int
+    max_depth: int
+    min_child_samples: int
+    subsample: float
+    subsample_freq: int
+    colsample_bytree: float
+    reg_alpha: float
+    reg_lambda: float
+    max_bin: int
+    n_jobs: int
+
+    def _library_params(self) -> dict[str, Any]:
+        return {
+            "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+            "max_depth": self.max_depth, "min_child_samples": self.min_child_samples,
+            "subsample": self.subsample, "subsample_freq": self.subsample_freq,
+            "colsample_bytree": self.colsample_bytree, "reg_alpha": self.reg_alpha,
+            "reg_lambda": self.reg_lambda, "max_bin": self.max_bin, "n_jobs": self.n_jobs,
+            "random_state": self.random_state, "verbose": -1,
+        }
+
+    def _fit_library(self, X: Any, y: np.ndarray, w: np.ndarray | None,
+                     valid: tuple[Any, np.ndarray, np.ndarray | None] | None,
+                     n_trees: int, rounds: int) -> tuple[Any, int, float]:
         import lightgbm as lgb
 
-        cls = lgb.LGBMClassifier if task is TaskType.CLASSIFICATION else lgb.LGBMRegressor
-        return cls(**params, n_jobs=n_jobs, random_state=seed, verbose=-1)
+        cls = lgb.LGBMClassifier if self._classifier else lgb.LGBMRegressor
+        model = cls(n_estimators=n_trees, **self._library_params())
+        if valid is None:
+            model.fit(X, y, sample_weight=w)
+            return model, n_trees, float("nan")
+        X_val, y_val, w_val = valid
+        # LightGBM 4.7 renamed eval_set to eval_X/eval_y; older releases know only eval_set.
+        evaluation: dict[str, Any] = (
+            {"eval_X": (X_val,), "eval_y": (y_val,)} if _has_eval_xy()
+            else {"eval_set": [(X_val, y_val)]})
+        model.fit(X, y, sample_weight=w, **evaluation,
+                  eval_sample_weight=None if w_val is None else [w_val],
+                  callbacks=[lgb.early_stopping(rounds, first_metric_only=True, verbose=False)])
+        best = int(model.best_iteration_) or n_trees
+        scores = model.best_score_.get("valid_0", {})
+        return model, best, float(next(iter(scores.values()))) if scores else float("nan")
+
+
+class LightGBMClassifier(BoostingClassifierMixin, ClassifierMixin, _LightGBMBase):
+    """LightGBM classifier that picks its number of trees by early stopping.
+
+    See :mod:`cirrusml.models._early_stopping` for the split and the stopping rule. Takes pandas
+    ``category`` columns natively and scipy sparse matrices.
+    """
+
+    _classifier: ClassVar[bool] = True
+
+    def __init__(self, *, n_estimators: int = 2000, learning_rate: float = 0.1,
+                 num_leaves: int = 31, max_depth: int = -1, min_child_samples: int = 20,
+                 subsample: float = 1.0, subsample_freq: int = 0, colsample_bytree: float = 1.0,
+                 reg_alpha: float = 0.0, reg_lambda: float = 0.0, max_bin: int = 255,
+                 class_weight: Any = None, early_stopping: bool | str = "auto",
+                 early_stopping_rounds: int | str = "auto", validation_fraction: float = 0.1,
+                 min_validation_rows: int = 200, n_jobs: int = 1,
+                 random_state: int | None = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.max_depth = max_depth
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.reg_alpha = reg_alpha
+        self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.min_validation_rows = min_validation_rows
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+
+class LightGBMRegressor(RegressorMixin, _LightGBMBase):
+    """LightGBM regressor that picks its number of trees by early stopping."""
+
+    def __init__(self, *, n_estimators: int = 2000, learning_rate: float = 0.1,
+                 num_leaves: int = 31, max_depth: int = -1, min_child_samples: int = 20,
+                 subsample: float = 1.0, subsample_freq: int = 0, colsample_bytree: float = 1.0,
+                 reg_alpha: float = 0.0, reg_lambda: float = 0.0, max_bin: int = 255,
+                 early_stopping: bool | str = "auto", early_stopping_rounds: int | str = "auto",
+                 validation_fraction: float = 0.1, min_validation_rows: int = 200,
+                 n_jobs: int = 1, random_state: int | None = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.max_depth = max_depth
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.reg_alpha = reg_alpha
+        self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
+        self.early_stopping = early_stopping
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.min_validation_rows = min_validation_rows
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+
+class LightGBMLearner(Learner):
+    """Gradient-boosted trees by LightGBM; the reference for :meth:`cost_hint` (1.0)."""
+
+    name: ClassVar[str] = "LightGBM"
+    family: ClassVar[str] = "LightGBM"
+    tasks: ClassVar[tuple[TaskType, ...]] = (TaskType.CLASSIFICATION, TaskType.REGRESSION)
+    native_categorical: ClassVar[bool] = True
+    sparse_ok: ClassVar[bool] = True
+    onnx_convertible: ClassVar[bool] = True
+    supports_class_weight: ClassVar[bool] = True
+    extra_params: ClassVar[tuple[str, ...]] = (*_ES_PARAMS, "max_depth")
+
+    def _space(self, task: TaskType, n_rows: int, n_features: int) -> SearchSpace:
+        return {
+            "num_leaves": IntDistribution(4, max(8, min(2048, n_rows // 4)), log=True),
+            "learning_rate": FloatDistribution(0.01, 0.5, log=True),
+            "min_child_samples": IntDistribution(2, max(3, min(128, n_rows // 10)), log=True),
+            "subsample": FloatDistribution(0.5, 1.0),
+            "colsample_bytree": FloatDistribution(0.3, 1.0),
+            "reg_alpha": FloatDistribution(1e-3, 100.0, log=True),
+            "reg_lambda": FloatDistribution(1e-3, 100.0, log=True),
+            "log_max_bin": IntDistribution(3, 10),
+        }
+
+    def _default_point(self, task: TaskType, n_rows: int | None,
+                       n_features: int | None) -> dict[str, Any]:
+        return {"num_leaves": 31, "learning_rate": 0.1, "min_child_samples": 20,
+                "subsample": 1.0, "colsample_bytree": 1.0, "reg_alpha": 1e-3,
+                "reg_lambda": 1e-3, "log_max_bin": 8}
+
+    def _low_cost_point(self, task: TaskType, n_rows: int | None,
+                        n_features: int | None) -> dict[str, Any]:
+        return {"num_leaves": 4, "learning_rate": 0.3}
+
+    def _to_library(self, task: TaskType, params: dict[str, Any]) -> dict[str, Any]:
+        out = dict(params)
+        log_max_bin = out.pop("log_max_bin", None)
+        if log_max_bin is not None:
+            out["max_bin"] = (1 << int(log_max_bin)) - 1
+        if float(out.get("subsample", 1.0)) < 1.0:
+            out["subsample_freq"] = 1
+        return out
+
+    def _make(self, task: TaskType, params: dict[str, Any], *, n_jobs: int, seed: int,
+              class_weight: Any) -> Any:
+        if task is TaskType.CLASSIFICATION:
+            return LightGBMClassifier(**params, class_weight=class_weight, n_jobs=n_jobs,
+                                      random_state=seed)
+        return LightGBMRegressor(**params, n_jobs=n_jobs, random_state=seed)
+
+    def cost_hint(self, n_rows: int, n_features: int) -> float:
+        return 1.0

@@ -1,27 +1,103 @@
-"""The learners the search may try, from one explicit list."""
+"""The learners the search may try, from one explicit, ordered list.
+
+The order is the order in which a planner without other information should try them: strong,
+cheap learners first, slow or rarely winning ones last.
+"""
 
 from __future__ import annotations
 
 from cirrusml.exceptions import InvalidSpecError
 from cirrusml.models._base import Learner
+from cirrusml.models._gradient_boosting import GradientBoostingLearner
+from cirrusml.models._knn import KNNLearner
 from cirrusml.models._lightgbm import LightGBMLearner
+from cirrusml.models._linear import (
+    ElasticNetLearner,
+    LassoLarsLearner,
+    LogisticRegressionLearner,
+    SGDLearner,
+)
+from cirrusml.models._naive_bayes import BernoulliNaiveBayesLearner, MultinomialNaiveBayesLearner
+from cirrusml.models._svm import LinearSVMLearner, SVMLearner
+from cirrusml.models._trees import (
+    DecisionTreeLearner,
+    ExtremeRandomTreesLearner,
+    RandomForestLearner,
+)
+from cirrusml.models._xgboost import XGBoostClassifierLearner, XGBoostRegressorLearner
 from cirrusml.spec import TaskType
 from cirrusml.utils import name_key, suggestion
 
-_LEARNERS: tuple[Learner, ...] = (LightGBMLearner(),)
+__all__ = ["LEARNERS", "get_learner", "learner_names", "learners_for"]
+
+#: Every learner, in the order a planner should try them.
+LEARNERS: tuple[Learner, ...] = (
+    LightGBMLearner(),
+    XGBoostClassifierLearner(),
+    XGBoostRegressorLearner(),
+    RandomForestLearner(),
+    ExtremeRandomTreesLearner(),
+    LogisticRegressionLearner(),
+    ElasticNetLearner(),
+    LassoLarsLearner(),
+    GradientBoostingLearner(),
+    SGDLearner(),
+    LinearSVMLearner(),
+    KNNLearner(),
+    DecisionTreeLearner(),
+    SVMLearner(),
+    BernoulliNaiveBayesLearner(),
+    MultinomialNaiveBayesLearner(),
+)
 
 
-def learners_for(task: TaskType) -> list[Learner]:
-    return [learner for learner in _LEARNERS if task in learner.tasks]
+def _task(task: TaskType | str | None) -> TaskType | None:
+    return None if task is None else TaskType.parse(task, field="task")
 
 
-def get_learner(name: str, task: TaskType | None = None) -> Learner:
-    key = name_key(name)
-    pool = _LEARNERS if task is None else tuple(learners_for(task))
-    for learner in pool:
-        if name_key(learner.name) == key:
+def learners_for(task: TaskType | str) -> list[Learner]:
+    """The learners serving ``task``, in planning order (empty for forecasting, for now)."""
+    parsed = TaskType.parse(task, field="task")
+    return [learner for learner in LEARNERS if parsed in learner.tasks]
+
+
+def learner_names(task: TaskType | str | None = None) -> list[str]:
+    """Azure names of the learners serving ``task`` (of every learner when ``task`` is None)."""
+    parsed = _task(task)
+    pool = LEARNERS if parsed is None else learners_for(parsed)
+    return [learner.name for learner in pool]
+
+
+def get_learner(name: str, task: TaskType | str | None = None) -> Learner:
+    """The learner called ``name`` in any spelling (``LightGBM``, ``light_gbm``, ``lightgbm``).
+
+    With ``task``, the learner must serve it. A family name stands for its only learner on that
+    task (``XGBoost`` with classification is ``XGBoostClassifier``).
+
+    Raises
+    ------
+    InvalidSpecError
+        When no learner has that name (for that task); the message lists the valid names and
+        suggests the nearest one.
+    """
+    parsed = _task(task)
+    key = name_key(str(name))
+    named = [learner for learner in LEARNERS if name_key(learner.name) == key]
+    for learner in named:
+        if parsed is None or parsed in learner.tasks:
             return learner
+    if parsed is not None:
+        family = [learner for learner in learners_for(parsed)
+                  if learner.family and name_key(learner.family) == key]
+        if len(family) == 1:
+            return family[0]
+    valid = learner_names(parsed)
+    where = f" for {parsed.yaml}" if parsed is not None else ""
+    if named and parsed is not None:
+        serves = ", ".join(t.yaml for t in named[0].tasks)
+        raise InvalidSpecError(
+            f"learner '{name}' ({named[0].name}) serves {serves}, not {parsed.yaml}; valid "
+            f"learners{where} are {', '.join(valid)}." + suggestion(str(name), valid))
     raise InvalidSpecError(
-        f"no learner named '{name}'" + (f" for {task.yaml}" if task else "") + "."
-        + suggestion(name, [learner.name for learner in pool])
-    )
+        f"no learner named '{name}'{where}; valid learners{where} are {', '.join(valid)}."
+        + suggestion(str(name), valid))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cirrusml.search._planner import DefaultsPlanner, Proposal
+from cirrusml.search._planner import Planner, Proposal, load_portfolio
 from cirrusml.search._stopping import (
     EARLY_STOPPING_ITERATIONS,
     LANDMARK_ITERATIONS,
@@ -12,7 +12,8 @@ from cirrusml.search._stopping import (
 __all__ = [
     "EARLY_STOPPING_ITERATIONS",
     "LANDMARK_ITERATIONS",
-    "DefaultsPlanner",
+    "Planner",
     "Proposal",
     "StoppingRule",
+    "load_portfolio",
 ]

@@ -82,7 +82,7 @@ def spec_error(err: ValidationError, model: type[BaseModel], prefix: str = "") -
         message = message.replace(noise, "")
     if kind == "missing":
         message = "is required."
-    elif not message.endswith("."):
+    elif not message.endswith((".", "?", "!")):
         message += "."
     return InvalidSpecError(message, field=field)
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
+from cirrusml.exceptions import InvalidSpecError
 from cirrusml.spec._base import (
     Boolean,
     Integer,
@@ -202,7 +203,20 @@ class TrainingSettings(SpecModel):
             value = [value]
         if not isinstance(value, (list, tuple)):
             raise ValueError(f"must be a list of algorithm names, got {value!r}")
-        return [cls._models.parse(v) for v in value]
+        parsed = []
+        for name in value:
+            try:
+                parsed.append(cls._models.parse(name))
+            except InvalidSpecError as err:
+                for other in (ClassificationModels, RegressionModels, ForecastingModels):
+                    if other is not cls._models and _parses(other, name):
+                        task = other.__name__.replace("Models", "").lower()
+                        raise ValueError(
+                            f"'{name}' is a {task} algorithm, not one this task can use; "
+                            f"valid values are {', '.join(m.yaml for m in cls._models)}"
+                        ) from None
+                raise err
+        return parsed
 
     @field_validator("ensemble_model_download_timeout")
     @classmethod
@@ -210,6 +224,14 @@ class TrainingSettings(SpecModel):
         if value is not None and value <= 0:
             raise ValueError(f"must be a positive number of minutes, got {value:g}")
         return value
+
+
+def _parses(enum: type[AzureEnum], name: Any) -> bool:
+    try:
+        enum.parse(name)
+    except InvalidSpecError:
+        return False
+    return True
 
 
 class ClassificationTrainingSettings(TrainingSettings):

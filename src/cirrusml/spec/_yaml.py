@@ -134,7 +134,7 @@ def job_from_dict(
         job = cls(**data)
         job.validate_spec()
     except InvalidSpecError as err:
-        raise InvalidSpecError(str(err), source=source) from None
+        raise (err.with_source(source) if source else err) from None
     return job
 
 

@@ -1,0 +1,304 @@
+"""Learn the planner's warm-start portfolio offline, and judge it leave-one-dataset-out.
+
+    .venv/bin/python benchmarks/portfolio/build_portfolio.py --datasets ../shared/datasets
+
+1. Candidates: for every learner, its default, its low-cost configuration and a few random
+   points of its search space (more for the learners that usually win).
+2. Each candidate is run on every development dataset of its problem type (binary, multiclass,
+   regression) exactly as a job runs a trial (`cirrusml.engine._trial.run_trial`: featurization
+   fitted per fold, the job's metric), on at most ``--max-rows`` rows with 3-fold CV. Results go to
+   ``evaluations.jsonl`` (resumable).
+3. Scores are normalised per dataset as the benchmark does: 0 = constant predictor, 1 = the best
+   candidate.
+4. Greedy selection: repeatedly add the candidate that most raises the mean (over datasets) of the
+   best normalised score found so far, per second it costs.
+5. Leave-one-dataset-out: for each dataset, the portfolio built without it is replayed on it; the
+   report compares that with trying each learner's default in the registry order. The portfolio
+   must generalise to data nobody has seen, so only these held-out figures count.
+
+Writes ``src/cirrusml/search/portfolio.json`` and ``benchmarks/portfolio/REPORT.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cirrusml.engine._trial import JobData, TrialSpec, run_trial
+from cirrusml.execution import LocalBackend, save_for_workers
+from cirrusml.featurize import profile_columns
+from cirrusml.metrics import classification_metrics, regression_metrics
+from cirrusml.models import learners_for
+from cirrusml.spec import TaskType
+from cirrusml.tasks import plan_splits
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+METRIC = {"binary": "AUC_weighted", "multiclass": "log_loss",
+          "regression": "normalized_root_mean_squared_error"}
+GREATER = {"binary": True, "multiclass": False, "regression": False}
+#: Random samples per learner (the learners that usually win get more).
+SAMPLES = {"LightGBM": 14, "XGBoostClassifier": 8, "XGBoostRegressor": 8, "RandomForest": 5,
+           "ExtremeRandomTrees": 5, "LogisticRegression": 3, "ElasticNet": 3,
+           "GradientBoosting": 2, "KNN": 2, "SVM": 1, "LinearSVM": 1, "SGD": 1, "LassoLars": 2,
+           "DecisionTree": 1, "BernoulliNaiveBayes": 0, "MultinomialNaiveBayes": 0}
+NOMINAL_ROWS, NOMINAL_FEATURES = 5000, 20
+
+
+def _sample(dist: Any, rng: random.Random) -> Any:
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    if isinstance(dist, CategoricalDistribution):
+        return rng.choice(dist.choices)
+    if isinstance(dist, IntDistribution):
+        if dist.log:
+            return int(round(math.exp(rng.uniform(math.log(dist.low), math.log(dist.high)))))
+        return rng.randrange(dist.low, dist.high + 1, dist.step)
+    if isinstance(dist, FloatDistribution):
+        if dist.log:
+            return math.exp(rng.uniform(math.log(dist.low), math.log(dist.high)))
+        return rng.uniform(dist.low, dist.high)
+    raise TypeError(dist)
+
+
+def candidates(problem: str, seed: int = 0) -> list[dict[str, Any]]:
+    task = TaskType.REGRESSION if problem == "regression" else TaskType.CLASSIFICATION
+    rng = random.Random(seed)
+    out = []
+    for learner in learners_for(task):
+        space = learner.search_space(task, NOMINAL_ROWS, NOMINAL_FEATURES)
+        points = [("default", learner.default_params(task, NOMINAL_ROWS, NOMINAL_FEATURES)),
+                  ("low_cost", learner.low_cost_params(task, NOMINAL_ROWS, NOMINAL_FEATURES))]
+        for i in range(SAMPLES.get(learner.name, 1)):
+            points.append((f"random{i}", {k: _sample(d, rng) for k, d in space.items()}))
+        seen = set()
+        for tag, params in points:
+            key = json.dumps(params, sort_keys=True, default=str)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append({"id": f"{learner.name}:{tag}", "learner": learner.name,
+                        "params": params})
+    return out
+
+
+def load_dataset(folder: Path, max_rows: int, seed: int) -> tuple[dict[str, Any], pd.DataFrame]:
+    meta = json.loads((folder / "meta.json").read_text())
+    frame = pd.read_csv(folder / meta.get("file", "data.csv"), low_memory=False)
+    frame = frame.drop(columns=[c for c in meta.get("ignore_columns", []) if c in frame])
+    frame = frame[frame[meta["target"]].notna()].reset_index(drop=True)
+    if meta["task"] in ("binary", "multiclass"):
+        frame[meta["target"]] = frame[meta["target"]].astype(str)
+    if len(frame) > max_rows:
+        frame = frame.sample(n=max_rows, random_state=seed).reset_index(drop=True)
+    return meta, frame
+
+
+def baseline_loss(problem: str, y: pd.Series, folds: list) -> float:
+    """The constant predictor's loss (class priors / training mean), as the benchmark's."""
+    losses = []
+    for train, valid in folds:
+        if problem == "regression":
+            pred = np.full(len(valid), float(y.iloc[train].mean()))
+            m = regression_metrics(y.iloc[valid].to_numpy(float), pred,
+                                   y_min=float(y.min()), y_max=float(y.max()))
+        else:
+            classes = sorted(y.unique())
+            priors = y.iloc[train].value_counts(normalize=True).reindex(classes).fillna(0)
+            proba = np.tile(priors.to_numpy(), (len(valid), 1))
+            m = classification_metrics(y.iloc[valid].to_numpy(), proba, classes)
+        value = m[METRIC[problem]]
+        losses.append(-value if GREATER[problem] else value)
+    return float(np.mean(losses))
+
+
+def evaluate(args: argparse.Namespace) -> list[dict[str, Any]]:
+    cache = HERE / "evaluations.jsonl"
+    done: dict[tuple[str, str], dict[str, Any]] = {}
+    if cache.exists():
+        for line in cache.read_text().splitlines():
+            row = json.loads(line)
+            done[(row["dataset"], row["id"])] = row
+    work = HERE / "work"
+    folders = sorted(p for p in Path(args.datasets).iterdir() if (p / "meta.json").exists())
+    backend = LocalBackend(n_workers=args.workers, threads_per_worker=1)
+    backend.start()
+    try:
+        for folder in folders:
+            meta, frame = load_dataset(folder, args.max_rows, args.seed)
+            problem = meta["task"]
+            if problem not in METRIC or (args.only and meta["name"] not in args.only):
+                continue
+            task = TaskType.REGRESSION if problem == "regression" else TaskType.CLASSIFICATION
+            target = meta["target"]
+            X, y = frame.drop(columns=[target]), frame[target]
+            if problem == "regression":
+                y = y.astype(float)
+            plan = plan_splits(len(y), y=None if problem == "regression" else y,
+                               seed=args.seed, n_cross_validations=3)
+            data = JobData(X=X, y=y, weights=None, folds=plan.folds,
+                           classes=None if problem == "regression" else sorted(y.unique()),
+                           profile=profile_columns(X), featurization=None, task=task.value,
+                           y_min=float(y.min()) if problem == "regression" else None,
+                           y_max=float(y.max()) if problem == "regression" else None)
+            path = save_for_workers(data, work / f"{meta['name']}.pkl")
+            base = baseline_loss(problem, y, plan.folds)
+            todo = [c for c in candidates(problem, args.seed) if (meta["name"], c["id"]) not in done]
+            print(f"{meta['name']}: {problem}, {len(frame)} rows, {len(todo)} candidates to run",
+                  flush=True)
+            pending = list(todo)
+            while pending or backend.running:
+                while pending and backend.free_slots:
+                    cand = pending.pop(0)
+                    spec = TrialSpec(index=0, learner=cand["learner"], params=cand["params"],
+                                     task=task.value, metric=METRIC[problem], seed=args.seed,
+                                     n_jobs=1, keep_model=False)
+                    backend.submit(cand["id"], run_trial, spec, path, timeout=args.trial_timeout)
+                for outcome in backend.wait(1.0):
+                    score = None
+                    if outcome.status == "ok":
+                        score = outcome.value.metrics.get(METRIC[problem])
+                    loss = None if score is None or not math.isfinite(score) else (
+                        -score if GREATER[problem] else score)
+                    row = {"dataset": meta["name"], "problem": problem, "id": outcome.key,
+                           "loss": loss, "baseline": base, "seconds": round(outcome.seconds, 3),
+                           "status": outcome.status, "error": outcome.error}
+                    done[(meta["name"], outcome.key)] = row
+                    with cache.open("a") as fh:
+                        fh.write(json.dumps(row) + "\n")
+    finally:
+        backend.shutdown()
+    return list(done.values())
+
+
+# ------------------------------------------------------------------------------- selection
+
+
+def normalised(rows: list[dict[str, Any]]) -> dict[str, dict[str, tuple[float, float]]]:
+    """dataset -> candidate id -> (normalised score, seconds)."""
+    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_dataset.setdefault(row["dataset"], []).append(row)
+    out = {}
+    for name, items in by_dataset.items():
+        losses = [r["loss"] for r in items if r["loss"] is not None]
+        if not losses:
+            continue
+        best, base = min(losses), items[0]["baseline"]
+        span = base - best
+        out[name] = {r["id"]: ((base - r["loss"]) / span if r["loss"] is not None and span > 0
+                               else 0.0, max(r["seconds"], 0.05)) for r in items}
+    return out
+
+
+def greedy(norm: dict[str, dict[str, tuple[float, float]]], datasets: list[str], k: int,
+           cost_power: float) -> list[str]:
+    pool = sorted(set().union(*(norm[d] for d in datasets)))
+    chosen: list[str] = []
+    best = {d: 0.0 for d in datasets}
+    for _ in range(min(k, len(pool))):
+        def gain(c: str) -> float:
+            total = sum(max(best[d], norm[d].get(c, (0.0, 0.0))[0]) - best[d] for d in datasets)
+            seconds = np.mean([norm[d].get(c, (0.0, 60.0))[1] for d in datasets])
+            return total / len(datasets) / (seconds ** cost_power)
+
+        pick = max((c for c in pool if c not in chosen), key=lambda c: (gain(c), c))
+        chosen.append(pick)
+        for d in datasets:
+            best[d] = max(best[d], norm[d].get(pick, (0.0, 0.0))[0])
+    return chosen
+
+
+def replay(norm: dict[str, tuple[float, float]], order: list[str], ks: list[int]
+           ) -> dict[int, float]:
+    out, best = {}, 0.0
+    for i, c in enumerate(order, 1):
+        best = max(best, norm.get(c, (0.0, 0.0))[0])
+        if i in ks:
+            out[i] = best
+    for k in ks:
+        out.setdefault(k, best)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=str(REPO.parent / "shared" / "datasets"))
+    parser.add_argument("--max-rows", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--trial-timeout", type=float, default=120.0)
+    parser.add_argument("--size", type=int, default=24, help="configurations per portfolio")
+    parser.add_argument("--cost-power", type=float, default=0.5)
+    parser.add_argument("--only", nargs="*", help="dataset names to (re)evaluate")
+    parser.add_argument("--skip-eval", action="store_true", help="use evaluations.jsonl as is")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    started = time.time()
+    rows = [json.loads(line) for line in (HERE / "evaluations.jsonl").read_text().splitlines()] \
+        if args.skip_eval else evaluate(args)
+    ks = [1, 3, 5, 10, args.size]
+    portfolios: dict[str, list[dict[str, Any]]] = {}
+    report = ["# Warm-start portfolio: leave-one-dataset-out evaluation", "",
+              f"Command: `.venv/bin/python benchmarks/portfolio/build_portfolio.py "
+              f"--max-rows {args.max_rows} --size {args.size} --cost-power {args.cost_power}`", "",
+              "Normalised score per dataset: 0 = constant predictor, 1 = best candidate. Each "
+              "held-out row replays, on that dataset, the portfolio built from the *other* "
+              "datasets of its problem type; `defaults` tries each learner's default in the "
+              "registry order.", ""]
+    by_id = {}
+    for problem in ("binary", "multiclass", "regression"):
+        for cand in candidates(problem):
+            by_id[(problem, cand["id"])] = cand
+        norm = normalised([r for r in rows if r["problem"] == problem])
+        datasets = sorted(norm)
+        if not datasets:
+            continue
+        order = greedy(norm, datasets, args.size, args.cost_power)
+        portfolios[problem] = [
+            {"learner": by_id[(problem, c)]["learner"], "params": by_id[(problem, c)]["params"],
+             "id": c} for c in order]
+        task = TaskType.REGRESSION if problem == "regression" else TaskType.CLASSIFICATION
+        defaults = [f"{lr.name}:default" for lr in learners_for(task)]
+        report += [f"## {problem} ({len(datasets)} datasets)", "",
+                   "| held-out dataset | " + " | ".join(f"portfolio@{k}" for k in ks)
+                   + " | " + " | ".join(f"defaults@{k}" for k in ks[:-1]) + " |",
+                   "|---|" + "---:|" * (2 * len(ks) - 1)]
+        sums_p = {k: 0.0 for k in ks}
+        sums_d = {k: 0.0 for k in ks}
+        for held in datasets:
+            others = [d for d in datasets if d != held]
+            lodo = greedy(norm, others, args.size, args.cost_power) if others else order
+            p = replay(norm[held], lodo, ks)
+            dflt = replay(norm[held], defaults, ks)
+            for k in ks:
+                sums_p[k] += p[k]
+                sums_d[k] += dflt[k]
+            report.append(f"| {held} | " + " | ".join(f"{p[k]:.3f}" for k in ks) + " | "
+                          + " | ".join(f"{dflt[k]:.3f}" for k in ks[:-1]) + " |")
+        n = len(datasets)
+        report.append("| **mean** | " + " | ".join(f"**{sums_p[k] / n:.3f}**" for k in ks)
+                      + " | " + " | ".join(f"{sums_d[k] / n:.3f}" for k in ks[:-1]) + " |")
+        report += ["", "Portfolio (built on every dataset), in order: "
+                   + ", ".join(f"`{c}`" for c in order), ""]
+    out = REPO / "src" / "cirrusml" / "search" / "portfolio.json"
+    out.write_text(json.dumps({"built_with": {"max_rows": args.max_rows, "size": args.size,
+                                              "cost_power": args.cost_power,
+                                              "datasets": sorted({r["dataset"] for r in rows})},
+                               "portfolios": portfolios}, indent=1, default=str) + "\n")
+    (HERE / "REPORT.md").write_text("\n".join(report) + "\n")
+    print(f"wrote {out} and {HERE / 'REPORT.md'} in {time.time() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Shared fixtures: the shared examples folder, small real datasets, temporary workspaces."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+EXAMPLES = SHARED / "azure-examples"
+DATASETS = SHARED / "datasets"
+
+
+def _require_shared() -> None:
+    if not EXAMPLES.is_dir():
+        pytest.fail(f"the shared folder is expected beside the checkout at {SHARED}")
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    _require_shared()
+    return EXAMPLES
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    _require_shared()
+    return DATASETS
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path) -> Path:
+    return tmp_path / "ws"
+
+
+def breast_cancer_frame() -> pd.DataFrame:
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.copy()
+    frame["diagnosis"] = frame.pop("target").map({0: "malignant", 1: "benign"})
+    frame.columns = [c.replace(" ", "_") for c in frame.columns]
+    return frame
+
+
+def write_mltable(frame: pd.DataFrame, folder: Path, name: str = "data.csv") -> Path:
+    """Write ``frame`` as CSV plus an MLTable file in ``folder``; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(folder / name, index=False)
+    (folder / "MLTable").write_text(
+        f"paths:\n  - file: ./{name}\ntransformations:\n  - read_delimited:\n"
+        "      delimiter: ','\n      encoding: 'utf8'\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.fixture()
+def cancer_mltable(tmp_path: Path) -> Path:
+    return write_mltable(breast_cancer_frame(), tmp_path / "cancer")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never touch the user's ./.cirrus: the default workspace is a temporary folder."""
+    monkeypatch.setenv("CIRRUS_WORKSPACE", str(tmp_path / "default-ws"))
+    monkeypatch.delenv("CIRRUS_DEBUG_TRIAL_SECONDS", raising=False)
+    os.environ.setdefault("PYTHONHASHSEED", "0")
