@@ -141,6 +141,19 @@ def _leaderboard(trials: dict[int, dict[str, Any]], metric: str, greater: bool |
     return table
 
 
+def _render_guardrails(guardrails: list[dict[str, Any]]) -> str:
+    from cirrusml.featurize import Guardrail, render_guardrails
+
+    return render_guardrails([Guardrail(g["name"], g["status"], g.get("description", ""),
+                                        list(g.get("details", []))) for g in guardrails])
+
+
+def _render_summary(summary: list[dict[str, Any]]) -> str:
+    from cirrusml.featurize import render_featurization_summary
+
+    return render_featurization_summary(summary)
+
+
 def _greater_is_better(metric: str) -> bool | None:
     try:
         from cirrusml.metrics import get_metric
@@ -306,6 +319,14 @@ def job_show(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
     if best_model.exists():
         table.add_row("best model", str(best_model))
     console.print(table)
+    guardrails = client.jobs.guardrails(name)
+    if guardrails:
+        console.print(Text("Data guardrails", style="bold"))
+        console.print(_render_guardrails(guardrails), markup=False, highlight=False)
+    summary = client.jobs.featurization_summary(name)
+    if summary:
+        console.print(Text("Featurization summary (best model)", style="bold"))
+        console.print(_render_summary(summary), markup=False, highlight=False)
     trials = client.jobs.list_trials(name)
     if trials:
         greater = _greater_is_better(job.primary_metric_name)

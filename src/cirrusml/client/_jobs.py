@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
 import shutil
 import signal
@@ -93,6 +94,19 @@ def _reap() -> None:
     for proc in list(_RUNNERS):
         if proc.poll() is not None:
             _RUNNERS.remove(proc)
+
+
+def _settle(pid: int | None, timeout: float = 15.0) -> None:
+    """Wait for a finished job's runner to exit, if this process started it.
+
+    Reaping it here puts its CPU time (and its workers') in this process's accounts before the
+    caller moves on, so tools that measure a process tree see the whole job.
+    """
+    for proc in list(_RUNNERS):
+        if proc.pid == pid:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=timeout)
+    _reap()
 
 
 class JobOperations:
@@ -308,6 +322,24 @@ class JobOperations:
         """The job's raw record: status, timings, error, best trial, notices."""
         return self._refresh(name)
 
+    def guardrails(self, name: str) -> list[dict[str, Any]]:
+        """The job's data guardrails (Azure's names, statuses and details); [] before profiling."""
+        return self._read_json(name, "guardrails.json")
+
+    def featurization_summary(self, name: str) -> list[dict[str, Any]]:
+        """How the best model featurizes each raw column; [] until the job has a best model."""
+        return self._read_json(name, "featurization_summary.json")
+
+    def _read_json(self, name: str, file: str) -> list[dict[str, Any]]:
+        self._ws.read_record(name)  # raises JobNotFoundError for an unknown job
+        path = self._ws.job_dir(name) / file
+        if not path.exists():
+            return []
+        try:
+            return list(json.loads(path.read_text(encoding="utf-8")))
+        except ValueError as err:
+            raise WorkspaceError(f"'{path}' is unreadable: {err}") from None
+
     def list(self, *, parent_job_name: str | None = None, list_view_type: Any = None
              ) -> list[Any]:
         """Jobs of the workspace, newest first; with ``parent_job_name``, that job's trials."""
@@ -378,6 +410,7 @@ class JobOperations:
                 break
             time.sleep(poll_seconds)
             record = self._refresh(name)
+        _settle(record.get("pid"))
         out("")
         out("Execution Summary")
         out("=================")
@@ -392,8 +425,12 @@ class JobOperations:
         """Block until the job ends (or ``timeout`` seconds pass); returns its status."""
         end = None if timeout is None else time.monotonic() + timeout
         while True:
-            status = str(self._refresh(name).get("status"))
-            if status in TERMINAL_STATUSES or (end is not None and time.monotonic() >= end):
+            record = self._refresh(name)
+            status = str(record.get("status"))
+            if status in TERMINAL_STATUSES:
+                _settle(record.get("pid"))
+                return status
+            if end is not None and time.monotonic() >= end:
                 return status
             time.sleep(poll_seconds)
 

@@ -259,6 +259,7 @@ class _Search:
             tracker.end_run(record.run_id,
                             "KILLED" if record.status == "Canceled" else "FAILED")
         self.stopping.tell(record.loss if record.status == "Completed" else None)
+        self._save_trial(record)
         best = self.best()
         shown = "—" if record.score is None else f"{record.score:.4f}"
         extra = f"  [{record.status}: {record.error}]" if record.status != "Completed" else ""
@@ -271,6 +272,18 @@ class _Search:
                        class_weight=record.proposal.class_weight,
                        best_index=None if best is None else best.index,
                        best_score=None if best is None else best.score)
+
+    def _save_trial(self, record: TrialRecord) -> None:
+        """``trials/<index>.json``: what it takes to rebuild the trial (generated code reads it)."""
+        folder = self.ctx.folder / "trials"
+        folder.mkdir(exist_ok=True)
+        info = {"index": record.index, "run_id": record.run_id, "learner": record.learner,
+                "params": record.params, "class_weight": record.proposal.class_weight,
+                "source": record.proposal.source, "seed": self.seed, "task": self.task.value,
+                "metric": self.metric, "status": record.status, "score": record.score,
+                "seconds": round(record.seconds, 3), "error": record.error}
+        (folder / f"{record.index}.json").write_text(json.dumps(info, indent=2, default=str),
+                                                     encoding="utf-8")
 
     def best(self) -> TrialRecord | None:
         done = [t for t in self.trials if t.status == "Completed"]

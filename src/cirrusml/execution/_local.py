@@ -67,6 +67,22 @@ def _worker_main(conn: Connection, env: dict[str, str]) -> None:
                        type(err).__name__, traceback.format_exc(), time.monotonic() - start))
 
 
+def _stop_forkserver() -> None:
+    """Stop (and reap) this process's fork server once its workers are gone.
+
+    Its workers' CPU time then reaches this process's own accounts (``RUSAGE_CHILDREN``), as it
+    would with directly forked workers, so tools that measure a process tree see all of it. The
+    next backend starts a new server.
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    stop = getattr(server, "_stop", None)
+    if stop is not None:
+        with contextlib.suppress(Exception):
+            stop()
+
+
 @dataclass
 class _Worker:
     process: Any
@@ -246,6 +262,8 @@ class LocalBackend:
                 worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
             self._kill(worker)
         self._workers.clear()
+        if self._ctx.get_start_method() == "forkserver":
+            _stop_forkserver()
 
     def __enter__(self) -> LocalBackend:
         self.start()

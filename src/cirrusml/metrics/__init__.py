@@ -4,6 +4,7 @@
   the catalogue of metric names and their direction and range.
 * :func:`classification_metrics`, :func:`regression_metrics`: every scalar metric for one set
   of predictions, as ``{name: float}``.
+* :class:`PrimaryScorer`: one primary metric, scored fast and repeatedly on the same rows.
 * :func:`classification_charts`, :func:`regression_charts`: JSON-ready chart data.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from cirrusml.metrics._charts import classification_charts, regression_charts
 from cirrusml.metrics._classification import classification_metrics
+from cirrusml.metrics._primary import PRIMARY_METRICS, PrimaryScorer
 from cirrusml.metrics._registry import (
     METRICS,
     MetricInfo,
@@ -23,6 +25,8 @@ from cirrusml.metrics._regression import regression_metrics
 
 __all__ = [
     "METRICS",
+    "PRIMARY_METRICS",
+    "PrimaryScorer",
     "MetricInfo",
     "classification_charts",
     "classification_metrics",

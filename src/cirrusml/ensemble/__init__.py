@@ -1,0 +1,39 @@
+"""Ensembles (L2): Caruana selection (VotingEnsemble) and stacking (StackEnsemble)."""
+
+from __future__ import annotations
+
+from cirrusml.ensemble._models import (
+    StackClassifierEnsemble,
+    StackEnsemble,
+    StackRegressorEnsemble,
+    VotingClassifierEnsemble,
+    VotingEnsemble,
+    VotingRegressorEnsemble,
+    stack_features,
+)
+from cirrusml.ensemble._selection import ENSEMBLE_ITERATIONS, blend, caruana_selection
+from cirrusml.ensemble._stack import (
+    DEFAULT_TRAIN_PERCENTAGE,
+    cross_validated_meta_predictions,
+    default_meta_learner_type,
+    fit_meta,
+    make_meta_learner,
+)
+
+__all__ = [
+    "DEFAULT_TRAIN_PERCENTAGE",
+    "ENSEMBLE_ITERATIONS",
+    "StackClassifierEnsemble",
+    "StackEnsemble",
+    "StackRegressorEnsemble",
+    "VotingClassifierEnsemble",
+    "VotingEnsemble",
+    "VotingRegressorEnsemble",
+    "blend",
+    "caruana_selection",
+    "cross_validated_meta_predictions",
+    "default_meta_learner_type",
+    "fit_meta",
+    "make_meta_learner",
+    "stack_features",
+]

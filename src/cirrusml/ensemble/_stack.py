@@ -1,0 +1,116 @@
+"""StackEnsemble's meta-learner: Azure's defaults and settings.
+
+Default meta-learner: ``LogisticRegression`` for classification (``LogisticRegressionCV`` when the
+job cross-validates), ``ElasticNet`` for regression (``ElasticNetCV`` with cross-validation).
+``stack_meta_learner_type`` picks another and ``stack_meta_learner_kwargs`` (or the SDK's
+``stack_meta_learner_k_wargs``) sets its arguments.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+
+from cirrusml.exceptions import InvalidSpecError
+
+#: Share of the training rows kept for the meta-learner in train/validation mode (Azure's 0.2).
+DEFAULT_TRAIN_PERCENTAGE = 0.2
+
+_CLASSIFIERS = ("LogisticRegression", "LogisticRegressionCV", "LightGBMClassifier")
+_REGRESSORS = ("ElasticNet", "ElasticNetCV", "LightGBMRegressor", "LinearRegression")
+
+
+def default_meta_learner_type(classification: bool, cross_validated: bool) -> str:
+    if classification:
+        return "LogisticRegressionCV" if cross_validated else "LogisticRegression"
+    return "ElasticNetCV" if cross_validated else "ElasticNet"
+
+
+def make_meta_learner(kind: str | None, classification: bool, cross_validated: bool,
+                      kwargs: dict[str, Any] | None, seed: int) -> Any:
+    """The unfitted meta-learner named ``kind`` (Azure's ``StackMetaLearnerType`` values)."""
+    if kind in (None, "None"):
+        kind = default_meta_learner_type(classification, cross_validated)
+    allowed = _CLASSIFIERS if classification else _REGRESSORS
+    if kind not in allowed:
+        task = "classification" if classification else "regression"
+        raise InvalidSpecError(
+            f"'{kind}' cannot be the meta-learner of a {task} stack; use one of "
+            f"{', '.join(allowed)}.", field="training.stack_ensemble_settings."
+                                           "stack_meta_learner_type")
+    args = dict(kwargs or {})
+    try:
+        if kind == "LogisticRegression":
+            from sklearn.linear_model import LogisticRegression
+
+            return LogisticRegression(**{"max_iter": 1000, "C": 1.0, **args})
+        if kind == "LogisticRegressionCV":
+            from sklearn.linear_model import LogisticRegressionCV
+
+            return LogisticRegressionCV(**{"max_iter": 1000, "Cs": 10, "cv": 3, **args})
+        if kind in ("LightGBMClassifier", "LightGBMRegressor"):
+            import lightgbm as lgb
+
+            cls = lgb.LGBMClassifier if classification else lgb.LGBMRegressor
+            return cls(**{"n_estimators": 100, "learning_rate": 0.05, "num_leaves": 8,
+                          "min_child_samples": 10, "verbose": -1, "random_state": seed,
+                          "n_jobs": 1, **args})
+        if kind == "ElasticNet":
+            from sklearn.linear_model import ElasticNet
+
+            return ElasticNet(**{"alpha": 1e-3, "l1_ratio": 0.5, "max_iter": 5000, **args})
+        if kind == "ElasticNetCV":
+            from sklearn.linear_model import ElasticNetCV
+
+            return ElasticNetCV(**{"l1_ratio": [0.1, 0.5, 0.9, 1.0], "cv": 3,
+                                   "max_iter": 5000, "random_state": seed, **args})
+        from sklearn.linear_model import LinearRegression
+
+        return LinearRegression(**args)
+    except TypeError as err:
+        raise InvalidSpecError(
+            f"stack_meta_learner_kwargs do not fit {kind}: {err}",
+            field="training.stack_ensemble_settings.stack_meta_learner_kwargs") from None
+
+
+def fit_meta(meta: Any, features: np.ndarray, target: np.ndarray,
+             sample_weight: np.ndarray | None) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if sample_weight is not None:
+            try:
+                return meta.fit(features, target, sample_weight=sample_weight)
+            except TypeError:
+                pass
+        return meta.fit(features, target)
+
+
+def cross_validated_meta_predictions(meta: Any, features: np.ndarray, target: np.ndarray,
+                                     classification: bool, n_classes: int, seed: int
+                                     ) -> np.ndarray:
+    """The meta-learner's out-of-fold predictions on the rows it learns from (its honest score)."""
+    n_splits = 5
+    if classification:
+        counts = np.bincount(target.astype(int), minlength=n_classes)
+        present = counts[counts > 0]
+        if present.min() >= n_splits:
+            splitter: Any = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
+        else:
+            splitter = KFold(min(n_splits, len(target)), shuffle=True, random_state=seed)
+    else:
+        splitter = KFold(min(n_splits, len(target)), shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if classification:
+            proba = cross_val_predict(meta, features, target, cv=splitter, method="predict_proba")
+            # Folds may miss a class; cross_val_predict fills by the full label set it saw.
+            present = np.unique(target)
+            if proba.shape[1] != n_classes:
+                full = np.zeros((len(target), n_classes))
+                full[:, present.astype(int)] = proba
+                proba = full
+            return proba
+        return np.asarray(cross_val_predict(meta, features, target, cv=splitter), dtype=float)

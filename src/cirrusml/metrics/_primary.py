@@ -1,0 +1,117 @@
+"""One primary metric, scored fast and many times on the same rows (ensemble selection).
+
+:class:`PrimaryScorer` checks the true values once; each call scores one set of predictions with
+exactly the definitions :func:`classification_metrics` and :func:`regression_metrics` use.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from sklearn import metrics as skm
+
+from cirrusml.metrics._classification import (
+    _average,
+    _check_sample_weight,
+    _encode,
+    _labels,
+    _log_loss,
+    _one_vs_rest,
+    _Prepared,
+)
+from cirrusml.metrics._registry import get_metric, to_loss
+
+__all__ = ["PRIMARY_METRICS", "PrimaryScorer"]
+
+#: The metrics a job can optimise, and so the ones this scorer knows.
+PRIMARY_METRICS = (
+    "AUC_weighted", "accuracy", "norm_macro_recall", "average_precision_score_weighted",
+    "precision_score_weighted", "log_loss", "spearman_correlation",
+    "normalized_root_mean_squared_error", "r2_score", "normalized_mean_absolute_error",
+)
+
+
+class PrimaryScorer:
+    """Scores predictions of fixed true values with one primary metric.
+
+    ``__call__`` returns the metric's value; :meth:`loss` returns it as a loss (lower is better,
+    NaN becomes +inf).
+    """
+
+    def __init__(self, metric: str, y_true: Any, *, classes: Sequence[Any] | None = None,
+                 sample_weight: Any = None, y_min: float | None = None,
+                 y_max: float | None = None) -> None:
+        self.metric = get_metric(metric).name
+        if self.metric not in PRIMARY_METRICS:
+            raise ValueError(f"{self.metric} is not a primary metric")
+        self.classification = get_metric(self.metric).task == "classification"
+        if self.classification:
+            self.labels = _labels(classes or [])
+            import pandas as pd
+
+            self.codes = _encode(y_true, pd.Index(self.labels), "y_true")
+            n = self.codes.shape[0]
+        else:
+            self.y = np.asarray(y_true, dtype=float)
+            n = self.y.shape[0]
+            lo = float(np.min(self.y)) if y_min is None else float(y_min)
+            hi = float(np.max(self.y)) if y_max is None else float(y_max)
+            self.span = hi - lo
+        self.sample_weight = _check_sample_weight(sample_weight, n)
+
+    def loss(self, predictions: np.ndarray) -> float:
+        value = self(predictions)
+        return float("inf") if not np.isfinite(value) else to_loss(self.metric, value)
+
+    def __call__(self, predictions: np.ndarray) -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self.classification:
+                return float(self._classification(np.asarray(predictions, dtype=float)))
+            return float(self._regression(np.asarray(predictions, dtype=float)))
+
+    def _classification(self, proba: np.ndarray) -> float:
+        sw = self.sample_weight
+        prep = _Prepared(self.codes, proba, self.labels, sw)
+        metric = self.metric
+        if metric == "log_loss":
+            return _log_loss(prep)
+        if metric in ("AUC_weighted", "average_precision_score_weighted"):
+            score = skm.roc_auc_score if metric == "AUC_weighted" else \
+                skm.average_precision_score
+            per_class, support = _one_vs_rest(score, prep, need_negatives=metric == "AUC_weighted")
+            return _average(per_class, support, "weighted")
+        pred = np.argmax(proba, axis=1).astype(np.intp)
+        if metric == "accuracy":
+            return skm.accuracy_score(self.codes, pred, sample_weight=sw)
+        if metric == "precision_score_weighted":
+            return skm.precision_score(self.codes, pred, average="weighted", sample_weight=sw,
+                                       zero_division=0)
+        # norm_macro_recall
+        n_classes = len(self.labels)
+        if n_classes < 2:
+            return float("nan")
+        recall = skm.recall_score(self.codes, pred, average="macro", sample_weight=sw,
+                                  zero_division=0)
+        chance = 1.0 / n_classes
+        return max(0.0, (recall - chance) / (1.0 - chance))
+
+    def _regression(self, pred: np.ndarray) -> float:
+        y, sw, metric = self.y, self.sample_weight, self.metric
+        if metric == "spearman_correlation":
+            if y.shape[0] < 2 or np.ptp(y) == 0 or np.ptp(pred) == 0:
+                return float("nan")
+            return float(stats.spearmanr(y, pred).statistic)
+        if metric == "r2_score":
+            if y.shape[0] < 2 or np.ptp(y) == 0:
+                return 1.0 if np.allclose(y, pred) else 0.0
+            return max(-1.0, skm.r2_score(y, pred, sample_weight=sw))
+        if metric == "normalized_root_mean_squared_error":
+            error = float(np.sqrt(skm.mean_squared_error(y, pred, sample_weight=sw)))
+        else:
+            error = skm.mean_absolute_error(y, pred, sample_weight=sw)
+        return error / self.span if self.span > 0 else error
