@@ -67,4 +67,5 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never touch the user's ./.cirrus: the default workspace is a temporary folder."""
     monkeypatch.setenv("CIRRUS_WORKSPACE", str(tmp_path / "default-ws"))
     monkeypatch.delenv("CIRRUS_DEBUG_TRIAL_SECONDS", raising=False)
+    monkeypatch.delenv("CIRRUS_DEBUG_TRIAL_CRASH", raising=False)
     os.environ.setdefault("PYTHONHASHSEED", "0")

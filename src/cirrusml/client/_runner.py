@@ -95,9 +95,13 @@ def _run(workspace: str, name: str) -> int:
     record = ws.read_record(name)
     log = _setup_log(ws.job_dir(name) / "log.txt")
     ws.transition(name, "Queued", only_from=("NotStarted",))
+    queued_at = time.monotonic()
     slot_fd = _wait_for_slot(ws, name, log)
-    # The job's clock starts here: time spent waiting in the queue is not the job's.
+    # The job's clock starts at submission, since starting this process is part of the job; a
+    # job that waited in the queue starts its clock when it leaves the queue instead.
     started = time.monotonic()
+    if started - queued_at < 1.0:
+        started -= _seconds_since(record.get("created"))
     try:
         ws.transition(name, "Running", only_from=("Queued",), started=now_iso())
         log.info("Running job %s (runner pid %d)", name, os.getpid())
@@ -163,6 +167,16 @@ def _execute(ws: Any, name: str, record: dict[str, Any], log: logging.Logger,
         ws.transition(name, "Failed",
                       error=f"internal error: {type(err).__name__}: {err} (see the job log)")
         return 1
+
+
+def _seconds_since(iso: str | None) -> float:
+    from datetime import datetime, timezone
+
+    try:
+        elapsed = (datetime.now(timezone.utc) - datetime.fromisoformat(str(iso))).total_seconds()
+    except ValueError:
+        return 0.0
+    return min(max(0.0, elapsed), 30.0)
 
 
 def _finished_run(runs: Any) -> str | None:

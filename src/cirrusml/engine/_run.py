@@ -22,13 +22,13 @@ import psutil
 
 from cirrusml.engine._context import JobContext
 from cirrusml.engine._data import PreparedData, prepare_data
+from cirrusml.engine._final import MAX_CANDIDATES, EnsembleRecord, FinalPhase
 from cirrusml.engine._model_io import save_mlflow_model
 from cirrusml.engine._trial import (
     JobData,
     TrialOutput,
     TrialSpec,
     aligned_proba,
-    refit,
     run_trial,
     score,
 )
@@ -51,6 +51,8 @@ DEFAULT_SEED = 0
 _POLL_SECONDS = 0.25
 #: Seconds kept back for saving the best model and recording the job, at the least.
 _SAVE_RESERVE_SECONDS = 3.0
+#: Past the timeout, the share of the budget the first trial may still use (the 1.1 x guarantee).
+_FIRST_TRIAL_ALLOWANCE = 0.05
 #: Share of the budget kept back besides, for the final steps.
 _RESERVE_FRACTION = 0.03
 
@@ -108,6 +110,7 @@ class _Search:
                      else to_loss(self.metric, self.limits.exit_score))
         self.stopping = StoppingRule(self.limits.enable_early_termination, exit_loss)
         self.stop_reason = ""
+        self.workers = 1
         self.imbalanced = imbalanced
         n_classes = len(data.classes or [])
         problem = ("regression" if self.task is TaskType.REGRESSION
@@ -135,6 +138,8 @@ class _Search:
             blocked = {a.value for a in training.blocked_training_algorithms or []}
         chosen = [lr for lr in pool if (allowed is None or lr.name in allowed)
                   and lr.name not in (blocked or set())]
+        if training is not None and training.enable_onnx_compatible_models:
+            chosen = [lr for lr in chosen if lr.onnx_convertible]
         if not chosen:
             raise InvalidSpecError(
                 "no algorithm is left to try once blocked_training_algorithms are removed.",
@@ -144,17 +149,28 @@ class _Search:
     # ------------------------------------------------------------------------------ time
 
     def final_reserve(self) -> float:
-        """Seconds the steps after the search need: refit after CV, saving, recording."""
+        """Seconds the steps after the search need: ensembles, refits, saving, recording."""
         budget = self.limits.timeout_minutes * 60
         reserve = _SAVE_RESERVE_SECONDS + _RESERVE_FRACTION * budget
-        best = self.best()
-        if best is not None and self.data.plan.is_cv and best.output is not None:
+        done = sorted((t for t in self.trials if t.status == "Completed" and t.output),
+                      key=lambda t: t.loss)[:5]
+        if done:
             folds = max(1, self.data.plan.n_folds)
-            # One fit on all rows: about a fold's fit scaled up to every row.
-            reserve += 1.3 * best.output.fit_seconds / folds * folds / max(1, folds - 1)
-        return min(reserve, 0.5 * budget)
+            if self.data.plan.is_cv:
+                # Each member refit once on every row: about a fold's fit, scaled up.
+                refits = [1.3 * t.output.fit_seconds / max(1, folds - 1)  # type: ignore[union-attr]
+                          for t in done]
+            else:
+                # StackEnsemble refits its members on most of the training rows.
+                refits = [0.9 * t.output.fit_seconds for t in done]  # type: ignore[union-attr]
+            reserve += 1.0 + sum(refits) / max(1, self.workers)
+        return min(reserve, 0.4 * budget)
 
     def search_deadline(self) -> float:
+        if not any(t.status == "Completed" for t in self.trials):
+            # Until one trial has completed, the search may use the job's whole allowance
+            # (1.1 x timeout): a job that spent its budget getting started still gets a model.
+            return self.deadline + _FIRST_TRIAL_ALLOWANCE * self.limits.timeout_minutes * 60
         return self.deadline - self.final_reserve()
 
     # ----------------------------------------------------------------------------- loop
@@ -171,6 +187,7 @@ class _Search:
         return ""
 
     def run(self, backend: LocalBackend, threads: int) -> None:
+        self.workers = backend.n_workers
         trial_timeout = self.limits.trial_timeout_minutes * 60
         while True:
             while not self.stop_reason and backend.free_slots > 0:
@@ -178,7 +195,8 @@ class _Search:
                 if self.stop_reason:
                     break
                 time_left = self.search_deadline() - time.monotonic()
-                proposal = self.planner.ask(time_left=time_left)
+                first = not self.trials
+                proposal = self.planner.ask(time_left=None if first else time_left)
                 if proposal is None:
                     break
                 self._submit(backend, proposal, threads, min(trial_timeout, time_left + 5))
@@ -260,6 +278,7 @@ class _Search:
                             "KILLED" if record.status == "Canceled" else "FAILED")
         self.stopping.tell(record.loss if record.status == "Completed" else None)
         self._save_trial(record)
+        self._prune_models()
         best = self.best()
         shown = "—" if record.score is None else f"{record.score:.4f}"
         extra = f"  [{record.status}: {record.error}]" if record.status != "Completed" else ""
@@ -272,6 +291,13 @@ class _Search:
                        class_weight=record.proposal.class_weight,
                        best_index=None if best is None else best.index,
                        best_score=None if best is None else best.score)
+
+    def _prune_models(self) -> None:
+        """Keep fitted holdout models only for the trials ensembles may use."""
+        kept = sorted((t for t in self.trials if t.output is not None
+                       and t.output.model is not None), key=lambda t: (t.loss, t.index))
+        for trial in kept[MAX_CANDIDATES:]:
+            trial.output.model = None  # type: ignore[union-attr]
 
     def _save_trial(self, record: TrialRecord) -> None:
         """``trials/<index>.json``: what it takes to rebuild the trial (generated code reads it)."""
@@ -370,9 +396,11 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: floa
     y_min = y_max = None
     if not task.is_classification:
         y_min, y_max = float(np.min(y_train)), float(np.max(y_train))
+    onnx_mode = bool(job.training and job.training.enable_onnx_compatible_models)
     job_data = JobData(X=data.X, y=data.y, weights=data.weights, folds=plan.folds,
                        classes=data.classes, profile=profile, featurization=job.featurization,
-                       task=job.task_type.value, y_min=y_min, y_max=y_max)
+                       task=job.task_type.value, y_min=y_min, y_max=y_max,
+                       onnx_compatible=onnx_mode)
     data_path = save_for_workers(job_data, ctx.folder / "work" / "data.pkl")
 
     search = _Search(job, ctx, data, data_path, seed, deadline, imbalanced)
@@ -386,18 +414,23 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: floa
         if record is not None:
             search._finish(record, outcome)
     ctx.log.info("Search stopped: %s (%d trials).", search.stop_reason, len(search.trials))
-    best = search.best()
-    if best is None:
+    if search.best() is None:
         failures = "; ".join(f"trial {t.index} ({t.learner}): {t.error}"
                              for t in search.trials[:3])
         raise CirrusMLError(f"no trial completed ({search.stop_reason}). {failures}")
+    final = FinalPhase(search, backend, job_data, data_path, threads)
+    ctx.phase("Building ensembles")
+    final_deadline = deadline - _SAVE_RESERVE_SECONDS
+    final.build_ensembles(final_deadline)
+    best = final.best()
     ctx.phase("Building the best model", trial=best.index)
-    model = _final_model(best, search, backend, data_path, plan.is_cv, threads)
-
-    if best.proposal.class_weight and guardrails:
+    model = final.fit_best(best, final_deadline)
+    members = best.members if isinstance(best, EnsembleRecord) else [best]
+    balanced = [m for m in members if m.proposal.class_weight == "balanced"]
+    if balanced and guardrails:
         mark_class_balancing_done(guardrails, {
-            "action": f"class_weight='balanced' on {best.learner} scored best "
-                      f"({metric} {best.score:.4f})"})
+            "action": f"class_weight='balanced' ({', '.join(m.learner for m in balanced)}) is "
+                      f"part of the best model ({metric} {best.score:.4f})"})
         _save_guardrails(ctx, guardrails)
 
     ctx.phase("Saving the best model")
@@ -406,7 +439,12 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: floa
                       metadata_={"cirrusml_job": ctx.name, "algorithm": best.learner,
                                  "primary_metric": metric, "score": best.score})
     ctx.tracker.log_artifacts(best.run_id, out_dir, "outputs/mlflow-model")
-    summary = best.output.featurization if best.output is not None else []
+    if onnx_mode:
+        _export_onnx(ctx, model, best, data)
+    # An ensemble's summary is that of its heaviest member.
+    heaviest = (best.members[int(np.argmax(best.weights))] if isinstance(best, EnsembleRecord)
+                else best)
+    summary = heaviest.output.featurization if heaviest.output is not None else []
     (ctx.folder / "featurization_summary.json").write_text(
         json.dumps(summary, indent=2, default=str), encoding="utf-8")
     ctx.tracker.log_json(ctx.parent_run_id, summary, "outputs/featurization_summary.json")
@@ -419,30 +457,36 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: floa
         _score_test(ctx, job, model, data, job_data)
     ctx.update_record(best_child_run_id=best.run_id, best_iteration=best.index,
                       best_algorithm=best.learner, best_score=best.score, primary_metric=metric,
-                      stop_reason=search.stop_reason, trials=len(search.trials),
+                      stop_reason=search.stop_reason,
+                      trials=len(search.trials) + len(final.ensembles),
                       search_seconds=round(time.monotonic() - start, 2))
     ctx.log.info("Best model: trial %d (%s), %s=%.4f. Saved to %s", best.index, best.learner,
                  metric, best.score, out_dir)
     ctx.event("best", index=best.index, algorithm=best.learner, score=best.score, metric=metric)
-    return JobResult(best.index, best.score, metric, len(search.trials), search.stop_reason)
+    return JobResult(best.index, best.score, metric, len(search.trials) + len(final.ensembles),
+                     search.stop_reason)
 
 
-def _final_model(best: TrialRecord, search: _Search, backend: LocalBackend, data_path: str,
-                 is_cv: bool, threads: int) -> Any:
-    """The best configuration's model: the holdout model as it is, or refit on every row."""
-    if not is_cv and best.output is not None and best.output.model is not None:
-        return best.output.model
-    spec = TrialSpec(index=best.index, learner=best.learner, params=best.params,
-                     task=search.task.value, metric=search.metric, seed=search.seed,
-                     n_jobs=threads, class_weight=best.proposal.class_weight)
-    backend.submit("refit", refit, spec, data_path)
-    while True:
-        outcomes = backend.wait(_POLL_SECONDS)
-        if outcomes:
-            outcome = outcomes[0]
-            if outcome.status != "ok":
-                raise CirrusMLError(f"refitting the best model failed: {outcome.error}")
-            return outcome.value
+def _export_onnx(ctx: JobContext, model: Any, best: Any, data: PreparedData) -> None:
+    """``model.onnx`` for the best model, checked against the Python model on held-out rows."""
+    from cirrusml.onnx import check_parity, export_onnx
+
+    folder = ctx.folder / "outputs" / "onnx_model"
+    folder.mkdir(parents=True, exist_ok=True)
+    sample = data.X.iloc[: data.n_train_rows]
+    try:
+        path = export_onnx(model, sample.head(50), folder / "model.onnx")
+        rows = data.plan.folds[0][1][:2000]
+        task = "classification" if data.classes is not None else "regression"
+        parity = check_parity(model, path, data.X.iloc[rows], task)
+    except CirrusMLError as err:
+        ctx.log.warning("ONNX export failed: %s", err)
+        return
+    ctx.tracker.log_artifacts(best.run_id, folder, "outputs")
+    ctx.tracker.log(ctx.parent_run_id, metrics={"onnx_max_abs_diff": parity["max_abs_diff"]})
+    ctx.update_record(onnx_model=str(path), onnx_parity=parity)
+    ctx.log.info("ONNX model: %s (parity on %d rows: max abs diff %.2e)", path, parity["rows"],
+                 parity["max_abs_diff"])
 
 
 def _score_test(ctx: JobContext, job: AutoMLTabular, model: Any, data: PreparedData,

@@ -21,13 +21,52 @@ import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
 from cirrusml.execution import cached_load
-from cirrusml.featurize import DataProfile, InputColumns, ToDense, make_featurizer
+from cirrusml.featurize import (
+    DataProfile,
+    InputColumns,
+    ToDense,
+    make_featurizer,
+    make_onnx_featurizer,
+)
 from cirrusml.metrics import classification_metrics, regression_metrics
 from cirrusml.models import get_learner
 from cirrusml.spec import TabularFeaturizationSettings, TaskType
 
-#: Testing aid: every trial first sleeps this many seconds (makes lifecycle tests deterministic).
+#: Testing aids, read by every trial (they make lifecycle and failure tests deterministic):
+#: ``CIRRUS_DEBUG_TRIAL_SECONDS`` = ``"2"`` (every trial sleeps first) or ``"LightGBM:30,KNN:1"``
+#: (per learner); ``CIRRUS_DEBUG_TRIAL_CRASH`` = ``"KNN"`` (the worker process kills itself, as
+#: the out-of-memory killer would) or ``"KNN:raise"`` (the trial raises).
 DEBUG_DELAY_ENV = "CIRRUS_DEBUG_TRIAL_SECONDS"
+DEBUG_CRASH_ENV = "CIRRUS_DEBUG_TRIAL_CRASH"
+
+
+def _debug_setting(env: str, learner: str) -> str | None:
+    value = os.environ.get(env)
+    if not value:
+        return None
+    try:
+        float(value)
+        return value  # a bare number applies to every learner
+    except ValueError:
+        pass
+    for part in value.split(","):
+        name, _, setting = part.partition(":")
+        if name.strip().lower() == learner.lower():
+            return setting.strip() or "1"
+    return None
+
+
+def _debug_hooks(learner: str) -> None:
+    delay = _debug_setting(DEBUG_DELAY_ENV, learner)
+    if delay:
+        time.sleep(float(delay))
+    crash = _debug_setting(DEBUG_CRASH_ENV, learner)
+    if crash == "raise":
+        raise RuntimeError(f"{DEBUG_CRASH_ENV} asked {learner} to fail")
+    if crash:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 #: Featurized folds kept per worker, in bytes.
 _FOLD_CACHE_BYTES = 1_500_000_000
 
@@ -78,6 +117,8 @@ class JobData:
     task: str = "classification"
     y_min: float | None = None
     y_max: float | None = None
+    #: ``training.enable_onnx_compatible_models``: featurize with ONNX-convertible parts only.
+    onnx_compatible: bool = False
 
 
 # ------------------------------------------------------------------------------- pipelines
@@ -86,6 +127,9 @@ class JobData:
 def _featurizer(spec: TrialSpec, data: JobData) -> Any:
     learner = get_learner(spec.learner, TaskType.parse(spec.task))
     assert data.profile is not None
+    if data.onnx_compatible:
+        return make_onnx_featurizer(data.profile, data.featurization,
+                                    scale=learner.needs_scaling, task=spec.task, seed=spec.seed)
     return make_featurizer(data.profile, data.featurization,
                            native_categorical=learner.native_categorical,
                            scale=learner.needs_scaling, task=spec.task, seed=spec.seed)
@@ -199,9 +243,7 @@ def score(task: TaskType, y_true: pd.Series, predictions: np.ndarray, data: JobD
 
 def run_trial(spec: TrialSpec, data_path: str) -> TrialOutput:
     """Fit and score one configuration on every fold of the job's validation plan."""
-    delay = float(os.environ.get(DEBUG_DELAY_ENV) or 0)
-    if delay > 0:
-        time.sleep(delay)
+    _debug_hooks(spec.learner)
     data: JobData = cached_load(data_path)
     task = TaskType.parse(spec.task)
     learner = get_learner(spec.learner, task)
@@ -231,7 +273,9 @@ def run_trial(spec: TrialSpec, data_path: str) -> TrialOutput:
         fold_metrics.append(score(task, data.y.iloc[valid_idx], pred, data, w_valid,
                                   spec.positive_label))
         pieces.append((valid_idx, pred))
-        if spec.keep_model and len(data.folds) == 1:
+        if spec.keep_model and fold == len(data.folds) - 1:
+            # The holdout model, or after cross-validation the last fold's model: a fallback
+            # for when refitting on every row does not fit in the time left.
             model = _assemble(inputs, featurizer, estimator, sparse, learner.sparse_ok)
     # Azure reports cross-validated metrics as the mean over folds.
     names = fold_metrics[0].keys()
@@ -267,3 +311,23 @@ def refit(spec: TrialSpec, data_path: str) -> Any:
         else:
             model.fit(data.X, data.y)
     return model
+
+
+def fit_on_rows(spec: TrialSpec, data_path: str, train_rows: np.ndarray,
+                predict_rows: np.ndarray) -> tuple[Any, np.ndarray]:
+    """Fit on ``train_rows`` and predict ``predict_rows`` (StackEnsemble's holdout scheme)."""
+    data: JobData = cached_load(data_path)
+    model = build_pipeline(spec, data)
+    X, y = data.X.iloc[train_rows], data.y.iloc[train_rows]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if data.weights is not None:
+            model.fit(X, y, model__sample_weight=data.weights[train_rows])
+        else:
+            model.fit(X, y)
+        X_pred = data.X.iloc[predict_rows]
+        if TaskType.parse(spec.task) is TaskType.CLASSIFICATION:
+            pred = aligned_proba(model, X_pred, data.classes or [])
+        else:
+            pred = np.asarray(model.predict(X_pred), dtype=float)
+    return model, pred

@@ -17,6 +17,7 @@ from cirrusml.ensemble._stack import (
     cross_validated_meta_predictions,
     default_meta_learner_type,
     fit_meta,
+    fit_stack_meta,
     make_meta_learner,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "cross_validated_meta_predictions",
     "default_meta_learner_type",
     "fit_meta",
+    "fit_stack_meta",
     "make_meta_learner",
     "stack_features",
 ]

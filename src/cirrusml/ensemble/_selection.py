@@ -3,7 +3,8 @@
 Sorted initialisation: start from up to ``init_size`` of the best models, keeping only those whose
 score is within ``init_tolerance`` (relative) of the best. Then, for ``iterations`` rounds, add the
 model (with replacement) whose addition gives the best ensemble score. The best ensemble seen is
-returned; a model's weight is how often it was chosen. (Caruana et al., 2004.)
+returned — or the best single model, when no ensemble beats it; a model's weight is how often it
+was chosen. (Caruana et al., 2004.)
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ def caruana_selection(predictions: Sequence[np.ndarray], loss: Callable[[np.ndar
     chosen = [i for i in order[:init_size] if single[i] <= best_single + slack]
     total = np.sum([predictions[i] for i in chosen], axis=0)
     current = loss(total / len(chosen))
-    best_members, best_loss = list(chosen), current
+    # The best single model stays a candidate answer: an ensemble must beat it to be chosen.
+    best_members, best_loss = [order[0]], best_single
+    if current < best_loss:
+        best_members, best_loss = list(chosen), current
     for _ in range(iterations):
         k = len(chosen) + 1
         trial_losses = [loss((total + p) / k) for p in predictions]

@@ -50,7 +50,7 @@ def make_meta_learner(kind: str | None, classification: bool, cross_validated: b
         if kind == "LogisticRegressionCV":
             from sklearn.linear_model import LogisticRegressionCV
 
-            return LogisticRegressionCV(**{"max_iter": 1000, "Cs": 10, "cv": 3, **args})
+            return LogisticRegressionCV(**{"max_iter": 1000, "Cs": 6, "cv": 3, **args})
         if kind in ("LightGBMClassifier", "LightGBMRegressor"):
             import lightgbm as lgb
 
@@ -92,7 +92,7 @@ def cross_validated_meta_predictions(meta: Any, features: np.ndarray, target: np
                                      classification: bool, n_classes: int, seed: int
                                      ) -> np.ndarray:
     """The meta-learner's out-of-fold predictions on the rows it learns from (its honest score)."""
-    n_splits = 5
+    n_splits = 3
     if classification:
         counts = np.bincount(target.astype(int), minlength=n_classes)
         present = counts[counts > 0]
@@ -114,3 +114,13 @@ def cross_validated_meta_predictions(meta: Any, features: np.ndarray, target: np
                 proba = full
             return proba
         return np.asarray(cross_val_predict(meta, features, target, cv=splitter), dtype=float)
+
+
+def fit_stack_meta(meta: Any, features: np.ndarray, target: np.ndarray,
+                   sample_weight: np.ndarray | None, classification: bool, n_classes: int,
+                   seed: int) -> tuple[Any, np.ndarray]:
+    """Cross-validated predictions of ``meta`` on the stacked features, then ``meta`` fitted on
+    all of them: one task a worker can run (and the runner can stop at a deadline)."""
+    oof = cross_validated_meta_predictions(meta, features, target, classification, n_classes,
+                                           seed)
+    return fit_meta(meta, features, target, sample_weight), oof

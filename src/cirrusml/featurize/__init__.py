@@ -16,6 +16,7 @@ from cirrusml.featurize._guardrails import (
     render_guardrails,
 )
 from cirrusml.featurize._input import InputColumns, ToDense, as_frame
+from cirrusml.featurize._onnx_compatible import OnnxCompatibleFeaturizer, make_onnx_featurizer
 from cirrusml.featurize._profile import (
     ColumnProfile,
     DataProfile,
@@ -33,6 +34,7 @@ __all__ = [
     "FeaturizationOptions",
     "Guardrail",
     "InputColumns",
+    "OnnxCompatibleFeaturizer",
     "ToDense",
     "as_frame",
     "check_featurization",
@@ -40,6 +42,7 @@ __all__ = [
     "featurization_options",
     "featurization_summary",
     "make_featurizer",
+    "make_onnx_featurizer",
     "mark_class_balancing_done",
     "profile_columns",
     "render_featurization_summary",

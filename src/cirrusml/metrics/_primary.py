@@ -80,6 +80,8 @@ class PrimaryScorer:
         metric = self.metric
         if metric == "log_loss":
             return _log_loss(prep)
+        if metric == "AUC_weighted" and sw is None:
+            return _fast_auc_weighted(self.codes, proba, len(self.labels))
         if metric in ("AUC_weighted", "average_precision_score_weighted"):
             score = skm.roc_auc_score if metric == "AUC_weighted" else \
                 skm.average_precision_score
@@ -115,3 +117,25 @@ class PrimaryScorer:
         else:
             error = skm.mean_absolute_error(y, pred, sample_weight=sw)
         return error / self.span if self.span > 0 else error
+
+
+def _fast_auc_weighted(codes: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
+    """AUC_weighted without sample weights, from ranks (ties averaged, as scikit-learn does).
+
+    One-vs-rest per class, skipping classes absent from (or alone in) ``codes``, averaged by
+    support: the same value as the general path, an order of magnitude faster.
+    """
+    n = codes.shape[0]
+    total = 0.0
+    support_sum = 0.0
+    for k in range(n_classes):
+        positive = codes == k
+        n_pos = int(positive.sum())
+        n_neg = n - n_pos
+        if n_pos == 0 or n_neg == 0:
+            continue
+        ranks = stats.rankdata(proba[:, k])
+        auc = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+        total += auc * n_pos
+        support_sum += n_pos
+    return total / support_sum if support_sum > 0 else float("nan")

@@ -53,7 +53,7 @@ _NOUNS = (
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def default_workspace_path(workspace: str | os.PathLike[str] | None = None) -> Path:

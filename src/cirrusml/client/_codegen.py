@@ -1,0 +1,93 @@
+"""Generated code for a job of the workspace (``ml_client.jobs.generate_code``).
+
+Reads the job folder — ``job.yml`` (the job as submitted), ``record.json`` (its best trial) and
+``trials/<index>.json`` (each trial's learner, hyperparameters and score) — and hands them to
+:func:`cirrusml.codegen.generate_training_script`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cirrusml.codegen import ENSEMBLE_LEARNERS, generate_training_script
+from cirrusml.exceptions import CirrusMLError
+from cirrusml.spec import load_job
+
+__all__ = ["generate_code", "read_trials"]
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CirrusMLError(f"{what} is missing ({path}).") from None
+    except (OSError, ValueError) as err:
+        raise CirrusMLError(f"{what} could not be read ({path}: {err}).") from None
+
+
+def read_trials(job_folder: Path) -> dict[int, dict[str, Any]]:
+    """Every trial record of a job folder, by index (ensembles included)."""
+    folder = Path(job_folder) / "trials"
+    out: dict[int, dict[str, Any]] = {}
+    if not folder.is_dir():
+        return out
+    for path in folder.glob("*.json"):
+        if not path.stem.isdigit():
+            continue
+        info = _read_json(path, f"the record of trial {path.stem}")
+        out[int(info.get("index", path.stem))] = info
+    return dict(sorted(out.items()))
+
+
+def _listing(trials: dict[int, dict[str, Any]]) -> str:
+    if not trials:
+        return "it has no trial records yet"
+    shown = [f"{i} ({t.get('learner')}, {t.get('status')})" for i, t in trials.items()]
+    return "its trials are " + ", ".join(shown)
+
+
+def generate_code(job_folder: Path, trial: int | None = None) -> str:
+    """The training script of ``trial`` (default: the job's best) of the job in ``job_folder``.
+
+    Raises ``CirrusMLError`` naming the job and the trial when the trial does not exist, did not
+    complete or cannot be generated (a StackEnsemble), listing the trials there are.
+    """
+    folder = Path(job_folder)
+    name = folder.name
+    job_file = folder / "job.yml"
+    if not job_file.is_file():
+        raise CirrusMLError(f"job '{name}' has no job.yml in {folder}; is it a job folder?")
+    job = load_job(job_file)
+    name = job.name or name
+    trials = read_trials(folder)
+    if trial is None:
+        record_file = folder / "record.json"
+        record = _read_json(record_file, f"the record of job '{name}'") \
+            if record_file.is_file() else {}
+        best = record.get("best_iteration")
+        if best is None:
+            status = record.get("status", "unknown")
+            raise CirrusMLError(
+                f"job '{name}' has no best trial yet (status {status}); pass trial=<index> "
+                f"to choose one; {_listing(trials)}."
+            )
+        trial = int(best)
+    if isinstance(trial, bool) or not isinstance(trial, int):
+        raise CirrusMLError(f"trial must be a trial index (a whole number), got {trial!r}.")
+    if trial not in trials:
+        raise CirrusMLError(f"job '{name}' has no trial {trial}; {_listing(trials)}.")
+    info = trials[trial]
+    if info.get("status") != "Completed":
+        completed = [i for i, t in trials.items() if t.get("status") == "Completed"]
+        error = f": {info['error']}" if info.get("error") else ""
+        raise CirrusMLError(
+            f"trial {trial} of job '{name}' did not complete ({info.get('status')}{error}); "
+            "generated code covers completed trials: "
+            f"{', '.join(map(str, completed)) or 'none'}."
+        )
+    members = None
+    if info.get("learner") in ENSEMBLE_LEARNERS:
+        members = [trials[i] for i in info.get("members") or [] if i in trials]
+    return generate_training_script(job, info, job_name=name, members=members)

@@ -1,0 +1,355 @@
+"""After the search: VotingEnsemble and StackEnsemble, the choice of the best model, and its fit.
+
+Ensembles are scored on the same out-of-fold (cross-validation) or validation predictions as the
+trials, with the same metrics averaged over the same folds, so all compete on equal terms.
+
+* **VotingEnsemble**: Caruana selection over the best trials' predictions (see
+  :mod:`cirrusml.ensemble`); weighted soft voting or averaging.
+* **StackEnsemble**: the voting ensemble's members feed a meta-learner. With cross-validation
+  the meta-learner learns from the members' out-of-fold predictions, and its own score comes from
+  cross-validating it on them. With a train/validation split (Azure's scheme) the members are
+  refit on ``1 - stack_meta_learner_train_percentage`` of the training rows, the meta-learner
+  learns from their predictions on the rest, and the stack is scored on the validation rows.
+
+The chosen model is then fitted for good: a holdout model as it is; after cross-validation, its
+configuration (or each ensemble member's) refit on every training row, as Azure does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cirrusml.engine._trial import TrialSpec, fit_on_rows, refit, score
+from cirrusml.ensemble import (
+    DEFAULT_TRAIN_PERCENTAGE,
+    StackClassifierEnsemble,
+    StackRegressorEnsemble,
+    VotingClassifierEnsemble,
+    VotingRegressorEnsemble,
+    blend,
+    caruana_selection,
+    fit_meta,
+    fit_stack_meta,
+    make_meta_learner,
+    stack_features,
+)
+from cirrusml.exceptions import CirrusMLError
+from cirrusml.metrics import PrimaryScorer, to_loss
+from cirrusml.spec import TaskType
+
+if TYPE_CHECKING:
+    from cirrusml.engine._run import TrialRecord, _Search
+    from cirrusml.execution import LocalBackend
+
+#: Trials considered for ensembling (the best, by validation score).
+MAX_CANDIDATES = 20
+_POLL_SECONDS = 0.2
+
+
+@dataclass
+class EnsembleRecord:
+    """A VotingEnsemble or StackEnsemble child run."""
+
+    index: int
+    kind: str  # "VotingEnsemble" | "StackEnsemble"
+    members: list[TrialRecord]
+    weights: list[float]
+    run_id: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    score: float | None = None
+    loss: float = math.inf
+    predictions: Any = None
+    meta_learner: Any = None
+    holdout_members: list[Any] | None = None  # StackEnsemble's members in holdout mode
+
+    @property
+    def learner(self) -> str:
+        return self.kind
+
+
+def _fold_positions(search: _Search, rows: np.ndarray) -> list[np.ndarray]:
+    """Positions, within the validation-row ordering, of each fold's validation rows."""
+    where = {int(r): i for i, r in enumerate(rows)}
+    return [np.asarray([where[int(r)] for r in valid]) for _train, valid in search.data.plan.folds]
+
+
+def _fold_metrics(search: _Search, job_data: Any, rows: np.ndarray,
+                  predictions: np.ndarray) -> dict[str, float]:
+    """Every metric, per fold then averaged: the same way trials are scored."""
+    task = search.task
+    weights = job_data.weights
+    per_fold = []
+    for positions in _fold_positions(search, rows):
+        y = job_data.y.iloc[rows[positions]]
+        w = None if weights is None else weights[rows[positions]]
+        per_fold.append(score(task, y, predictions[positions], job_data, w,
+                              getattr(search.job, "positive_label", None)))
+    out = {}
+    for name in per_fold[0]:
+        values = np.asarray([m[name] for m in per_fold], dtype=float)
+        out[name] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+    return out
+
+
+def run_all(backend: LocalBackend, tasks: list[tuple[Any, Any, tuple[Any, ...]]],
+            deadline: float | None = None) -> dict[Any, Any]:
+    """Run ``(key, fn, args)`` tasks on the workers as they free up; results by key.
+
+    Raises ``CirrusMLError`` if a task fails or ``deadline`` (``time.monotonic()``) passes.
+    """
+    pending = list(tasks)
+    results: dict[Any, Any] = {}
+    while len(results) < len(tasks):
+        while pending and backend.free_slots > 0:
+            key, fn, args = pending.pop(0)
+            backend.submit(key, fn, *args)
+        for outcome in backend.wait(_POLL_SECONDS, hard_deadline=deadline):
+            if outcome.status != "ok":
+                backend.cancel_all()
+                reason = ("it ran out of time" if outcome.status == "timeout"
+                          else outcome.error)
+                raise CirrusMLError(f"{outcome.key}: {reason}")
+            results[outcome.key] = outcome.value
+    return results
+
+
+class FinalPhase:
+    """Ensembles and the best model's fit, for one job."""
+
+    def __init__(self, search: _Search, backend: LocalBackend, job_data: Any, data_path: str,
+                 threads: int) -> None:
+        self.search = search
+        self.backend = backend
+        self.job_data = job_data
+        self.data_path = data_path
+        self.threads = threads
+        self.ctx = search.ctx
+        self.metric = search.metric
+        self.classification = search.task is TaskType.CLASSIFICATION
+        training = search.job.training
+        self.vote = not (training and training.enable_vote_ensemble is False)
+        onnx = bool(training and training.enable_onnx_compatible_models)
+        stack_default = search.task is not TaskType.FORECASTING and not onnx
+        self.stack = (stack_default if training is None or training.enable_stack_ensemble is None
+                      else bool(training.enable_stack_ensemble) and not onnx)
+        settings = training.stack_ensemble_settings if training else None
+        self.meta_type = (settings.stack_meta_learner_type.value
+                          if settings and settings.stack_meta_learner_type else None)
+        self.meta_kwargs = settings.stack_meta_learner_kwargs if settings else None
+        self.train_percentage = (settings.stack_meta_learner_train_percentage
+                                 if settings and settings.stack_meta_learner_train_percentage
+                                 else DEFAULT_TRAIN_PERCENTAGE)
+        self.ensembles: list[EnsembleRecord] = []
+
+    # ------------------------------------------------------------------------ candidates
+
+    def candidates(self) -> list[TrialRecord]:
+        done = [t for t in self.search.trials if t.status == "Completed" and t.output is not None
+                and np.all(np.isfinite(t.output.predictions))]
+        done.sort(key=lambda t: (t.loss, t.index))
+        return done[:MAX_CANDIDATES]
+
+    def _spec(self, trial: TrialRecord) -> TrialSpec:
+        return TrialSpec(index=trial.index, learner=trial.learner, params=trial.params,
+                         task=self.search.task.value, metric=self.metric, seed=self.search.seed,
+                         n_jobs=self.threads, class_weight=trial.proposal.class_weight)
+
+    # ----------------------------------------------------------------------- ensembles
+
+    def build_ensembles(self, deadline: float) -> None:
+        candidates = self.candidates()
+        if len(candidates) < 2 or not (self.vote or self.stack):
+            return
+        rows = candidates[0].output.validation_rows  # type: ignore[union-attr]
+        preds = [t.output.predictions for t in candidates]  # type: ignore[union-attr]
+        weights, _loss = caruana_selection(preds, self._fold_loss(rows))
+        members = [candidates[i] for i in weights]
+        if len(members) < 2:
+            self.ctx.log.info("Ensembles: selection kept a single trial (%d); no ensemble.",
+                              members[0].index)
+            return
+        if self.vote:
+            blended = blend(preds, weights)
+            self._record(EnsembleRecord(0, "VotingEnsemble", members, list(weights.values()),
+                                        predictions=blended), rows, blended)
+        # The stack must leave time to refit the members on every row afterwards.
+        stack_deadline = deadline - self.refit_seconds(members)
+        if self.stack and time.monotonic() < stack_deadline - 1.0:
+            try:
+                self._stack(members, list(weights.values()), rows, stack_deadline)
+            except CirrusMLError as err:
+                self.ctx.log.warning("StackEnsemble skipped: %s", err)
+
+    def refit_seconds(self, trials: list[TrialRecord]) -> float:
+        """About how long refitting ``trials`` on every row takes (0 without cross-validation)."""
+        plan = self.search.data.plan
+        if not plan.is_cv:
+            return 0.0
+        per_trial = [1.3 * t.output.fit_seconds / max(1, plan.n_folds - 1)  # type: ignore
+                     for t in trials if t.output is not None]
+        return sum(per_trial) / max(1, self.backend.n_workers)
+
+    def _fold_loss(self, rows: np.ndarray) -> Any:
+        """The primary metric as a loss, per fold then averaged: how trials are compared."""
+        jd = self.job_data
+        folds = []
+        for positions in _fold_positions(self.search, rows):
+            fold_rows = rows[positions]
+            folds.append((positions, PrimaryScorer(
+                self.metric, jd.y.iloc[fold_rows], classes=jd.classes,
+                sample_weight=None if jd.weights is None else jd.weights[fold_rows],
+                y_min=jd.y_min, y_max=jd.y_max)))
+
+        def loss(predictions: np.ndarray) -> float:
+            values = np.asarray([scorer(predictions[positions]) for positions, scorer in folds])
+            if not np.isfinite(values).any():
+                return math.inf
+            return to_loss(self.metric, float(np.nanmean(values)))
+
+        return loss
+
+    def _stack(self, members: list[TrialRecord], weights: list[float], rows: np.ndarray,
+               deadline: float) -> None:
+        jd = self.job_data
+        seed = self.search.seed
+        plan = self.search.data.plan
+        n_classes = len(jd.classes or [])
+        target = (np.asarray([jd.classes.index(v) for v in jd.y.iloc[rows]])
+                  if self.classification else jd.y.iloc[rows].to_numpy(dtype=float))
+        sample_weight = None if jd.weights is None else jd.weights[rows]
+        meta = make_meta_learner(self.meta_type, self.classification, plan.is_cv,
+                                 self.meta_kwargs, seed)
+        if plan.is_cv:
+            features = stack_features([m.output.predictions for m in members],  # type: ignore
+                                      self.classification)
+            # In a worker, so that the runner can stop it at the deadline.
+            result = run_all(self.backend, [("stack-meta", fit_stack_meta, (
+                meta, features, target, sample_weight, self.classification, n_classes,
+                seed))], deadline)
+            meta, meta_oof = result["stack-meta"]
+            record = EnsembleRecord(0, "StackEnsemble", members, weights, meta_learner=meta,
+                                    predictions=meta_oof)
+            self._record(record, rows, meta_oof)
+            return
+        # Train/validation: members refit on part of the training rows, the meta-learner on
+        # their predictions for the rest, the stack scored on the validation rows.
+        train_rows = plan.folds[0][0]
+        rng = np.random.default_rng(seed)
+        shuffled = rng.permutation(train_rows)
+        n_meta = max(1, int(round(len(shuffled) * self.train_percentage)))
+        meta_rows, base_rows = np.sort(shuffled[:n_meta]), np.sort(shuffled[n_meta:])
+        predict_rows = np.concatenate([meta_rows, rows])
+        keys = [("stack", m.index) for m in members]
+        fitted = run_all(self.backend, [
+            (key, fit_on_rows, (self._spec(m), self.data_path, base_rows, predict_rows))
+            for key, m in zip(keys, members)], deadline)
+        outputs = [fitted[k][1] for k in keys]
+        meta_features = stack_features([o[:n_meta] for o in outputs], self.classification)
+        valid_features = stack_features([o[n_meta:] for o in outputs], self.classification)
+        meta_target = (np.asarray([jd.classes.index(v) for v in jd.y.iloc[meta_rows]])
+                       if self.classification else jd.y.iloc[meta_rows].to_numpy(dtype=float))
+        fit_meta(meta, meta_features, meta_target,
+                 None if jd.weights is None else jd.weights[meta_rows])
+        if self.classification:
+            proba = np.asarray(meta.predict_proba(valid_features), dtype=float)
+            predictions = np.zeros((len(rows), n_classes))
+            predictions[:, np.asarray(meta.classes_, dtype=int)] = proba
+        else:
+            predictions = np.asarray(meta.predict(valid_features), dtype=float)
+        record = EnsembleRecord(0, "StackEnsemble", members, weights, meta_learner=meta,
+                                predictions=predictions,
+                                holdout_members=[fitted[k][0] for k in keys])
+        self._record(record, rows, predictions)
+
+    def _record(self, record: EnsembleRecord, rows: np.ndarray, predictions: np.ndarray) -> None:
+        search, tracker = self.search, self.ctx.tracker
+        record.index = len(search.trials) + len(self.ensembles)
+        record.metrics = _fold_metrics(search, self.job_data, rows, predictions)
+        record.score = record.metrics.get(self.metric)
+        record.loss = (to_loss(self.metric, record.score)
+                       if record.score is not None and math.isfinite(record.score) else math.inf)
+        record.run_id = tracker.start_run(
+            self.ctx.experiment_id, f"{self.ctx.name}_{record.index}",
+            parent_run_id=self.ctx.parent_run_id,
+            tags={"iteration": record.index, "run_algorithm": record.kind,
+                  "cirrus.kind": "ensemble", "score": record.score, "status": "Completed"})
+        params = {"ensembled_iterations": [m.index for m in record.members],
+                  "ensembled_algorithms": [m.learner for m in record.members],
+                  "ensemble_weights": [round(w, 6) for w in record.weights]}
+        if record.meta_learner is not None:
+            params["meta_learner"] = type(record.meta_learner).__name__
+        tracker.log(record.run_id, params=params, metrics=record.metrics)
+        tracker.end_run(record.run_id, "FINISHED")
+        self.ensembles.append(record)
+        folder = self.ctx.folder / "trials"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{record.index}.json").write_text(json.dumps({
+            "index": record.index, "run_id": record.run_id, "learner": record.kind,
+            "members": [m.index for m in record.members], "weights": record.weights,
+            "meta_learner": params.get("meta_learner"), "seed": self.search.seed,
+            "task": self.search.task.value, "metric": self.metric, "status": "Completed",
+            "score": record.score}, indent=2, default=str), encoding="utf-8")
+        shown = "—" if record.score is None else f"{record.score:.4f}"
+        self.ctx.log.info("Trial %d: %-20s %s=%s (members %s)", record.index, record.kind,
+                          self.metric, shown, ", ".join(
+                              f"{m.index}:{w:.2f}" for m, w in zip(record.members, record.weights)))
+        self.ctx.event("trial", index=record.index, algorithm=record.kind, status="Completed",
+                       score=record.score, seconds=0.0)
+
+    # ---------------------------------------------------------------------- the choice
+
+    def best(self) -> TrialRecord | EnsembleRecord:
+        best_trial = self.search.best()
+        if best_trial is None:
+            raise CirrusMLError("no trial completed")
+        pool: list[Any] = [best_trial, *self.ensembles]
+        # Ties go to the simpler model: a single trial, then the voting ensemble.
+        return min(pool, key=lambda r: (r.loss, isinstance(r, EnsembleRecord),
+                                        getattr(r, "kind", "") == "StackEnsemble"))
+
+    def fit_best(self, best: TrialRecord | EnsembleRecord, deadline: float) -> Any:
+        """The chosen model, fitted for good.
+
+        After cross-validation the configuration is refit on every training row; if that cannot
+        finish by ``deadline``, the model trained on the last fold is used instead (and the log
+        says so).
+        """
+        is_cv = self.search.data.plan.is_cv
+        members = best.members if isinstance(best, EnsembleRecord) else [best]
+        if isinstance(best, EnsembleRecord) and best.holdout_members is not None:
+            estimators = list(best.holdout_members)
+        elif is_cv:
+            try:
+                fitted = self._refit(members, deadline)
+                estimators = [fitted[m.index] for m in members]
+            except CirrusMLError as err:
+                self.ctx.log.warning(
+                    "Refitting on every row did not finish in time (%s); the best model uses "
+                    "the models trained on the last cross-validation fold.", err)
+                estimators = [m.output.model for m in members]  # type: ignore[union-attr]
+        else:
+            estimators = [m.output.model for m in members]  # type: ignore[union-attr]
+        if any(e is None for e in estimators):
+            raise CirrusMLError("a fitted model of the chosen trial was not kept")
+        if not isinstance(best, EnsembleRecord):
+            return estimators[0]
+        classes = self.job_data.classes
+        names = [f"{m.index}:{m.learner}" for m in best.members]
+        if best.kind == "VotingEnsemble":
+            cls = VotingClassifierEnsemble if classes is not None else VotingRegressorEnsemble
+            return cls(estimators=estimators, weights=best.weights, classes=classes, names=names)
+        cls_s = StackClassifierEnsemble if classes is not None else StackRegressorEnsemble
+        return cls_s(estimators=estimators, weights=best.weights, classes=classes, names=names,
+                     meta_learner=best.meta_learner)
+
+    def _refit(self, trials: list[TrialRecord], deadline: float) -> dict[int, Any]:
+        results = run_all(self.backend, [(("refit", t.index), refit,
+                                          (self._spec(t), self.data_path)) for t in trials],
+                          deadline)
+        return {key[1]: model for key, model in results.items()}

@@ -1,0 +1,281 @@
+"""What the global and local explainers share: reading a fitted model, sampling rows,
+featurizing in bounded chunks, and folding engineered features back onto raw columns.
+
+A model here is what a job produces: a scikit-learn ``Pipeline`` of ``inputs`` (raw columns),
+``datatransformer`` (the :class:`~cirrusml.featurize.AutoFeaturizer`), maybe ``densify``, then
+``model``; or an ensemble whose members are such pipelines. Anything else with ``predict`` (and
+``predict_proba`` for classification) is explained model-agnostically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.pipeline import Pipeline
+
+from cirrusml.exceptions import DataError
+from cirrusml.featurize import as_frame
+from cirrusml.models import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    LightGBMClassifier,
+    LightGBMRegressor,
+    XGBoostClassifier,
+    XGBoostRegressor,
+)
+from cirrusml.spec import TaskType
+
+#: Dense cells per featurized chunk handed to SHAP (bounds memory for wide text features).
+CHUNK_CELLS = 2_000_000
+
+#: Tree-model kinds, by how SHAP reads them.
+LIGHTGBM, XGBOOST, SKLEARN_BOOSTING, SKLEARN_TREES = "lightgbm", "xgboost", "gbm", "trees"
+
+
+@dataclass
+class TreeParts:
+    """A single pipeline ending in a tree learner, taken apart for ``shap.TreeExplainer``.
+
+    ``prefix`` is every step before the model (raw rows in, model features out); ``library``
+    is the fitted library model SHAP reads (the ``estimator_`` of cirrusml's boosting
+    wrappers, the scikit-learn forest or tree itself otherwise).
+    """
+
+    prefix: Pipeline
+    featurizer: Any
+    estimator: Any
+    library: Any
+    kind: str
+
+    @property
+    def classifier(self) -> bool:
+        return hasattr(self.estimator, "classes_")
+
+
+def parse_task(task: Any) -> TaskType:
+    """The task; forecasting models are explained like regressors."""
+    parsed = TaskType.parse(task, field="task")
+    return TaskType.REGRESSION if parsed is TaskType.FORECASTING else parsed
+
+
+def is_classification(task: TaskType) -> bool:
+    return task is TaskType.CLASSIFICATION
+
+
+def _sklearn_tree_types() -> tuple[type, ...]:
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        ExtraTreesRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+    from sklearn.tree import (
+        DecisionTreeClassifier,
+        DecisionTreeRegressor,
+        ExtraTreeClassifier,
+        ExtraTreeRegressor,
+    )
+
+    return (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier,
+            ExtraTreesRegressor, DecisionTreeClassifier, DecisionTreeRegressor,
+            ExtraTreeClassifier, ExtraTreeRegressor)
+
+
+def _library_of(estimator: Any) -> tuple[Any, str] | None:
+    """(library model, kind) when ``estimator`` is a tree learner SHAP can read, else None."""
+    if isinstance(estimator, (LightGBMClassifier, LightGBMRegressor)):
+        return estimator.estimator_, LIGHTGBM
+    if isinstance(estimator, (XGBoostClassifier, XGBoostRegressor)):
+        return estimator.estimator_, XGBOOST
+    if isinstance(estimator, (GradientBoostingClassifier, GradientBoostingRegressor)):
+        return estimator.estimator_, SKLEARN_BOOSTING
+    # Note: scikit-learn forests have an ``estimator_`` too (the unfitted template tree), so
+    # they are matched by type and used as they are.
+    if isinstance(estimator, _sklearn_tree_types()):
+        return estimator, SKLEARN_TREES
+    module = type(estimator).__module__
+    if module.startswith("lightgbm") and hasattr(estimator, "booster_"):
+        return estimator, LIGHTGBM
+    if module.startswith("xgboost") and hasattr(estimator, "get_booster"):
+        return estimator, XGBOOST
+    return None
+
+
+def tree_parts(model: Any) -> TreeParts | None:
+    """The parts of a single fitted pipeline whose last step is a tree learner, else None."""
+    if not isinstance(model, Pipeline) or len(model.steps) < 2:
+        return None
+    estimator = model.steps[-1][1]
+    found = _library_of(estimator)
+    featurizer = model.named_steps.get("datatransformer")
+    if found is None or featurizer is None or not hasattr(featurizer, "feature_map_"):
+        return None
+    library, kind = found
+    return TreeParts(prefix=model[:-1], featurizer=featurizer, estimator=estimator,
+                     library=library, kind=kind)
+
+
+def linear_coefficients(model: Any) -> tuple[Any, np.ndarray] | None:
+    """(featurizer, coefficients as ``(n_outputs, n_features)``) of a linear pipeline, else None.
+
+    Looks for ``coef_`` on the last step or on the library model it wraps (``estimator_``).
+    """
+    if not isinstance(model, Pipeline):
+        return None
+    featurizer = model.named_steps.get("datatransformer")
+    if featurizer is None or not hasattr(featurizer, "feature_map_"):
+        return None
+    estimator = model.steps[-1][1]
+    for holder in (estimator, getattr(estimator, "estimator_", None)):
+        if holder is None:
+            continue
+        try:
+            coef = getattr(holder, "coef_", None)
+        except Exception:  # e.g. a kernel SVM's coef_ property raises
+            coef = None
+        if coef is None:
+            continue
+        coef = coef.toarray() if sp.issparse(coef) else np.asarray(coef, dtype=float)
+        coef = np.atleast_2d(coef)
+        if coef.shape[1] == len(featurizer.get_feature_names_out()):
+            return featurizer, coef
+    return None
+
+
+def raw_columns(model: Any, X: pd.DataFrame) -> list[str]:
+    """The raw input columns the model reads (its ``inputs`` step), else the columns of ``X``."""
+    found = _find_inputs(model)
+    if found is not None:
+        return found
+    return [str(c) for c in X.columns]
+
+
+def _find_inputs(model: Any) -> list[str] | None:
+    if isinstance(model, Pipeline):
+        inputs = model.named_steps.get("inputs")
+        names = getattr(inputs, "feature_names_in_", None)
+        if names is not None:
+            return [str(c) for c in names]
+        names = getattr(model, "feature_names_in_", None)
+        return None if names is None else [str(c) for c in names]
+    members = getattr(model, "estimators", None)
+    if isinstance(members, (list, tuple)) and members:
+        seen: list[str] = []
+        for member in members:
+            for name in _find_inputs(member) or []:
+                if name not in seen:
+                    seen.append(name)
+        return seen or None
+    names = getattr(model, "feature_names_in_", None)
+    return None if names is None else [str(c) for c in names]
+
+
+def raw_frame(model: Any, X: Any, what: str = "X") -> tuple[pd.DataFrame, list[str]]:
+    """``X`` as a DataFrame of the model's raw columns (names as text), and those names."""
+    frame = as_frame(X)
+    if any(not isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str)
+    columns = raw_columns(model, frame)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"{what} lacks column(s) {', '.join(repr(c) for c in missing)} that the "
+                        f"model was trained on.")
+    return frame.loc[:, columns], columns
+
+
+def ordered_sample(n: int, y: Any, seed: int) -> np.ndarray:
+    """Row positions in a random order whose every prefix is (about) stratified by ``y``.
+
+    Within each class the rows are shuffled; row ``i`` of a class of size ``m`` gets the key
+    ``(i + u) / m`` with ``u`` uniform in [0, 1), and rows are sorted by key. Taking the first
+    ``k`` positions therefore gives a stratified sample of ``k`` rows, and shorter prefixes
+    (a pilot, or fewer rows for a time budget) stay stratified and nested. Without ``y`` the
+    order is a plain shuffle. Deterministic given ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    if y is None:
+        return rng.permutation(n)
+    codes, _ = pd.factorize(pd.Series(np.asarray(y, dtype=object)), use_na_sentinel=False)
+    keys = np.empty(n, dtype=float)
+    for code in np.unique(codes):
+        rows = np.flatnonzero(codes == code)
+        rows = rows[rng.permutation(rows.size)]
+        keys[rows] = (np.arange(rows.size) + rng.random(rows.size)) / rows.size
+    return np.argsort(keys, kind="stable")
+
+
+def take(X: Any, rows: np.ndarray | slice) -> Any:
+    """Rows of a DataFrame, a sparse matrix or an array, by position."""
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[rows]
+    if sp.issparse(X):
+        return X.tocsr()[rows]
+    return np.asarray(X)[rows]
+
+
+def chunks(n_rows: int, n_columns: int) -> list[slice]:
+    """Row slices of at most :data:`CHUNK_CELLS` cells each."""
+    size = max(1, CHUNK_CELLS // max(n_columns, 1))
+    return [slice(start, min(start + size, n_rows)) for start in range(0, n_rows, size)]
+
+
+def shap_input(kind: str, Z: Any) -> Any:
+    """A featurized chunk as the library model wants it for SHAP.
+
+    XGBoost gets sparse matrices as they are (it reads absent entries as missing, so a dense
+    copy would change its predictions); pandas ``category`` columns stay as they are for
+    LightGBM and XGBoost. Everything else is made dense.
+    """
+    if sp.issparse(Z):
+        return Z.tocsr() if kind == XGBOOST else Z.toarray()
+    if isinstance(Z, pd.DataFrame):
+        if kind in (LIGHTGBM, XGBOOST):
+            return Z
+        return Z.to_numpy(dtype=float)
+    return np.asarray(Z)
+
+
+def as_outputs(values: Any) -> np.ndarray:
+    """SHAP values as ``(rows, features, outputs)`` whatever shape the explainer returned."""
+    if isinstance(values, list):
+        values = np.stack([np.asarray(v, dtype=float) for v in values], axis=-1)
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3:
+        raise ValueError(f"unexpected SHAP values of shape {array.shape}")
+    return array
+
+
+def engineered_names(featurizer: Any, width: int) -> list[str]:
+    names = [str(n) for n in featurizer.get_feature_names_out()]
+    if len(names) != width:
+        raise ValueError(f"the featurizer names {len(names)} features but the model sees {width}")
+    return names
+
+
+def to_raw(per_feature: np.ndarray, names: list[str], feature_map: dict[str, str],
+           columns: list[str]) -> np.ndarray:
+    """Sum per-engineered-feature values (last axis of ``per_feature``) into raw columns.
+
+    ``per_feature`` is ``(..., n_features)``; the result is ``(..., n_columns)``. A raw column
+    with no engineered feature (dropped by featurization) gets 0.
+    """
+    index = {c: i for i, c in enumerate(columns)}
+    owners = np.asarray([index.get(str(feature_map.get(name, name)), -1) for name in names])
+    out = np.zeros(per_feature.shape[:-1] + (len(columns),), dtype=float)
+    for j, owner in enumerate(owners):
+        if owner >= 0:
+            out[..., owner] += per_feature[..., j]
+    return out
+
+
+def predict_output(model: Any, X: pd.DataFrame, classification: bool) -> np.ndarray:
+    """Class probabilities ``(n, K)`` for classification, predictions ``(n,)`` otherwise."""
+    if classification:
+        return np.asarray(model.predict_proba(X), dtype=float)
+    return np.asarray(model.predict(X), dtype=float).ravel()
