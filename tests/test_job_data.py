@@ -19,7 +19,9 @@ import pytest
 import yaml
 
 from cirrusml import Input, MLClient, automl
+from cirrusml.engine._data import prepare_data
 from cirrusml.exceptions import DataError, JobFailedError
+from cirrusml.tasks import task_for
 
 CIRRUS = str(Path(sys.executable).with_name("cirrus"))
 
@@ -219,6 +221,49 @@ def test_wrong_declared_encoding_names_the_file_and_suggests_the_encoding(tmp_pa
     fixed = _mltable(tmp_path / "latin-ok", "city,x,y\n".encode() + rows.encode("latin-1"),
                      encoding="latin1")
     assert client.jobs.validate(_classification(fixed)) == []
+
+
+# ------------------------------------------- checks of prepare_data (what the runner runs)
+
+
+def _prepare(job):
+    return prepare_data(job, task_for(job.task_type), seed=0)
+
+
+def test_prepare_data_drops_missing_targets_of_every_input_and_counts_them_apart():
+    frame = _frame(60)
+    frame.loc[[3, 4, 5], "y"] = None
+    valid = _frame(20, seed=1)
+    valid.loc[[0], "y"] = ""
+    data = _prepare(automl.classification(training_data=frame, target_column_name="y",
+                                          validation_data=valid))
+    assert data.dropped_target_rows == {"training_data": 3, "validation_data": 1}
+    assert data.n_train_rows == 57 and len(data.y) == 57 + 19
+    assert data.plan.folds[0][1].tolist() == list(range(57, 76))
+    assert data.feature_columns == ["x1", "x2", "color"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine/_data.py prepare_data (test_data_size branch) stratifies whenever every class has "
+    "2 rows, without checking that the test part holds a row per class: sklearn's "
+    "train_test_split raises ValueError ('The test_size = 2 should be greater or equal to the "
+    "number of classes = 3'), which a job reports as an internal error"))
+def test_a_test_data_size_smaller_than_the_number_of_classes_is_handled():
+    frame = pd.DataFrame({"x": np.arange(12.0), "y": ["a"] * 5 + ["b"] * 5 + ["c"] * 2})
+    # expected: like the validation holdout, an unstratified split when stratifying cannot work
+    data = _prepare(automl.classification(training_data=frame, target_column_name="y",
+                                          test_data_size=0.1, n_cross_validations=2))
+    assert len(data.y_test) == 2 and data.n_train_rows == 10
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "tasks/_task.py ClassificationTask.check_target formats the class with "
+    "{counts.index[0]!r}: a numeric label is a numpy scalar, so the error reads "
+    "\"has a single class (np.int64(1))\""))
+def test_a_single_numeric_class_is_named_plainly():
+    frame = pd.DataFrame({"x": np.arange(20.0), "y": [1] * 20})
+    with pytest.raises(DataError, match=r"target column 'y' has a single class \(1\)"):
+        _prepare(automl.classification(training_data=frame, target_column_name="y"))
 
 
 # -------------------------------------------------------------------- failed in the runner

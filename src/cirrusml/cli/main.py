@@ -148,6 +148,17 @@ def _render_guardrails(guardrails: list[dict[str, Any]]) -> str:
                                         list(g.get("details", []))) for g in guardrails])
 
 
+def _render_importance(payload: dict[str, Any], top: int = 15) -> str:
+    raw = payload.get("raw_importance") or {}
+    ranked = sorted(raw.items(), key=lambda kv: -float(kv[1]))[:top]
+    width = max([len(str(k)) for k, _ in ranked] + [6])
+    lines = [f"method: {payload.get('method')} on {payload.get('n_rows')} rows"]
+    for column, share in ranked:
+        bar = "#" * int(round(40 * float(share)))
+        lines.append(f"  {str(column):<{width}}  {float(share):6.1%}  {bar}")
+    return "\n".join(lines)
+
+
 def _render_summary(summary: list[dict[str, Any]]) -> str:
     from cirrusml.featurize import render_featurization_summary
 
@@ -323,6 +334,10 @@ def job_show(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
     if guardrails:
         console.print(Text("Data guardrails", style="bold"))
         console.print(_render_guardrails(guardrails), markup=False, highlight=False)
+    explanation = client.jobs.explanation(name)
+    if explanation:
+        console.print(Text("Feature importance (best model)", style="bold"))
+        console.print(_render_importance(explanation), markup=False, highlight=False)
     summary = client.jobs.featurization_summary(name)
     if summary:
         console.print(Text("Featurization summary (best model)", style="bold"))
@@ -380,6 +395,48 @@ def job_download(
     where = download_path / ("named-outputs/" + output_name if output_name and not all_
                              else "")
     console.print(f"Downloaded to {where.resolve()}")
+
+
+@job_app.command("generate-code")
+def job_generate_code(
+    name: NameOpt,
+    trial: Annotated[int | None, typer.Option(
+        "--trial", "-t", help="Trial number (default: the best model).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the script here instead of printing it.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Generate a standalone training script that rebuilds a trial and prints its metric."""
+    script = _client(workspace).jobs.generate_code(name, trial=trial)
+    if output is None:
+        sys.stdout.write(script)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(script, encoding="utf-8")
+    err_console.print(f"Wrote {output} (run it with: python {output})")
+
+
+@job_app.command("explain")
+def job_explain(
+    name: NameOpt,
+    data: Annotated[Path, typer.Option("--data", "-d", help="CSV or Parquet rows to explain.")],
+    rows: Annotated[int, typer.Option("--rows", help="Explain at most this many rows.")] = 10,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Explain the best model's predictions for rows of a file (per-column contributions)."""
+    from cirrusml.data import read_input
+
+    frame = read_input("uri_file", str(data)).head(rows)
+    result = _client(workspace).jobs.explain(name, frame)
+    table = Table(title=f"Contributions to the predictions of job {name}", title_justify="left")
+    table.add_column("row", justify="right")
+    columns = [c for c in result.columns if c != "expected_value"]
+    top = result[columns].abs().mean().sort_values(ascending=False).index[:8].tolist()
+    for column in top + ["expected_value"]:
+        table.add_column(str(column), justify="right")
+    for index, row in result.iterrows():
+        table.add_row(str(index), *[f"{row[c]:+.4f}" for c in top], f"{row['expected_value']:.4f}")
+    console.print(table)
 
 
 # ------------------------------------------------------------------------------------ main

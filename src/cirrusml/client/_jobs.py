@@ -330,6 +330,47 @@ class JobOperations:
         """How the best model featurizes each raw column; [] until the job has a best model."""
         return self._read_json(name, "featurization_summary.json")
 
+    def generate_code(self, name: str, trial: int | None = None) -> str:
+        """A standalone Python script that rebuilds trial ``trial`` (default: the best model),
+        trains it and prints its metric, as Azure's generated code does."""
+        from cirrusml.client._codegen import generate_code
+
+        self._ws.read_record(name)
+        return generate_code(self._ws.job_dir(name), trial)
+
+    def explanation(self, name: str) -> dict[str, Any]:
+        """Global importance of the job's best model ({} when not explained)."""
+        self._ws.read_record(name)
+        path = self._ws.job_dir(name) / "outputs" / "explanation" / "global_importance.json"
+        if not path.exists():
+            return {}
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+
+    def explain(self, name: str, data: Any, *, max_evals: int = 500) -> pd.DataFrame:
+        """Per-row explanations of the best model for the rows in ``data`` (a DataFrame).
+
+        One column per raw input column with its contribution to the prediction (for
+        classification, to the predicted class's probability), plus ``expected_value``.
+        """
+        import mlflow.sklearn
+
+        from cirrusml.explain import explain_rows
+
+        record = self._refresh(name)
+        folder = self._ws.job_dir(name) / "outputs"
+        if not (folder / "best_model" / "MLmodel").exists():
+            raise CirrusMLError(f"job '{name}' has no best model yet (status "
+                                f"{record.get('status')}).")
+        background_path = folder / "explanation" / "background.pkl"
+        model = mlflow.sklearn.load_model(str(folder / "best_model"))
+        if background_path.exists():
+            background = pd.read_pickle(background_path)
+        else:
+            background = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        rows = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        return explain_rows(model, rows, background, task=str(record.get("task")),
+                            max_evals=max_evals)
+
     def _read_json(self, name: str, file: str) -> list[dict[str, Any]]:
         self._ws.read_record(name)  # raises JobNotFoundError for an unknown job
         path = self._ws.job_dir(name) / file

@@ -25,20 +25,54 @@ def pinned_requirements() -> list[str]:
     return pins
 
 
+def input_schema(frame: pd.DataFrame) -> Any:
+    """The model's input signature: every raw column by name, none required.
+
+    Text columns are declared as strings. Number, boolean and date columns accept any type
+    (MLflow's ``Any``): MLflow would otherwise refuse integers for a column declared double and
+    floats (an integer column with a missing value) for one declared long, while the model
+    itself coerces both. No column is required, so MLflow lets through what the model handles
+    itself: missing values, and columns it ignores or reports by name.
+    """
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    specs = []
+    for column in frame.columns:
+        series = frame[column]
+        text = not (pd.api.types.is_numeric_dtype(series)
+                    or pd.api.types.is_bool_dtype(series)
+                    or pd.api.types.is_datetime64_any_dtype(series))
+        specs.append(ColSpec("string" if text else AnyType(), str(column), required=False))
+    return Schema(specs)
+
+
+def _example(frame: pd.DataFrame) -> pd.DataFrame:
+    example = frame.head(5).copy()
+    for column in example.columns:
+        series = example[column]
+        if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+                or pd.api.types.is_datetime64_any_dtype(series)):
+            example[column] = series.astype(object).where(series.notna(), None)
+            example[column] = example[column].map(lambda v: v if v is None else str(v))
+    return example
+
+
 def save_mlflow_model(model: Any, path: Path, input_example: pd.DataFrame,
                       metadata_: dict[str, Any] | None = None) -> Path:
     """Write ``model`` to ``path`` as an MLflow model with signature and input example."""
     import mlflow.sklearn
-    from mlflow.models import infer_signature
+    from mlflow.models import ModelSignature
+    from mlflow.models import infer_signature as infer
 
     path = Path(path)
     if path.exists():
         shutil.rmtree(path)
-    example = input_example.head(5).copy()
+    example = _example(input_example)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         output = model.predict(example)
-        signature = infer_signature(example, output)
+        signature = ModelSignature(inputs=input_schema(input_example),
+                                   outputs=infer(example, output).outputs)
         mlflow.sklearn.save_model(
             model,
             str(path),

@@ -111,6 +111,7 @@ class _Search:
         self.stopping = StoppingRule(self.limits.enable_early_termination, exit_loss)
         self.stop_reason = ""
         self.workers = 1
+        self.explain = explainability_enabled(job)
         self.imbalanced = imbalanced
         n_classes = len(data.classes or [])
         problem = ("regression" if self.task is TaskType.REGRESSION
@@ -164,6 +165,8 @@ class _Search:
                 # StackEnsemble refits its members on most of the training rows.
                 refits = [0.9 * t.output.fit_seconds for t in done]  # type: ignore[union-attr]
             reserve += 1.0 + sum(refits) / max(1, self.workers)
+        if self.explain:
+            reserve += explanation_seconds(budget)
         return min(reserve, 0.4 * budget)
 
     def search_deadline(self) -> float:
@@ -316,6 +319,46 @@ class _Search:
         return min(done, key=lambda t: (t.loss, t.index)) if done else None
 
 
+def explainability_enabled(job: AutoMLTabular) -> bool:
+    """``training.enable_model_explainability``; Azure's documented default is true."""
+    value = job.training.enable_model_explainability if job.training else None
+    return True if value is None else bool(value)
+
+
+def explanation_seconds(budget: float) -> float:
+    """Seconds the best model's explanation may take: 5% of the budget, 2 s to 60 s."""
+    return min(60.0, max(2.0, 0.05 * budget))
+
+
+def _explain(ctx: JobContext, job: AutoMLTabular, model: Any, best: Any, data: PreparedData,
+             seed: int, budget: float) -> None:
+    """Global importance of the best model (raw columns and engineered features)."""
+    from cirrusml.explain import explain_global, render_importance
+
+    plan = data.plan
+    rows = plan.folds[0][1] if not plan.is_cv else np.arange(data.n_train_rows)
+    X, y = data.X.iloc[rows], data.y.iloc[rows]
+    try:
+        explanation = explain_global(model, X, y, task=job.task_type.value,
+                                     metric=job.primary_metric_name, max_rows=1000, seed=seed,
+                                     time_budget=explanation_seconds(budget))
+    except Exception as err:  # noqa: BLE001 - a failed explanation never fails the job
+        ctx.log.warning("Explaining the best model failed: %s: %s", type(err).__name__, err)
+        return
+    folder = ctx.folder / "outputs" / "explanation"
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = explanation.to_dict()
+    (folder / "global_importance.json").write_text(json.dumps(payload, indent=2, default=str),
+                                                   encoding="utf-8")
+    background = data.X.iloc[: data.n_train_rows].sample(
+        n=min(100, data.n_train_rows), random_state=seed)
+    background.to_pickle(folder / "background.pkl")
+    ctx.tracker.log_json(best.run_id, payload, "outputs/explanation/global_importance.json")
+    ctx.tracker.log_json(ctx.parent_run_id, payload, "outputs/explanation/global_importance.json")
+    ctx.log.info("Explanation of the best model (%s, %d rows, %.1f s):\n%s", explanation.method,
+                 explanation.n_rows, explanation.seconds, render_importance(explanation, top=10))
+
+
 def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedData,
                            task_name: str) -> tuple[Any, list[Any]]:
     """Profile the training columns and compute Azure's data guardrails."""
@@ -441,6 +484,9 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: floa
     ctx.tracker.log_artifacts(best.run_id, out_dir, "outputs/mlflow-model")
     if onnx_mode:
         _export_onnx(ctx, model, best, data)
+    if search.explain:
+        ctx.phase("Explaining the best model")
+        _explain(ctx, job, model, best, data, seed, limits.timeout_minutes * 60)
     # An ensemble's summary is that of its heaviest member.
     heaviest = (best.members[int(np.argmax(best.weights))] if isinstance(best, EnsembleRecord)
                 else best)
