@@ -387,9 +387,16 @@ def job_download(
         "--download-path", "-p", help="Folder to download into.")] = Path("."),
     all_: Annotated[bool, typer.Option("--all", help="Download logs, artifacts and every "
                                        "named output.")] = False,
+    trial: Annotated[int | None, typer.Option(
+        "--trial", help="Download this trial's model instead (named-outputs/trial_<n>/).")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Download a job's outputs (named outputs go to named-outputs/<name>/)."""
+    if trial is not None:
+        where = _client(workspace).jobs.download_trial_model(name, trial,
+                                                              download_path=download_path)
+        console.print(f"Downloaded to {where.resolve()}")
+        return
     _client(workspace).jobs.download(name, download_path=download_path,
                                      output_name=output_name, all=all_)
     where = download_path / ("named-outputs/" + output_name if output_name and not all_

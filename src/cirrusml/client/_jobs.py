@@ -538,6 +538,56 @@ class JobOperations:
             for key, path in outputs.items():
                 self._copy_tree(path, dest / "named-outputs" / key)
 
+    def download_trial_model(self, name: str, trial: int, *,
+                             download_path: str | os.PathLike[str] = ".") -> Path:
+        """Trial ``trial``'s fitted model as an MLflow model in
+        ``<download_path>/named-outputs/trial_<trial>/``.
+
+        A holdout trial's model is the one that was scored; after cross-validation it is the
+        model of the last fold (the job refits only its best model on every row). An ensemble
+        trial is downloadable when it is the job's best model (``output_name="best_model"``).
+        """
+        import joblib
+
+        from cirrusml.engine._model_io import save_mlflow_model
+
+        record = self._refresh(name)
+        folder = self._ws.job_dir(name) / "trials"
+        info_path = folder / f"{trial}.json"
+        if not info_path.exists():
+            known = sorted(int(p.stem) for p in folder.glob("*.json")) if folder.is_dir() else []
+            raise CirrusMLError(f"job '{name}' has no trial {trial}; its trials are "
+                                f"{', '.join(map(str, known)) or 'none yet'}.")
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        if not info.get("model"):
+            hint = (" It is the best model: download output_name='best_model'."
+                    if record.get("best_iteration") == trial else "")
+            raise CirrusMLError(f"trial {trial} of job '{name}' ({info.get('learner')}, "
+                                f"{info.get('status')}) has no stored model.{hint}")
+        model = joblib.load(folder / info["model"])
+        example = self._training_example(name)
+        dest = Path(download_path) / "named-outputs" / f"trial_{trial}"
+        save_mlflow_model(model, dest, example, metadata_={
+            "cirrusml_job": name, "trial": trial, "algorithm": info.get("learner"),
+            "trained_on": info.get("model_trained_on")})
+        return dest
+
+    def _training_example(self, name: str) -> pd.DataFrame:
+        """A few training rows (the input example of a downloaded model)."""
+        import mlflow.models
+
+        best = self._ws.job_dir(name) / "outputs" / "best_model"
+        if (best / "MLmodel").exists():
+            with contextlib.suppress(Exception):
+                example = mlflow.models.Model.load(str(best)).load_input_example(str(best))
+                if isinstance(example, pd.DataFrame):
+                    return example
+        data = self._ws.job_dir(name) / "work" / "data.pkl"
+        import pickle
+
+        with open(data, "rb") as fh:
+            return pickle.load(fh).X.head(5)
+
     @staticmethod
     def _named_outputs(folder: Path) -> dict[str, Path]:
         root = folder / "outputs"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import warnings
 from importlib import metadata
@@ -67,6 +68,9 @@ def save_mlflow_model(model: Any, path: Path, input_example: pd.DataFrame,
     path = Path(path)
     if path.exists():
         shutil.rmtree(path)
+    # MLflow advises against pickles at every save; cirrusml models are pickled by design (a
+    # scikit-learn pipeline of cirrusml and library estimators), and the advice is noise here.
+    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
     example = _example(input_example)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

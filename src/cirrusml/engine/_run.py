@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import joblib
 import numpy as np
 import psutil
 
@@ -303,14 +304,31 @@ class _Search:
             trial.output.model = None  # type: ignore[union-attr]
 
     def _save_trial(self, record: TrialRecord) -> None:
-        """``trials/<index>.json``: what it takes to rebuild the trial (generated code reads it)."""
+        """``trials/<index>.json``: what it takes to rebuild the trial (generated code reads it),
+        and ``trials/<index>.model.pkl``: its fitted model, for download."""
         folder = self.ctx.folder / "trials"
         folder.mkdir(exist_ok=True)
+        model_file = None
+        if record.output is not None and record.output.model is not None:
+            model_file = folder / f"{record.index}.model.pkl"
+            try:
+                joblib.dump(record.output.model, model_file)
+            except Exception as err:  # noqa: BLE001 - a model that cannot be stored stays out
+                self.ctx.log.warning("Trial %d's model could not be stored: %s", record.index,
+                                     err)
+                model_file = None
         info = {"index": record.index, "run_id": record.run_id, "learner": record.learner,
                 "params": record.params, "class_weight": record.proposal.class_weight,
                 "source": record.proposal.source, "seed": self.seed, "task": self.task.value,
                 "metric": self.metric, "status": record.status, "score": record.score,
-                "seconds": round(record.seconds, 3), "error": record.error}
+                "seconds": round(record.seconds, 3), "error": record.error,
+                "model": model_file.name if model_file else None,
+                "model_trained_on": None if model_file is None else (
+                    "the training rows of the train/validation split"
+                    if not self.data.plan.is_cv else
+                    f"the training rows of fold {self.data.plan.n_folds} of "
+                    f"{self.data.plan.n_folds} (cross-validation; the job refits only its best "
+                    "model on every row)")}
         (folder / f"{record.index}.json").write_text(json.dumps(info, indent=2, default=str),
                                                      encoding="utf-8")
 
