@@ -146,10 +146,6 @@ def test_duplicate_column_names_are_refused_at_submission(tmp_path, workspace):
     assert "dup.csv" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "client/_jobs.py JobOperations._check does not look for duplicate column names in a "
-    "DataFrame input; _save_frames then fails in to_parquet and its fallback loop calls "
-    "frame[column].dtype on a DataFrame (AttributeError), leaving a Failed job record"))
 def test_duplicate_column_names_in_a_dataframe_are_a_clear_data_error(workspace):
     frame = _frame(60)
     frame.insert(2, "x1_again", frame["x2"])
@@ -172,10 +168,6 @@ def test_empty_data_is_refused_at_submission(tmp_path, workspace):
     assert not (workspace / "jobs").exists() or not any((workspace / "jobs").iterdir())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "data/_readers.py _plain_columns: the header-only probe _run_read_csv(..., skiprows=1) "
-    "raises pandas' EmptyDataError, which _run_read_csv reports as '(the file is empty)', so "
-    "the '(only a header line)' branch is unreachable and the message is wrong"))
 def test_a_header_only_csv_is_reported_as_such(tmp_path, workspace):
     header_only = tmp_path / "header.csv"
     header_only.write_text("x1,x2,y\n")
@@ -184,11 +176,6 @@ def test_a_header_only_csv_is_reported_as_such(tmp_path, workspace):
             _classification(Input(type="uri_file", path=str(header_only))))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "client/_jobs.py JobOperations._check reads only the column names of a DataFrame input, so "
-    "an empty DataFrame is accepted; the runner then fails naming the internal file "
-    "<job>/inputs/training_data.parquet the user never made, instead of 'training_data has "
-    "no rows' at submission as for a file"))
 def test_an_empty_dataframe_is_refused_at_submission(workspace):
     with pytest.raises(DataError, match="training_data has no rows"):
         MLClient(workspace=workspace).jobs.create_or_update(_classification(_frame(0)))
@@ -243,11 +230,6 @@ def test_prepare_data_drops_missing_targets_of_every_input_and_counts_them_apart
     assert data.feature_columns == ["x1", "x2", "color"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine/_data.py prepare_data (test_data_size branch) stratifies whenever every class has "
-    "2 rows, without checking that the test part holds a row per class: sklearn's "
-    "train_test_split raises ValueError ('The test_size = 2 should be greater or equal to the "
-    "number of classes = 3'), which a job reports as an internal error"))
 def test_a_test_data_size_smaller_than_the_number_of_classes_is_handled():
     frame = pd.DataFrame({"x": np.arange(12.0), "y": ["a"] * 5 + ["b"] * 5 + ["c"] * 2})
     # expected: like the validation holdout, an unstratified split when stratifying cannot work
@@ -256,10 +238,6 @@ def test_a_test_data_size_smaller_than_the_number_of_classes_is_handled():
     assert len(data.y_test) == 2 and data.n_train_rows == 10
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tasks/_task.py ClassificationTask.check_target formats the class with "
-    "{counts.index[0]!r}: a numeric label is a numpy scalar, so the error reads "
-    "\"has a single class (np.int64(1))\""))
 def test_a_single_numeric_class_is_named_plainly():
     frame = pd.DataFrame({"x": np.arange(20.0), "y": [1] * 20})
     with pytest.raises(DataError, match=r"target column 'y' has a single class \(1\)"):

@@ -263,11 +263,6 @@ def test_too_few_rows_for_the_split_is_a_data_error(n_rows, kwargs, needle):
     assert needle in str(caught.value)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tasks/_splits.py _holdout checks that the validation part has a row per class but not "
-    "the training part, so sklearn's train_test_split raises ValueError ('The train_size = 4 "
-    "should be greater or equal to the number of classes = 5') instead of the holdout falling "
-    "back to an unstratified split with a notice"))
 def test_a_large_holdout_with_many_classes_falls_back_instead_of_crashing():
     y = pd.Series(list("aabbccddee"))
     plan = plan_splits(10, y=y, seed=0, validation_data_size=0.6)
@@ -276,10 +271,6 @@ def test_a_large_holdout_with_many_classes_falls_back_instead_of_crashing():
     _assert_disjoint(train, valid, 10)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tasks/_splits.py _stratify_labels formats the class with {label!r}; a numeric label "
-    "from value_counts is a numpy scalar, so the guardrail notice reads "
-    "\"class np.int64(1) has only 2 row(s)\" (np.False_ for booleans)"))
 @pytest.mark.parametrize(("labels", "shown"), [([0] * 28 + [1] * 2, "class 1 "),
                                                ([True] * 28 + [False] * 2, "class False ")])
 def test_the_fallback_notice_names_a_numeric_class_plainly(labels, shown):

@@ -153,8 +153,17 @@ class JobOperations:
                 raise InvalidSpecError(
                     f"is a pipeline binding ({value}); bindings are resolved inside pipeline "
                     "jobs, which are not supported yet.", field=field_name)
-            columns = (list(map(str, value.columns)) if isinstance(value, pd.DataFrame)
-                       else read_columns(value.type, value.path))
+            if isinstance(value, pd.DataFrame):
+                columns = list(map(str, value.columns))
+                dupes = sorted({c for c in columns if columns.count(c) > 1})
+                if dupes:
+                    raise DataError(
+                        f"{field_name} has duplicate column names {dupes}; give each column a "
+                        "unique name.")
+                if len(value) == 0:
+                    raise DataError(f"{field_name} has no rows (an empty DataFrame).")
+            else:
+                columns = read_columns(value.type, value.path)
             wanted = needed if field_name == "training_data" else [job.target_column_name]
             for column in wanted:
                 if column not in columns:

@@ -595,7 +595,13 @@ def _plain_columns(path: Path) -> list[str]:
         opts = _plain_options(fmt)
         names = delimited_header(path, opts)
         # one data row, so that a header-only file is reported now rather than at training
-        if _run_read_csv(path, opts, header=None, skiprows=1, nrows=1, dtype=str).empty:
+        try:
+            first = _run_read_csv(path, opts, header=None, skiprows=1, nrows=1, dtype=str)
+        except DataError as err:
+            if "has no rows" not in str(err):  # a decoding or parsing error: report it as is
+                raise
+            first = pd.DataFrame()  # nothing after the header line
+        if first.empty:
             raise _no_rows(path, "only a header line")
         return names
     if fmt == "parquet":

@@ -12,7 +12,7 @@ from sklearn.model_selection import train_test_split
 from cirrusml.data import read_input
 from cirrusml.exceptions import DataError
 from cirrusml.spec import AutoMLTabular
-from cirrusml.tasks import SplitPlan, Task, plan_splits
+from cirrusml.tasks import SplitPlan, Task, can_stratify, plan_splits
 
 
 @dataclass
@@ -88,6 +88,11 @@ def _split_xyw(frame: pd.DataFrame, job: AutoMLTabular, task: Task, field_name: 
                 f"weight column '{job.weight_column_name}' of {field_name} must hold numbers ≥ 0 "
                 "in every row."
             )
+        if not (w > 0).any():
+            raise DataError(
+                f"weight column '{job.weight_column_name}' of {field_name} is 0 in every row; "
+                "at least one row needs a positive weight."
+            )
         weights = w.to_numpy(dtype=float)
     X = frame.drop(columns=[target] + [c for c in drop if c in frame.columns])
     if X.shape[1] == 0:
@@ -115,8 +120,16 @@ def prepare_data(job: AutoMLTabular, task: Task, seed: int) -> PreparedData:
     elif job.test_data_size:
         positions = np.arange(len(y))
         stratify = task.stratify(y)
+        n_test = int(np.ceil(job.test_data_size * len(y)))
+        if stratify is not None and not can_stratify(stratify.value_counts(), n_test,
+                                                     len(y) - n_test):
+            stratify = None  # too few rows on one side for every class: a random split
+        if n_test < 1 or n_test >= len(y):
+            raise DataError(
+                f"test_data_size={job.test_data_size:g} of {len(y)} row(s) leaves no test or no "
+                "training rows; give more rows or change test_data_size.")
         train_pos, test_pos = train_test_split(
-            positions, test_size=job.test_data_size, random_state=seed,
+            positions, test_size=n_test, random_state=seed,
             stratify=None if stratify is None else stratify.to_numpy())
         train_pos, test_pos = np.sort(train_pos), np.sort(test_pos)
         X_test, y_test = X.iloc[test_pos].reset_index(drop=True), y.iloc[test_pos].reset_index(drop=True)

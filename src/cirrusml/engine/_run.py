@@ -33,7 +33,7 @@ from cirrusml.engine._trial import (
     run_trial,
     score,
 )
-from cirrusml.exceptions import CirrusMLError, InvalidSpecError
+from cirrusml.exceptions import CirrusMLError, DataError, InvalidSpecError
 from cirrusml.execution import LocalBackend, TaskOutcome, save_for_workers
 from cirrusml.featurize import (
     compute_guardrails,
@@ -382,6 +382,7 @@ def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedDa
     """Profile the training columns and compute Azure's data guardrails."""
     settings = job.featurization
     train_X = data.X.iloc[: data.n_train_rows]
+    _check_named_columns(job)
     profile = profile_columns(train_X, settings)
     mode = settings.mode if settings is not None and settings.mode is not None \
         else FeaturizationMode.AUTO
@@ -390,9 +391,26 @@ def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedDa
         guardrails = compute_guardrails(
             profile, train_X, data.y.iloc[: data.n_train_rows] if data.classes else None,
             task=task_name, split_description=data.plan.describe(),
-            dropped_target_rows=sum(data.dropped_target_rows.values()),
+            dropped_target_rows=sum(n for where, n in data.dropped_target_rows.items()
+                                    if where != "test_data"),
             memory_bytes_available=int(psutil.virtual_memory().available))
     return profile, guardrails
+
+
+def _check_named_columns(job: AutoMLTabular) -> None:
+    """Featurization settings must not name the target or weight column."""
+    settings = job.featurization
+    if settings is None:
+        return
+    named = set(settings.column_name_and_types or {})
+    for entries in (settings.transformer_params or {}).values():
+        for entry in entries:
+            named.update(entry.fields)
+    for column, role in ((job.target_column_name, "target"), (job.weight_column_name, "weight")):
+        if column and column in named:
+            raise DataError(
+                f"featurization names '{column}', the {role} column, which is not a feature; "
+                "remove it from column_name_and_types and transformer_params.")
 
 
 def _save_guardrails(ctx: JobContext, guardrails: list[Any]) -> None:

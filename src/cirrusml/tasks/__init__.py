@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from cirrusml.tasks._splits import SplitPlan, plan_splits
+from cirrusml.tasks._splits import SplitPlan, can_stratify, label_text, plan_splits
 from cirrusml.tasks._task import ClassificationTask, RegressionTask, Task, task_for
 
 __all__ = [
     "ClassificationTask",
     "RegressionTask",
     "SplitPlan",
+    "can_stratify",
+    "label_text",
     "Task",
     "plan_splits",
     "task_for",

@@ -61,6 +61,18 @@ class SplitPlan:
         }
 
 
+def can_stratify(counts: pd.Series, n_first: int, n_second: int) -> bool:
+    """Whether a two-way split with these sizes can be stratified on classes with ``counts``."""
+    return bool(counts.min() >= 2 and n_first >= len(counts) and n_second >= len(counts))
+
+
+def label_text(label: Any) -> str:
+    """A class label for messages: ``1``, not ``np.int64(1)``."""
+    if isinstance(label, np.generic):
+        label = label.item()
+    return repr(label)
+
+
 def _stratify_labels(y: pd.Series | None, n_splits: int) -> tuple[Any, str | None]:
     """Labels to stratify on, or None with the reason it fell back."""
     if y is None:
@@ -70,7 +82,7 @@ def _stratify_labels(y: pd.Series | None, n_splits: int) -> tuple[Any, str | Non
     if smallest < n_splits:
         label = counts.idxmin()
         return None, (
-            f"class {label!r} has only {smallest} row(s), fewer than the {n_splits} folds; "
+            f"class {label_text(label)} has only {smallest} row(s), fewer than the {n_splits} folds; "
             "folds are not stratified"
         )
     return y.to_numpy(), None
@@ -106,11 +118,11 @@ def _holdout(n_rows: int, fraction: float, y: pd.Series | None, seed: int,
     labels = None
     if y is not None:
         counts = y.value_counts()
-        if counts.min() >= 2 and n_valid >= len(counts):
+        if can_stratify(counts, n_valid, n_rows - n_valid):
             labels = y.to_numpy()
         else:
             notices.append(
-                "some class has fewer than 2 rows, or the validation split is smaller than the "
+                "some class has fewer than 2 rows, or a side of the split is smaller than the "
                 "number of classes; the holdout is not stratified"
             )
     train, valid = train_test_split(positions, test_size=n_valid, random_state=seed,

@@ -10,6 +10,7 @@ import pandas as pd
 
 from cirrusml.exceptions import DataError, NotSupportedYetError
 from cirrusml.spec import TaskType
+from cirrusml.tasks._splits import label_text
 
 
 class Task(ABC):
@@ -39,7 +40,7 @@ class ClassificationTask(Task):
         counts = y.value_counts()
         if len(counts) < 2:
             raise DataError(
-                f"target column '{column}' has a single class ({counts.index[0]!r}); "
+                f"target column '{column}' has a single class ({label_text(counts.index[0])}); "
                 "classification needs at least two classes."
             )
         return y
