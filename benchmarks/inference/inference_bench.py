@@ -1,0 +1,115 @@
+"""Prediction speed of the bank-marketing job's best model, against FLAML and AutoGluon.
+
+    .venv/bin/python benchmarks/inference/inference_bench.py --budget 120 \
+        --peers ~/bench-peers --out benchmarks/inference/RESULTS.md
+
+1. Runs Azure's bank-marketing job file (``cli-automl-classification-task-bankmarketing.yml``)
+   twice with ``--budget`` seconds: as it is (VotingEnsemble and StackEnsemble on), and with both
+   ensembles off (``training.enable_vote_ensemble=false``, ``enable_stack_ensemble=false``), the
+   single-model option.
+2. Trains FLAML and AutoGluon (medium_quality) on the same training rows, with the same budget,
+   each in its own venv (``../shared/bench/install_peers.sh``).
+3. Times ``predict_proba`` on one row (median of 50 calls) and on 10,000 rows (median of 5), on
+   the job's test rows (repeated to 10,000). Run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SHARED = REPO.parent / "shared"
+JOB = SHARED / "azure-examples" / "cli-automl-classification-task-bankmarketing" / \
+    "cli-automl-classification-task-bankmarketing.yml"
+DATA = JOB.parent
+
+
+def timed(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run_cirrus(workspace: Path, budget: float, ensembles: bool) -> dict:
+    cirrus = str(Path(sys.executable).with_name("cirrus"))
+    args = [cirrus, "job", "create", "--file", str(JOB), "--stream", "--workspace",
+            str(workspace), "--set", f"limits.timeout_minutes={budget / 60}",
+            "--set", "limits.max_trials=1000", "--set", "training.enable_model_explainability=false"]
+    if not ensembles:
+        args += ["--set", "training.enable_vote_ensemble=false",
+                 "--set", "training.enable_stack_ensemble=false"]
+    start = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True, text=True)
+    fit = time.perf_counter() - start
+    (name,) = [p.name for p in (workspace / "jobs").iterdir()]
+    record = json.loads((workspace / "jobs" / name / "record.json").read_text())
+    import mlflow.sklearn
+
+    model = mlflow.sklearn.load_model(str(workspace / "jobs" / name / "outputs" / "best_model"))
+    test = pd.read_csv(DATA / "test-mltable-folder" / "bank_marketing_test_data.csv")
+    X = test.drop(columns=["y"])
+    one = X.head(1)
+    many = pd.concat([X] * (10_000 // len(X) + 1), ignore_index=True).head(10_000)
+    model.predict_proba(one)
+    return {"framework": "cirrusml" + ("" if ensembles else " (single model)"),
+            "best_model": record.get("best_algorithm"), "fit_seconds": round(fit, 1),
+            "one_row_ms": 1000 * timed(lambda: model.predict_proba(one), 50),
+            "rows_10k_ms": 1000 * timed(lambda: model.predict_proba(many), 5)}
+
+
+def run_peer(framework: str, python: str, budget: float, work: Path) -> dict:
+    train = pd.read_csv(DATA / "training-mltable-folder" / "bank_marketing_train_data.csv")
+    train_path = work / "train.csv"
+    train.to_csv(train_path, index=False)
+    out = work / f"{framework}.json"
+    subprocess.run([python, str(HERE / "peer_predict.py"), framework, str(train_path),
+                    str(DATA / "test-mltable-folder" / "bank_marketing_test_data.csv"), "y",
+                    str(budget), str(out)], check=True, capture_output=True, text=True,
+                   env={**os.environ, "OMP_NUM_THREADS": "2"})
+    return json.loads(out.read_text())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=120.0, help="training seconds")
+    parser.add_argument("--peers", default=os.path.expanduser("~/bench-peers"))
+    parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        rows.append(run_cirrus(work / "ws-ensembles", args.budget, ensembles=True))
+        rows.append(run_cirrus(work / "ws-single", args.budget, ensembles=False))
+        for framework in ("flaml", "autogluon"):
+            python = os.path.join(args.peers, framework, "venv", "bin", "python")
+            if os.path.exists(python):
+                rows.append(run_peer(framework, python, args.budget, work))
+    lines = ["| framework | best model | fit s | 1 row (ms) | 10,000 rows (ms) | rows/s (10k) |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['framework']} | {r['best_model']} | {r['fit_seconds']} | "
+                     f"{r['one_row_ms']:.1f} | {r['rows_10k_ms']:.0f} | "
+                     f"{10_000 / (r['rows_10k_ms'] / 1000):,.0f} |")
+    text = (f"Bank marketing (29,999 training rows, 20 columns), training budget "
+            f"{args.budget:.0f} s, 2 cores; `predict_proba` medians.\n\n" + "\n".join(lines) + "\n")
+    Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
