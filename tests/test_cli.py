@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -48,7 +49,9 @@ def test_hello_automl_runs_unchanged_and_its_model_predicts(examples_dir, worksp
     assert "best_model" in result.stdout
 
     shown = cirrus("job", "show", "-n", name, workspace=workspace)
-    assert shown.returncode == 0 and "LightGBM" in shown.stdout and "Completed" in shown.stdout
+    first = json.loads((workspace / "jobs" / name / "trials" / "0.json").read_text())
+    assert shown.returncode == 0 and first["learner"] in shown.stdout
+    assert "Completed" in shown.stdout and "Data guardrails" in shown.stdout
     listed = cirrus("job", "list", workspace=workspace)
     assert listed.returncode == 0 and name[:10] in listed.stdout
 

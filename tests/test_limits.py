@@ -87,7 +87,8 @@ def test_a_slow_trial_is_stopped_and_the_job_goes_on(workspace, monkeypatch):
                                                  ("LightGBM:raise", "asked LightGBM to fail")])
 def test_a_crashing_trial_is_recorded_as_failed(workspace, monkeypatch, crash, message):
     monkeypatch.setenv("CIRRUS_DEBUG_TRIAL_CRASH", crash)
-    record = _run(workspace, breast_cancer_frame(), "diagnosis", max_trials=3)
+    record = _run(workspace, breast_cancer_frame(), "diagnosis", max_trials=3, training={
+        "allowed_training_algorithms": ["LightGBM", "LogisticRegression"]})
     failed = [t for t in _searched(record) if t.algorithm == "LightGBM"]
     assert failed and all(t.status == "Failed" for t in failed)
     assert message in failed[0].tags["error"]
