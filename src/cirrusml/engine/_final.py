@@ -49,6 +49,18 @@ if TYPE_CHECKING:
 
 #: Trials considered for ensembling (the best, by validation score).
 MAX_CANDIDATES = 20
+#: StackEnsemble's members: the heaviest of the voting ensemble's.
+MAX_STACK_MEMBERS = 5
+#: A train/validation StackEnsemble refits its members; it is skipped when that would take more
+#: than this share of the budget (the time is better spent searching).
+MAX_STACK_SHARE = 0.15
+
+
+def holdout_stack_seconds(trials: list[Any], workers: int) -> float:
+    """About how long a train/validation StackEnsemble's member refits take."""
+    fits = sorted((t.output.fit_seconds for t in trials if t.output is not None),
+                  reverse=True)[:MAX_STACK_MEMBERS]
+    return 0.9 * sum(fits) / max(1, workers)
 _POLL_SECONDS = 0.2
 
 
@@ -178,11 +190,23 @@ class FinalPhase:
             blended = blend(preds, weights)
             self._record(EnsembleRecord(0, "VotingEnsemble", members, list(weights.values()),
                                         predictions=blended), rows, blended)
+        # The stack's members: the heaviest of the voting ensemble's.
+        ranked = sorted(zip(members, weights.values()), key=lambda mw: -mw[1])
+        ranked = ranked[:MAX_STACK_MEMBERS]
+        stack_members = [m for m, _w in ranked]
+        stack_weights = [w / sum(w for _m, w in ranked) for _m, w in ranked]
         # The stack must leave time to refit the members on every row afterwards.
         stack_deadline = deadline - self.refit_seconds(members)
+        if self.stack and not self.search.data.plan.is_cv:
+            needed = holdout_stack_seconds(stack_members, self.backend.n_workers)
+            budget = self.search.limits.timeout_minutes * 60
+            if needed > MAX_STACK_SHARE * budget or needed > stack_deadline - time.monotonic():
+                self.ctx.log.info("StackEnsemble skipped: refitting its members would take "
+                                  "about %.0f s.", needed)
+                return
         if self.stack and time.monotonic() < stack_deadline - 1.0:
             try:
-                self._stack(members, list(weights.values()), rows, stack_deadline)
+                self._stack(stack_members, stack_weights, rows, stack_deadline)
             except CirrusMLError as err:
                 self.ctx.log.warning("StackEnsemble skipped: %s", err)
 
@@ -332,9 +356,9 @@ class FinalPhase:
                 self.ctx.log.warning(
                     "Refitting on every row did not finish in time (%s); the best model uses "
                     "the models trained on the last cross-validation fold.", err)
-                estimators = [m.output.model for m in members]  # type: ignore[union-attr]
+                estimators = [m.output.load_model() for m in members]  # type: ignore[union-attr]
         else:
-            estimators = [m.output.model for m in members]  # type: ignore[union-attr]
+            estimators = [m.output.load_model() for m in members]  # type: ignore[union-attr]
         if any(e is None for e in estimators):
             raise CirrusMLError("a fitted model of the chosen trial was not kept")
         if not isinstance(best, EnsembleRecord):

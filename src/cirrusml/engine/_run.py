@@ -10,20 +10,27 @@ cross-validation, saving it), so the whole job ends within 1.1 × ``timeout_minu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import psutil
 
 from cirrusml.engine._context import JobContext
 from cirrusml.engine._data import PreparedData, prepare_data
-from cirrusml.engine._final import MAX_CANDIDATES, EnsembleRecord, FinalPhase
+from cirrusml.engine._final import (
+    MAX_CANDIDATES,
+    MAX_STACK_SHARE,
+    EnsembleRecord,
+    FinalPhase,
+    holdout_stack_seconds,
+)
 from cirrusml.engine._model_io import save_mlflow_model
 from cirrusml.engine._trial import (
     JobData,
@@ -52,6 +59,9 @@ DEFAULT_SEED = 0
 _POLL_SECONDS = 0.25
 #: Seconds kept back for saving the best model and recording the job, at the least.
 _SAVE_RESERVE_SECONDS = 3.0
+#: How fast a model is loaded, pickled and written when it is saved (bytes per second, with
+#: margin), to reserve time for saving big models.
+_SAVE_BYTES_PER_SECOND = 100e6
 #: Past the timeout, the share of the budget the first trial may still use (the 1.1 x guarantee).
 _FIRST_TRIAL_ALLOWANCE = 0.05
 #: Share of the budget kept back besides, for the final steps.
@@ -162,12 +172,17 @@ class _Search:
                 # Each member refit once on every row: about a fold's fit, scaled up.
                 refits = [1.3 * t.output.fit_seconds / max(1, folds - 1)  # type: ignore[union-attr]
                           for t in done]
+                reserve += 1.0 + sum(refits) / max(1, self.workers)
             else:
-                # StackEnsemble refits its members on most of the training rows.
-                refits = [0.9 * t.output.fit_seconds for t in done]  # type: ignore[union-attr]
-            reserve += 1.0 + sum(refits) / max(1, self.workers)
+                # A train/validation StackEnsemble refits its members, when that is cheap.
+                stack = holdout_stack_seconds(done, self.workers)
+                reserve += 1.0 + (stack if stack <= MAX_STACK_SHARE * budget else 0.0)
         if self.explain:
             reserve += explanation_seconds(budget)
+        # Saving the best model writes its members' bytes (deep forests reach hundreds of MB).
+        sizes = [os.path.getsize(t.output.model_path) for t in done  # type: ignore[union-attr]
+                 if t.output.model_path and os.path.exists(t.output.model_path)]
+        reserve += sum(sizes) / _SAVE_BYTES_PER_SECOND
         return min(reserve, 0.4 * budget)
 
     def search_deadline(self) -> float:
@@ -234,10 +249,13 @@ class _Search:
         if proposal.class_weight:
             params["class_weight"] = proposal.class_weight
         self.ctx.tracker.log(run_id, params=params)
+        folder = self.ctx.folder / "trials"
+        folder.mkdir(exist_ok=True)
         spec = TrialSpec(index=index, learner=proposal.learner, params=proposal.params,
                          task=self.task.value, metric=self.metric, seed=self.seed,
                          n_jobs=threads, class_weight=proposal.class_weight,
-                         positive_label=getattr(self.job, "positive_label", None))
+                         positive_label=getattr(self.job, "positive_label", None),
+                         model_path=str(folder / f"{index}.model.pkl"))
         self.trials.append(record)
         self.running[index] = record
         backend.submit(index, run_trial, spec, self.data_path, timeout=max(1.0, timeout))
@@ -297,26 +315,23 @@ class _Search:
                        best_score=None if best is None else best.score)
 
     def _prune_models(self) -> None:
-        """Keep fitted holdout models only for the trials ensembles may use."""
+        """Keep stored models only for the trials ensembles may use (it bounds the disk used)."""
         kept = sorted((t for t in self.trials if t.output is not None
-                       and t.output.model is not None), key=lambda t: (t.loss, t.index))
+                       and t.output.model_path is not None), key=lambda t: (t.loss, t.index))
         for trial in kept[MAX_CANDIDATES:]:
-            trial.output.model = None  # type: ignore[union-attr]
+            path = trial.output.model_path  # type: ignore[union-attr]
+            trial.output.model_path = None  # type: ignore[union-attr]
+            with contextlib.suppress(OSError):
+                os.remove(path)  # type: ignore[arg-type]
+            self._save_trial(trial)
 
     def _save_trial(self, record: TrialRecord) -> None:
         """``trials/<index>.json``: what it takes to rebuild the trial (generated code reads it),
         and ``trials/<index>.model.pkl``: its fitted model, for download."""
         folder = self.ctx.folder / "trials"
-        folder.mkdir(exist_ok=True)
         model_file = None
-        if record.output is not None and record.output.model is not None:
-            model_file = folder / f"{record.index}.model.pkl"
-            try:
-                joblib.dump(record.output.model, model_file)
-            except Exception as err:  # noqa: BLE001 - a model that cannot be stored stays out
-                self.ctx.log.warning("Trial %d's model could not be stored: %s", record.index,
-                                     err)
-                model_file = None
+        if record.output is not None and record.output.model_path is not None:
+            model_file = Path(record.output.model_path)
         info = {"index": record.index, "run_id": record.run_id, "learner": record.learner,
                 "params": record.params, "class_weight": record.proposal.class_weight,
                 "source": record.proposal.source, "seed": self.seed, "task": self.task.value,
@@ -349,9 +364,16 @@ def explanation_seconds(budget: float) -> float:
 
 
 def _explain(ctx: JobContext, job: AutoMLTabular, model: Any, best: Any, data: PreparedData,
-             seed: int, budget: float) -> None:
-    """Global importance of the best model (raw columns and engineered features)."""
+             seed: int, budget: float, deadline: float) -> None:
+    """Global importance of the best model (raw columns and engineered features), within its
+    share of the budget and never past the job's allowance (1.1 x timeout)."""
     from cirrusml.explain import explain_global, render_importance
+
+    allowed = min(explanation_seconds(budget),
+                  deadline + 0.1 * budget - time.monotonic() - _SAVE_RESERVE_SECONDS)
+    if allowed < 0.5:
+        ctx.log.warning("No time is left to explain the best model; skipped.")
+        return
 
     plan = data.plan
     rows = plan.folds[0][1] if not plan.is_cv else np.arange(data.n_train_rows)
@@ -359,7 +381,7 @@ def _explain(ctx: JobContext, job: AutoMLTabular, model: Any, best: Any, data: P
     try:
         explanation = explain_global(model, X, y, task=job.task_type.value,
                                      metric=job.primary_metric_name, max_rows=1000, seed=seed,
-                                     time_budget=explanation_seconds(budget))
+                                     time_budget=allowed)
     except Exception as err:  # noqa: BLE001 - a failed explanation never fails the job
         ctx.log.warning("Explaining the best model failed: %s: %s", type(err).__name__, err)
         return
@@ -499,7 +521,9 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: floa
         raise CirrusMLError(f"no trial completed ({search.stop_reason}). {failures}")
     final = FinalPhase(search, backend, job_data, data_path, threads)
     ctx.phase("Building ensembles")
-    final_deadline = deadline - _SAVE_RESERVE_SECONDS
+    # Ensembles and refits end early enough to leave room for saving and explaining.
+    final_deadline = deadline - _SAVE_RESERVE_SECONDS - (
+        explanation_seconds(limits.timeout_minutes * 60) if search.explain else 0.0)
     final.build_ensembles(final_deadline)
     best = final.best()
     ctx.phase("Building the best model", trial=best.index)
@@ -522,7 +546,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: floa
         _export_onnx(ctx, model, best, data)
     if search.explain:
         ctx.phase("Explaining the best model")
-        _explain(ctx, job, model, best, data, seed, limits.timeout_minutes * 60)
+        _explain(ctx, job, model, best, data, seed, limits.timeout_minutes * 60, deadline)
     # An ensemble's summary is that of its heaviest member.
     heaviest = (best.members[int(np.argmax(best.weights))] if isinstance(best, EnsembleRecord)
                 else best)

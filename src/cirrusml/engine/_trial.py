@@ -15,11 +15,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
+from cirrusml.ensemble import member_proba
 from cirrusml.execution import cached_load
 from cirrusml.featurize import (
     DataProfile,
@@ -85,6 +87,8 @@ class TrialSpec:
     class_weight: str | None = None
     keep_model: bool = True
     positive_label: Any = None
+    #: Where the worker stores the trial's fitted model (``joblib``); None keeps it in memory.
+    model_path: str | None = None
 
 
 @dataclass
@@ -101,6 +105,13 @@ class TrialOutput:
     params: dict[str, Any] = field(default_factory=dict)
     featurization: list[dict[str, Any]] = field(default_factory=list)
     n_features: int = 0
+    model_path: str | None = None
+
+    def load_model(self) -> Any:
+        """The fitted model, from memory or from the file the worker stored it in."""
+        if self.model is None and self.model_path is not None and os.path.exists(self.model_path):
+            return joblib.load(self.model_path)
+        return self.model
 
 
 @dataclass
@@ -217,15 +228,7 @@ def featurized_fold(spec: TrialSpec, data_path: str, data: JobData, fold: int
 
 def aligned_proba(model: Any, X: Any, classes: list[Any]) -> np.ndarray:
     """Class probabilities with one column per job class (a class unseen in a fold gets 0)."""
-    proba = np.asarray(model.predict_proba(X), dtype=float)
-    fitted = list(model.classes_)
-    if fitted == list(classes):
-        return proba
-    out = np.zeros((proba.shape[0], len(classes)))
-    index = {c: i for i, c in enumerate(classes)}
-    for j, c in enumerate(fitted):
-        out[:, index[c]] = proba[:, j]
-    return out
+    return member_proba(model, X, list(classes))
 
 
 def score(task: TaskType, y_true: pd.Series, predictions: np.ndarray, data: JobData,
@@ -286,6 +289,11 @@ def run_trial(spec: TrialSpec, data_path: str) -> TrialOutput:
     rows = np.concatenate([idx for idx, _ in pieces])
     predictions = np.concatenate([p for _, p in pieces])
     order = np.argsort(rows, kind="stable")
+    model_path = None
+    if model is not None and spec.model_path is not None:
+        # Stored here, in the worker: a big model never crosses the pipe to the runner.
+        joblib.dump(model, spec.model_path)
+        model, model_path = None, spec.model_path
     return TrialOutput(
         metrics=metrics,
         fold_scores=[m.get(spec.metric, float("nan")) for m in fold_metrics],
@@ -297,6 +305,7 @@ def run_trial(spec: TrialSpec, data_path: str) -> TrialOutput:
         params=dict(spec.params),
         featurization=featurizer.featurization_summary() if featurizer is not None else [],
         n_features=n_features,
+        model_path=model_path,
     )
 
 

@@ -9,6 +9,7 @@ from cirrusml.ensemble._models import (
     VotingClassifierEnsemble,
     VotingEnsemble,
     VotingRegressorEnsemble,
+    member_proba,
     stack_features,
 )
 from cirrusml.ensemble._selection import ENSEMBLE_ITERATIONS, blend, caruana_selection
@@ -37,5 +38,6 @@ __all__ = [
     "fit_meta",
     "fit_stack_meta",
     "make_meta_learner",
+    "member_proba",
     "stack_features",
 ]

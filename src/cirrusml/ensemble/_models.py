@@ -15,7 +15,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from cirrusml.exceptions import NotFittedError
 
 
-def _member_proba(member: Any, X: Any, classes: list[Any]) -> np.ndarray:
+def member_proba(member: Any, X: Any, classes: list[Any]) -> np.ndarray:
+    """``member``'s class probabilities with one column per class of ``classes`` (a class the
+    member never saw gets 0)."""
     proba = np.asarray(member.predict_proba(X), dtype=float)
     fitted = list(member.classes_)
     if fitted == classes:
@@ -57,7 +59,7 @@ class _Ensemble(BaseEstimator):
         self._check()
         if self.classes is not None:
             classes = list(self.classes)
-            return [_member_proba(m, X, classes) for m in self.estimators]
+            return [member_proba(m, X, classes) for m in self.estimators]
         return [np.asarray(m.predict(X), dtype=float) for m in self.estimators]
 
 

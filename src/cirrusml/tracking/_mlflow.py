@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +25,14 @@ PARENT_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
 
 _MAX_PARAM = 6000
+
+
+def _link_or_copy(src: str, dst: str) -> str:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
 
 
 def _mlflow_client(tracking_uri: str) -> Any:
@@ -103,7 +113,28 @@ class Tracker:
             self.client.log_batch(run_id, tags=tag_rows[i:i + 100])
 
     def log_artifacts(self, run_id: str, local_dir: Path, artifact_path: str | None = None) -> None:
+        """Store a folder as the run's artifacts.
+
+        With the workspace's local artifact store the files are hard-linked when they can be
+        (a model of hundreds of MB costs no copy); otherwise MLflow copies or uploads them.
+        """
+        root = self._local_artifact_dir(run_id)
+        if root is not None:
+            dest = root / artifact_path if artifact_path else root
+            try:
+                shutil.copytree(local_dir, dest, copy_function=_link_or_copy, dirs_exist_ok=True)
+                return
+            except OSError:
+                pass
         self.client.log_artifacts(run_id, str(local_dir), artifact_path)
+
+    def _local_artifact_dir(self, run_id: str) -> Path | None:
+        uri = self.get_run(run_id).info.artifact_uri
+        if uri.startswith("file://"):
+            return Path(uri[len("file://"):])
+        if uri.startswith("/"):
+            return Path(uri)
+        return None
 
     def log_json(self, run_id: str, data: Any, artifact_file: str) -> None:
         with tempfile.TemporaryDirectory() as tmp:

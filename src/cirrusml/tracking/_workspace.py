@@ -251,31 +251,30 @@ class Workspace:
 
     def read_events(self, name: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Complete event lines from byte ``offset``; returns them and the next offset."""
-        path = self.job_dir(name) / "events.jsonl"
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                chunk = fh.read()
-        except FileNotFoundError:
-            return [], offset
-        end = chunk.rfind(b"\n") + 1
+        chunk, offset = self._complete_lines(self.job_dir(name) / "events.jsonl", offset)
         events = []
-        for line in chunk[:end].splitlines():
+        for line in chunk.splitlines():
             with contextlib.suppress(ValueError):
                 events.append(json.loads(line))
-        return events, offset + end
+        return events, offset
 
     def read_log(self, name: str, offset: int = 0) -> tuple[str, int]:
         """Complete log lines from byte ``offset``; returns the text and the next offset."""
-        path = self.job_dir(name) / "log.txt"
+        chunk, offset = self._complete_lines(self.job_dir(name) / "log.txt", offset)
+        return chunk.decode("utf-8", errors="replace"), offset
+
+    @staticmethod
+    def _complete_lines(path: Path, offset: int) -> tuple[bytes, int]:
+        """The whole lines written to ``path`` after byte ``offset``, and the offset after them
+        (a line still being written waits for the next read)."""
         try:
             with open(path, "rb") as fh:
                 fh.seek(offset)
                 chunk = fh.read()
         except FileNotFoundError:
-            return "", offset
+            return b"", offset
         end = chunk.rfind(b"\n") + 1
-        return chunk[:end].decode("utf-8", errors="replace"), offset + end
+        return chunk[:end], offset + end
 
     # ------------------------------------------------------------------------------- slots
 
