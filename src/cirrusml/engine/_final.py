@@ -182,16 +182,20 @@ class FinalPhase:
         preds = [t.output.predictions for t in candidates]  # type: ignore[union-attr]
         weights, _loss = caruana_selection(preds, self._fold_loss(rows))
         members = [candidates[i] for i in weights]
-        if len(members) < 2:
-            self.ctx.log.info("Ensembles: selection kept a single trial (%d); no ensemble.",
-                              members[0].index)
-            return
         if self.vote:
+            # Recorded even when selection kept one trial (it then ties with that trial, and
+            # ties go to the single trial): the leaderboard always shows what voting achieved.
             blended = blend(preds, weights)
             self._record(EnsembleRecord(0, "VotingEnsemble", members, list(weights.values()),
                                         predictions=blended), rows, blended)
-        # The stack's members: the heaviest of the voting ensemble's.
+        # The stack's members: the heaviest of the voting ensemble's; when voting kept a single
+        # trial, the best trials (a meta-learner over one model would only recalibrate it).
         ranked = sorted(zip(members, weights.values()), key=lambda mw: -mw[1])
+        if len(ranked) < 2:
+            self.ctx.log.info("Ensembles: voting kept a single trial (%d); the StackEnsemble "
+                              "takes the %d best trials.", members[0].index,
+                              min(MAX_STACK_MEMBERS, len(candidates)))
+            ranked = [(t, 1.0) for t in candidates]
         ranked = ranked[:MAX_STACK_MEMBERS]
         stack_members = [m for m, _w in ranked]
         stack_weights = [w / sum(w for _m, w in ranked) for _m, w in ranked]
