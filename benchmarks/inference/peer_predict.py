@@ -28,7 +28,8 @@ def main():
     framework, train_path, test_path, target, budget, out = sys.argv[1:7]
     budget = float(budget)
     train = pd.read_csv(train_path)
-    test = pd.read_csv(test_path).drop(columns=[target])
+    labelled = pd.read_csv(test_path)
+    test = labelled.drop(columns=[target])
     one = test.head(1)
     many = pd.concat([test] * (10_000 // len(test) + 1), ignore_index=True).head(10_000)
     start = time.perf_counter()
@@ -51,7 +52,16 @@ def main():
         model.persist()  # keep models in memory, as a served predictor would
     fit_seconds = time.perf_counter() - start
     predict(one)  # warm up
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    positive = sorted(train[target].astype(str).unique())[-1]
+    proba = pd.DataFrame(predict(test))
+    if framework == "flaml":
+        proba.columns = [str(c) for c in model.classes_]
+    truth = labelled[target].astype(str)
     result = {"framework": framework, "best_model": best, "fit_seconds": round(fit_seconds, 1),
+              "test_accuracy": accuracy_score(truth, pd.Series(model.predict(test)).astype(str)),
+              "test_auc": roc_auc_score(truth == positive, proba[positive]),
               "one_row_ms": 1000 * timed(lambda: predict(one), 50),
               "rows_10k_ms": 1000 * timed(lambda: predict(many), 5)}
     with open(out, "w") as fh:
