@@ -240,6 +240,29 @@ def replay(norm: dict[str, tuple[float, float]], order: list[str], ks: list[int]
     return out
 
 
+def write_leave_out(args: argparse.Namespace) -> int:
+    """The shipped portfolio's construction, with one dataset's evaluations left out."""
+    if args.out is None:
+        raise SystemExit("--leave-out needs --out PATH")
+    shipped = json.loads((REPO / "src" / "cirrusml" / "search" / "portfolio.json").read_text())
+    rows = [json.loads(line) for line in (HERE / "evaluations.jsonl").read_text().splitlines()]
+    if args.leave_out not in {r["dataset"] for r in rows}:
+        raise SystemExit(f"{args.leave_out}: not among the evaluated datasets")
+    rows = [r for r in rows if r["dataset"] != args.leave_out]
+    portfolios = {}
+    for problem, power in shipped["built_with"]["cost_power"].items():
+        by_id = {c["id"]: c for c in candidates(problem)}
+        pooled = ("binary", "multiclass") if problem != "regression" else ("regression",)
+        norm_all = normalised([r for r in rows if r["problem"] in pooled])
+        order = greedy(norm_all, sorted(norm_all), args.size, power)
+        portfolios[problem] = [{"learner": by_id[c]["learner"], "params": by_id[c]["params"],
+                                "id": c} for c in order]
+    args.out.write_text(json.dumps({"built_with": {**shipped["built_with"],
+                                                   "left_out": args.leave_out},
+                                    "portfolios": portfolios}, indent=1, default=str) + "\n")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=str(REPO.parent / "shared" / "datasets"))
@@ -250,7 +273,14 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="dataset names to (re)evaluate")
     parser.add_argument("--skip-eval", action="store_true", help="use evaluations.jsonl as is")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--leave-out", metavar="DATASET",
+                        help="build the portfolio without DATASET and write it to --out only "
+                             "(no report): for scoring DATASET on the benchmark honestly, with "
+                             "CIRRUS_PORTFOLIO=<out>")
+    parser.add_argument("--out", type=Path, help="with --leave-out: the portfolio file to write")
     args = parser.parse_args()
+    if args.leave_out:
+        return write_leave_out(args)
 
     started = time.time()
     rows = [json.loads(line) for line in (HERE / "evaluations.jsonl").read_text().splitlines()] \

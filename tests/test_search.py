@@ -1,0 +1,137 @@
+"""The planner on its own: warm start from the shipped portfolio, the benchmarking override,
+repeatability, time-aware proposals and the class-weighting retry."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cirrusml.exceptions import CirrusMLError
+from cirrusml.models import learners_for
+from cirrusml.search import Planner, load_portfolio
+from cirrusml.search._planner import PORTFOLIO_ENV
+from cirrusml.spec import TaskType
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def planner(task=TaskType.CLASSIFICATION, names=None, **kw) -> Planner:
+    learners = [lr for lr in learners_for(task) if names is None or lr.name in names]
+    return Planner(task, learners, n_rows=kw.pop("n_rows", 2000), n_features=10, **kw)
+
+
+def drain(p: Planner, n: int, loss=lambda i, prop: 1.0 / (i + 1)) -> list:
+    out = []
+    for i in range(n):
+        prop = p.ask()
+        if prop is None:
+            break
+        p.tell(prop, loss(i, prop), 0.1)
+        out.append((prop.learner, json.dumps(prop.params, sort_keys=True, default=str),
+                    prop.class_weight, prop.source))
+    return out
+
+
+@pytest.mark.parametrize("problem", ["binary", "multiclass", "regression"])
+def test_the_warm_start_follows_the_shipped_portfolio(problem):
+    task = TaskType.REGRESSION if problem == "regression" else TaskType.CLASSIFICATION
+    portfolio = load_portfolio(problem)
+    assert portfolio, "the package ships a portfolio for every tabular problem"
+    p = planner(task, problem=problem)
+    first = [q.learner for q in p.queue[: len(portfolio)] if q.source == "portfolio"]
+    # The portfolio's own order, minus entries that collapse to the same configuration here.
+    expected = [e["learner"] for e in portfolio]
+    assert first == [name for name in expected if name in first][: len(first)]
+    assert first[0] == expected[0]
+    # Every allowed learner gets tried: those the portfolio does not cover at their defaults.
+    assert {q.learner for q in p.queue} == {lr.name for lr in learners_for(task)}
+
+
+def test_the_warm_start_keeps_to_the_allowed_learners():
+    p = planner(names={"LightGBM", "LogisticRegression"}, problem="binary")
+    assert {q.learner for q in p.queue} == {"LightGBM", "LogisticRegression"}
+    assert p.queue[0].source == "portfolio"
+
+
+def test_a_portfolio_file_can_replace_the_shipped_one(tmp_path, monkeypatch):
+    path = tmp_path / "portfolio.json"
+    path.write_text(json.dumps({"portfolios": {"binary": [
+        {"learner": "KNN", "params": {}}, {"learner": "DecisionTree", "params": {}}]}}))
+    monkeypatch.setenv(PORTFOLIO_ENV, str(path))
+    assert [e["learner"] for e in load_portfolio("binary")] == ["KNN", "DecisionTree"]
+    p = planner(problem="binary")
+    assert [q.learner for q in p.queue[:2]] == ["KNN", "DecisionTree"]
+    monkeypatch.setenv(PORTFOLIO_ENV, str(tmp_path / "missing.json"))
+    with pytest.raises(CirrusMLError, match=PORTFOLIO_ENV):
+        load_portfolio("binary")
+
+
+def test_a_seeded_planner_repeats_and_another_seed_differs():
+    a = drain(planner(seed=3, problem="binary"), 45)
+    b = drain(planner(seed=3, problem="binary"), 45)
+    c = drain(planner(seed=4, problem="binary"), 45)
+    assert a == b
+    assert len(a) == 45
+    assert a != c  # the Bayesian phase depends on the seed
+    assert {s for *_rest, s in a} >= {"portfolio", "bayesian"}
+
+
+def test_proposals_never_repeat_a_configuration():
+    seen = drain(planner(names={"LightGBM", "RandomForest"}, problem="binary"), 40)
+    keys = [(name, params, weight) for name, params, weight, _s in seen]
+    assert len(keys) == len(set(keys))
+
+
+def test_a_learner_too_slow_for_the_time_left_is_not_proposed():
+    p = planner(names={"LightGBM", "SVM"}, problem="binary", n_rows=50_000)
+    p.tell(p.ask(), 0.5, 1.0)  # learn how long a unit of work takes here
+    p.seconds["SVM"] = [120.0]
+    for _ in range(20):
+        prop = p.ask(time_left=10.0)
+        if prop is None:
+            break
+        assert prop.learner != "SVM"
+        p.tell(prop, 0.4, 0.5)
+
+
+def test_imbalanced_data_retries_the_best_learners_with_class_weighting():
+    p = planner(names={"LightGBM", "LogisticRegression", "RandomForest"}, problem="binary",
+                imbalanced=True)
+    losses = {"LightGBM": 0.2, "LogisticRegression": 0.3, "RandomForest": 0.25}
+    proposals = []
+    for _ in range(12):
+        prop = p.ask()
+        proposals.append(prop)
+        # Balanced versions of LightGBM win; the others do not.
+        better = prop.class_weight == "balanced" and prop.learner == "LightGBM"
+        p.tell(prop, losses[prop.learner] - (0.05 if better else -0.01 * (
+            prop.class_weight == "balanced")), 0.1)
+    balanced = [q.learner for q in proposals if q.source == "class_weight"]
+    assert sorted(balanced) == ["LightGBM", "RandomForest"]  # the two best learners
+    assert p.balanced_wins == {"LightGBM": True}
+    later = [q for q in proposals if q.source == "bayesian" and q.learner == "LightGBM"]
+    assert all(q.class_weight == "balanced" for q in later)
+
+
+def test_a_failed_trial_counts_as_seen_and_the_search_goes_on():
+    p = planner(names={"LightGBM"}, problem="binary")
+    first = p.ask()
+    p.tell(first, None, 0.0)
+    assert math.isinf(p.seen[first.key])
+    assert p.ask() is not None
+
+
+def test_the_leave_one_out_portfolio_build_writes_a_usable_file(tmp_path, monkeypatch):
+    out = tmp_path / "without-adult.json"
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "portfolio" / "build_portfolio.py"),
+                    "--leave-out", "adult", "--out", str(out)], check=True)
+    built = json.loads(out.read_text())
+    assert built["built_with"]["left_out"] == "adult"
+    assert set(built["portfolios"]) == {"binary", "multiclass", "regression"}
+    monkeypatch.setenv(PORTFOLIO_ENV, str(out))
+    assert load_portfolio("binary") == built["portfolios"]["binary"]
