@@ -228,6 +228,23 @@ def test_voting_ensemble_built_by_the_job(cancer_job, diabetes_job, tmp_path):
     assert abs(run.value - _recorded(folder, index)["score"]) <= TOLERANCE
 
 
+@pytest.mark.parametrize("job_key", ["cancer", "diabetes"])
+def test_stack_ensemble_script(jobs, job_key, tmp_path):
+    """A StackEnsemble's script rebuilds members and meta-learner and reproduces its score:
+    cross-validated (cancer) and train/validation with weights and a test split (diabetes)."""
+    folder = jobs[job_key]
+    stacks = [i for i, t in read_trials(folder).items() if t["learner"] == "StackEnsemble"]
+    assert stacks, "every job with two completed trials records a StackEnsemble"
+    _folder, _trial, proc, output = _start_script(folder, stacks[0], tmp_path)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr[-3000:]
+    run = ScriptRun(folder, stacks[0], stdout, output)
+    assert abs(run.value - _recorded(folder, stacks[0])["score"]) <= TOLERANCE
+    model = mlflow.sklearn.load_model(str(run.model_dir))
+    assert type(model).__name__.startswith("Stack") and model.meta_learner is not None
+    assert len(model.estimators) == len(_recorded(folder, stacks[0])["members"]) >= 2
+
+
 def test_script_shape(cancer_job):
     script = generate_code(cancer_job, 0)
     ast.parse(script)
@@ -373,7 +390,7 @@ def test_missing_trial_names_job_and_lists_trials(cancer_job):
         generate_code(cancer_job, 99)
 
 
-def test_failed_trial_and_stack_ensemble_are_refused(cancer_job, tmp_path):
+def test_failed_trial_and_unknown_members_are_refused(cancer_job, tmp_path):
     folder = _copy(cancer_job, tmp_path)
     trials = folder / "trials"
     failed = {**_recorded(cancer_job, 0), "index": 7, "status": "Failed", "score": None,
@@ -382,11 +399,11 @@ def test_failed_trial_and_stack_ensemble_are_refused(cancer_job, tmp_path):
     with pytest.raises(CirrusMLError, match=r"trial 7 of job .* did not complete "
                                             r"\(Failed: out of memory\).*completed trials: 0"):
         generate_code(folder, 7)
-    stack = {"index": 8, "learner": "StackEnsemble", "members": [0, 1], "weights": [0.5, 0.5],
+    stack = {"index": 8, "learner": "StackEnsemble", "members": [0, 99], "weights": [0.5, 0.5],
              "status": "Completed", "score": 0.99, "seed": 0, "metric": "AUC_weighted"}
     (trials / "8.json").write_text(json.dumps(stack))
-    with pytest.raises(CirrusMLError, match="trial 8 .* is a StackEnsemble; generated code "
-                                            "covers single trials and VotingEnsembles"):
+    with pytest.raises(CirrusMLError, match=r"trial\(s\) 99, members of the StackEnsemble "
+                                            r"\(trial 8\)"):
         generate_code(folder, 8)
     record = json.loads((folder / "record.json").read_text())
     record.pop("best_iteration")

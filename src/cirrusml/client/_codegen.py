@@ -51,8 +51,8 @@ def _listing(trials: dict[int, dict[str, Any]]) -> str:
 def generate_code(job_folder: Path, trial: int | None = None) -> str:
     """The training script of ``trial`` (default: the job's best) of the job in ``job_folder``.
 
-    Raises ``CirrusMLError`` naming the job and the trial when the trial does not exist, did not
-    complete or cannot be generated (a StackEnsemble), listing the trials there are.
+    Raises ``CirrusMLError`` naming the job and the trial when the trial does not exist or did
+    not complete, listing the trials there are.
     """
     folder = Path(job_folder)
     name = folder.name

@@ -8,7 +8,7 @@ way the engine does, prints the primary metric (the mean over the folds, which e
 the job recorded), and saves the final model with MLflow.
 
 The script uses cirrusml's public pieces (``mltable``, ``featurize``, ``models``, ``tasks``,
-``metrics``, ``spec``; ``ensemble`` for a VotingEnsemble) and nothing of the engine or the
+``metrics``, ``spec``; ``ensemble`` for ensembles) and nothing of the engine or the
 workspace, so it runs anywhere cirrusml is installed. Every value in it is a Python literal:
 floats are written with ``repr``, which round-trips exactly.
 """
@@ -27,6 +27,7 @@ import pandas as pd
 
 from cirrusml._version import __version__
 from cirrusml.data import Input
+from cirrusml.ensemble import DEFAULT_TRAIN_PERCENTAGE
 from cirrusml.exceptions import CirrusMLError
 from cirrusml.spec import AutoMLTabular, TaskType, resolved_limits
 
@@ -185,19 +186,14 @@ def _check_trial(trial: Mapping[str, Any], job_name: str) -> None:
 
 def _members(trial: Mapping[str, Any], members: Sequence[Mapping[str, Any]] | None,
              job_name: str) -> list[dict[str, Any]]:
-    """The VotingEnsemble's members as the script lists them."""
+    """The ensemble's members as the script lists them (in the record's order: a StackEnsemble's
+    meta-learner reads their predictions in that order)."""
     index, learner = trial.get("index"), trial.get("learner")
     member_ids = list(trial.get("members") or [])
     weights = list(trial.get("weights") or [])
-    if learner != "VotingEnsemble":
-        raise CirrusMLError(
-            f"trial {index} of job '{job_name}' is a {learner}; generated code covers single "
-            "trials and VotingEnsembles. Generate code for its members instead (trials "
-            f"{', '.join(map(str, member_ids)) or 'unknown'})."
-        )
     if not member_ids or len(member_ids) != len(weights):
         raise CirrusMLError(
-            f"trial {index} of job '{job_name}' (VotingEnsemble) does not list its members and "
+            f"trial {index} of job '{job_name}' ({learner}) does not list its members and "
             "their weights."
         )
     by_index = {int(m["index"]): m for m in members or []}
@@ -205,7 +201,7 @@ def _members(trial: Mapping[str, Any], members: Sequence[Mapping[str, Any]] | No
     if missing:
         raise CirrusMLError(
             f"the records of trial(s) {', '.join(map(str, missing))}, members of the "
-            f"VotingEnsemble (trial {index}) of job '{job_name}', were not given."
+            f"{learner} (trial {index}) of job '{job_name}', were not given."
         )
     out = []
     for member_id, weight in zip(member_ids, weights):
@@ -240,18 +236,18 @@ def generate_training_script(job: AutoMLTabular, trial: Mapping[str, Any], *, jo
         paths as the job read them.
     trial
         The trial's record (``trials/<index>.json``): ``index``, ``learner``, ``params``,
-        ``class_weight``, ``seed``, ``status``, ``score``; for a VotingEnsemble ``members`` and
-        ``weights`` instead of ``params``.
+        ``class_weight``, ``seed``, ``status``, ``score``; for a VotingEnsemble or a
+        StackEnsemble ``members`` and ``weights`` instead of ``params``.
     job_name
         The job's name, for the script's comments and the saved model's metadata.
     members
-        For a VotingEnsemble: the records of its member trials.
+        For an ensemble: the records of its member trials.
 
     Raises
     ------
     CirrusMLError
-        For a trial that did not complete, a StackEnsemble, a forecasting job, or data the script
-        cannot read (an in-memory DataFrame).
+        For a trial that did not complete, a forecasting job, or data the script cannot read (an
+        in-memory DataFrame).
     """
     task = job.task_type
     if task not in (TaskType.CLASSIFICATION, TaskType.REGRESSION):
@@ -290,6 +286,13 @@ def generate_training_script(job: AutoMLTabular, trial: Mapping[str, Any], *, jo
     else:
         what = f"trial {index} ({learner})"
     n_cv = job.n_cross_validations
+    settings = job.training.stack_ensemble_settings if job.training is not None else None
+    meta_type = (settings.stack_meta_learner_type.value
+                 if settings and settings.stack_meta_learner_type else None)
+    meta_kwargs = dict(settings.stack_meta_learner_kwargs or {}) if settings else {}
+    train_percentage = (settings.stack_meta_learner_train_percentage
+                        if settings and settings.stack_meta_learner_train_percentage
+                        else DEFAULT_TRAIN_PERCENTAGE)
     context = {
         "what_text": _text(what),
         "job_text": _text(job_name),
@@ -299,8 +302,12 @@ def generate_training_script(job: AutoMLTabular, trial: Mapping[str, Any], *, jo
         "script_name_text": "script.py",
         "ensemble": ensemble,
         "ensemble_kind": learner,
-        "ensemble_class": ("VotingClassifierEnsemble" if classification
-                           else "VotingRegressorEnsemble"),
+        "stack": learner == "StackEnsemble",
+        "ensemble_class": (("Stack" if learner == "StackEnsemble" else "Voting")
+                           + ("ClassifierEnsemble" if classification else "RegressorEnsemble")),
+        "meta_type_src": py_literal(meta_type),
+        "meta_kwargs_src": py_literal(meta_kwargs, prefix=len("META_LEARNER_KWARGS = ")),
+        "train_percentage_src": py_literal(float(train_percentage)),
         "classification": classification,
         "metrics_function": "classification_metrics" if classification else "regression_metrics",
         "needs": needs,
