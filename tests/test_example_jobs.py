@@ -112,6 +112,11 @@ def test_bank_marketing_honours_its_custom_featurization(tmp_path):
     # test_data: the best model is scored on it, apart from validation
     assert "accuracy" in record["test_metrics"]
     assert re.search(r"test accuracy\s+0\.\d+", shown)
+    # enable_model_explainability: true: the best model's importance is stored and shown
+    importance = json.loads((workspace / "jobs" / name / "outputs" / "explanation"
+                             / "global_importance.json").read_text())
+    assert set(importance["raw_importance"]) <= set(summary) and importance["raw_importance"]
+    assert "Feature importance" in shown
 
 
 def test_hardware_performance_honours_its_custom_featurization(tmp_path):
