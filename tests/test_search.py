@@ -99,6 +99,35 @@ def test_a_learner_too_slow_for_the_time_left_is_not_proposed():
         p.tell(prop, 0.4, 0.5)
 
 
+def test_a_learner_waits_for_its_first_timing_before_its_next_warm_start_entry():
+    p = planner(names={"SVM", "LightGBM", "XGBoostClassifier"}, problem="binary",
+                n_rows=40_000)
+    svm_entries = [q for q in p.queue if q.learner == "SVM"]
+    assert len(svm_entries) >= 2, "the shipped portfolio has two SVM configurations"
+    first = None
+    asked = []
+    while first is None:
+        prop = p.ask(time_left=50.0)
+        asked.append(prop)
+        if prop.learner == "SVM":
+            first = prop
+        else:
+            p.tell(prop, 0.3, 0.5)
+    # While the first SVM runs, other learners' entries (and then the Bayesian phase) go on.
+    for _ in range(6):
+        prop = p.ask(time_left=50.0)
+        assert prop is not None and prop.learner != "SVM"
+        p.tell(prop, 0.3, 0.5)
+    assert any(q.learner == "SVM" for q in p.queue)  # deferred, not dropped
+    # It took 30 s: the other SVM entries no longer fit in 20 s and are passed over.
+    p.tell(first, 0.35, 30.0)
+    for _ in range(6):
+        prop = p.ask(time_left=20.0)
+        assert prop is not None and prop.learner != "SVM"
+        p.tell(prop, 0.3, 0.5)
+    assert not any(q.learner == "SVM" for q in p.queue)
+
+
 def test_imbalanced_data_retries_the_best_learners_with_class_weighting():
     p = planner(names={"LightGBM", "LogisticRegression", "RandomForest"}, problem="binary",
                 imbalanced=True)

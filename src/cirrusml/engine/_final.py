@@ -56,6 +56,25 @@ MAX_STACK_MEMBERS = 5
 MAX_STACK_SHARE = 0.15
 
 
+#: A cross-validated StackEnsemble's meta-learner (fitted and cross-validated on the members'
+#: out-of-fold predictions) takes about this long: kept back from the search.
+CV_STACK_SECONDS = 2.0
+#: Starting a refit in a worker and bringing its model back costs about this much besides.
+REFIT_OVERHEAD_SECONDS = 0.3
+
+
+def ensembles_enabled(job: Any) -> tuple[bool, bool]:
+    """(VotingEnsemble, StackEnsemble) as the job's training settings ask, Azure's defaults
+    otherwise: both on, the stack off for forecasting and ONNX-compatible jobs."""
+    training = job.training
+    vote = not (training and training.enable_vote_ensemble is False)
+    onnx = bool(training and training.enable_onnx_compatible_models)
+    stack_default = job.task_type is not TaskType.FORECASTING and not onnx
+    stack = (stack_default if training is None or training.enable_stack_ensemble is None
+             else bool(training.enable_stack_ensemble) and not onnx)
+    return vote, stack
+
+
 def holdout_stack_seconds(trials: list[Any], workers: int) -> float:
     """About how long a train/validation StackEnsemble's member refits take."""
     fits = sorted((t.output.fit_seconds for t in trials if t.output is not None),
@@ -145,11 +164,7 @@ class FinalPhase:
         self.metric = search.metric
         self.classification = search.task is TaskType.CLASSIFICATION
         training = search.job.training
-        self.vote = not (training and training.enable_vote_ensemble is False)
-        onnx = bool(training and training.enable_onnx_compatible_models)
-        stack_default = search.task is not TaskType.FORECASTING and not onnx
-        self.stack = (stack_default if training is None or training.enable_stack_ensemble is None
-                      else bool(training.enable_stack_ensemble) and not onnx)
+        self.vote, self.stack = ensembles_enabled(search.job)
         settings = training.stack_ensemble_settings if training else None
         self.meta_type = (settings.stack_meta_learner_type.value
                           if settings and settings.stack_meta_learner_type else None)
@@ -208,11 +223,16 @@ class FinalPhase:
                 self.ctx.log.info("StackEnsemble skipped: refitting its members would take "
                                   "about %.0f s.", needed)
                 return
-        if self.stack and time.monotonic() < stack_deadline - 1.0:
-            try:
-                self._stack(stack_members, stack_weights, rows, stack_deadline)
-            except CirrusMLError as err:
-                self.ctx.log.warning("StackEnsemble skipped: %s", err)
+        if not self.stack:
+            return
+        if time.monotonic() >= stack_deadline - 1.0:
+            self.ctx.log.info("StackEnsemble skipped: the time left is what refitting the "
+                              "voting ensemble's members needs.")
+            return
+        try:
+            self._stack(stack_members, stack_weights, rows, stack_deadline)
+        except CirrusMLError as err:
+            self.ctx.log.warning("StackEnsemble skipped: %s", err)
 
     def refit_seconds(self, trials: list[TrialRecord]) -> float:
         """About how long refitting ``trials`` on every row takes (0 without cross-validation)."""
@@ -220,7 +240,7 @@ class FinalPhase:
         if not plan.is_cv:
             return 0.0
         per_trial = [1.3 * t.output.fit_seconds / max(1, plan.n_folds - 1)  # type: ignore
-                     for t in trials if t.output is not None]
+                     + REFIT_OVERHEAD_SECONDS for t in trials if t.output is not None]
         return sum(per_trial) / max(1, self.backend.n_workers)
 
     def _fold_loss(self, rows: np.ndarray) -> Any:

@@ -25,10 +25,14 @@ import psutil
 from cirrusml.engine._context import JobContext
 from cirrusml.engine._data import PreparedData, prepare_data
 from cirrusml.engine._final import (
+    CV_STACK_SECONDS,
     MAX_CANDIDATES,
+    MAX_STACK_MEMBERS,
     MAX_STACK_SHARE,
+    REFIT_OVERHEAD_SECONDS,
     EnsembleRecord,
     FinalPhase,
+    ensembles_enabled,
     holdout_stack_seconds,
 )
 from cirrusml.engine._model_io import save_mlflow_model
@@ -66,6 +70,9 @@ _SAVE_BYTES_PER_SECOND = 100e6
 _FIRST_TRIAL_ALLOWANCE = 0.05
 #: Share of the budget kept back besides, for the final steps.
 _RESERVE_FRACTION = 0.03
+#: The best trials whose refits the final steps budget for: ensemble selection seldom keeps
+#: more distinct trials than this.
+_LIKELY_MEMBERS = 8
 
 
 @dataclass
@@ -123,6 +130,7 @@ class _Search:
         self.stop_reason = ""
         self.workers = 1
         self.explain = explainability_enabled(job)
+        _vote, self.stack = ensembles_enabled(job)
         self.imbalanced = imbalanced
         n_classes = len(data.classes or [])
         problem = ("regression" if self.task is TaskType.REGRESSION
@@ -165,17 +173,19 @@ class _Search:
         budget = self.limits.timeout_minutes * 60
         reserve = _SAVE_RESERVE_SECONDS + _RESERVE_FRACTION * budget
         done = sorted((t for t in self.trials if t.status == "Completed" and t.output),
-                      key=lambda t: t.loss)[:5]
+                      key=lambda t: t.loss)[:_LIKELY_MEMBERS]
         if done:
             folds = max(1, self.data.plan.n_folds)
             if self.data.plan.is_cv:
                 # Each member refit once on every row: about a fold's fit, scaled up.
                 refits = [1.3 * t.output.fit_seconds / max(1, folds - 1)  # type: ignore[union-attr]
-                          for t in done]
+                          + REFIT_OVERHEAD_SECONDS for t in done]
                 reserve += 1.0 + sum(refits) / max(1, self.workers)
+                if self.stack:
+                    reserve += CV_STACK_SECONDS
             else:
                 # A train/validation StackEnsemble refits its members, when that is cheap.
-                stack = holdout_stack_seconds(done, self.workers)
+                stack = holdout_stack_seconds(done[:MAX_STACK_MEMBERS], self.workers)
                 reserve += 1.0 + (stack if stack <= MAX_STACK_SHARE * budget else 0.0)
         if self.explain:
             reserve += explanation_seconds(budget)

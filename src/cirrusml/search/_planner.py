@@ -172,10 +172,26 @@ class Planner:
 
     # ------------------------------------------------------------------------ ask / tell
 
+    def _untimed_in_flight(self) -> set[str]:
+        """Learners with a trial running and none finished: their real cost is not known yet."""
+        running = {json.loads(key)[0] for key, loss in self.seen.items() if loss is None}
+        return {name for name in running if not self.seconds.get(name)}
+
     def ask(self, time_left: float | None = None) -> Proposal | None:
-        """The next configuration, or None when nothing left fits in ``time_left`` seconds."""
-        while self.queue:
-            proposal = self.queue.pop(0)
+        """The next configuration, or None when nothing left fits in ``time_left`` seconds.
+
+        Warm-start entries go in order, except that a learner whose first trial is still
+        running waits for it: its real cost decides whether its other entries still fit (the
+        cost hints come from small data; a kernel SVM on 40,000 rows can take half a minute).
+        Meanwhile the next entries, and then the Bayesian phase, go on.
+        """
+        waiting = self._untimed_in_flight()
+        position = 0
+        while position < len(self.queue):
+            if self.queue[position].learner in waiting:
+                position += 1
+                continue
+            proposal = self.queue.pop(position)
             if time_left is not None and self.expected_seconds(proposal.learner) > time_left:
                 continue  # it would not finish in time; later, cheaper entries may
             if proposal.key in self.seen:
