@@ -369,6 +369,17 @@ def test_allowed_list_empty_after_blocking():
         job.validate_spec()
 
 
+@pytest.mark.parametrize(("factory", "name", "task"), [
+    (automl.regression, "LogisticRegression", "a classification algorithm"),
+    (automl.classification, "elastic_net", "a regression algorithm"),
+])
+def test_allowed_names_of_another_task_are_refused(factory, name, task):
+    job = factory(training_data=_train(), target_column_name="y")
+    with pytest.raises(InvalidSpecError, match=f"'{name}' is {task}, not one this task can use"
+                                               r"; valid values are "):
+        job.set_training(allowed_training_algorithms=[name])
+
+
 def test_unknown_factory_argument_is_named():
     with pytest.raises(InvalidSpecError, match=r"unknown argument 'experiment'.*Did you mean "
                                                r"'experiment_name'"):
