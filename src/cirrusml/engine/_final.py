@@ -75,6 +75,14 @@ def ensembles_enabled(job: Any) -> tuple[bool, bool]:
     return vote, stack
 
 
+def cv_refit_seconds(trials: list[Any], n_folds: int, workers: int) -> float:
+    """About how long refitting ``trials`` on every training row takes after cross-validation:
+    each about one fold's fit scaled up to every row, plus the dispatch overhead."""
+    per_trial = [1.3 * t.output.fit_seconds / max(1, n_folds - 1) + REFIT_OVERHEAD_SECONDS
+                 for t in trials if t.output is not None]
+    return sum(per_trial) / max(1, workers)
+
+
 def holdout_stack_seconds(trials: list[Any], workers: int) -> float:
     """About how long a train/validation StackEnsemble's member refits take."""
     fits = sorted((t.output.fit_seconds for t in trials if t.output is not None),
@@ -239,9 +247,7 @@ class FinalPhase:
         plan = self.search.data.plan
         if not plan.is_cv:
             return 0.0
-        per_trial = [1.3 * t.output.fit_seconds / max(1, plan.n_folds - 1)  # type: ignore
-                     + REFIT_OVERHEAD_SECONDS for t in trials if t.output is not None]
-        return sum(per_trial) / max(1, self.backend.n_workers)
+        return cv_refit_seconds(trials, plan.n_folds, self.backend.n_workers)
 
     def _fold_loss(self, rows: np.ndarray) -> Any:
         """The primary metric as a loss, per fold then averaged: how trials are compared."""

@@ -29,9 +29,9 @@ from cirrusml.engine._final import (
     MAX_CANDIDATES,
     MAX_STACK_MEMBERS,
     MAX_STACK_SHARE,
-    REFIT_OVERHEAD_SECONDS,
     EnsembleRecord,
     FinalPhase,
+    cv_refit_seconds,
     ensembles_enabled,
     holdout_stack_seconds,
 )
@@ -175,12 +175,8 @@ class _Search:
         done = sorted((t for t in self.trials if t.status == "Completed" and t.output),
                       key=lambda t: t.loss)[:_LIKELY_MEMBERS]
         if done:
-            folds = max(1, self.data.plan.n_folds)
             if self.data.plan.is_cv:
-                # Each member refit once on every row: about a fold's fit, scaled up.
-                refits = [1.3 * t.output.fit_seconds / max(1, folds - 1)  # type: ignore[union-attr]
-                          + REFIT_OVERHEAD_SECONDS for t in done]
-                reserve += 1.0 + sum(refits) / max(1, self.workers)
+                reserve += 1.0 + cv_refit_seconds(done, self.data.plan.n_folds, self.workers)
                 if self.stack:
                     reserve += CV_STACK_SECONDS
             else:
