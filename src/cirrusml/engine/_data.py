@@ -12,7 +12,7 @@ from sklearn.model_selection import train_test_split
 from cirrusml.data import read_input
 from cirrusml.exceptions import DataError
 from cirrusml.spec import AutoMLTabular
-from cirrusml.tasks import SplitPlan, Task, can_stratify, plan_splits
+from cirrusml.tasks import SplitPlan, Task, can_stratify
 
 
 @dataclass
@@ -163,13 +163,12 @@ def prepare_data(job: AutoMLTabular, task: Task, seed: int) -> PreparedData:
             raise DataError(f"test data lacks column(s) {missing} that training_data has.")
         X_test = X_test[list(X.columns)]
 
-    plan = plan_splits(
-        n_train, y=y.iloc[:n_train] if task.is_classification else None, seed=seed,
+    plan = task.plan_splits(
+        n_train, y, seed=seed,
         n_validation_rows=n_valid, validation_data_size=job.validation_data_size,
         n_cross_validations=job.n_cross_validations, cv_split_masks=masks,
     )
-    classes = sorted(pd.unique(y).tolist(), key=lambda v: (str(type(v)), v)) \
-        if task.is_classification else None
+    classes = task.fit_target(y).classes
     return PreparedData(X=X, y=y, weights=w, plan=plan, n_train_rows=n_train, X_test=X_test,
                         y_test=y_test, w_test=w_test, classes=classes,
                         dropped_target_rows=dropped, test_source=test_source)

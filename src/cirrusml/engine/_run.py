@@ -500,9 +500,8 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: floa
                          "outputs/column_profile.json")
 
     y_train = data.y.iloc[: data.n_train_rows]
-    y_min = y_max = None
-    if not task.is_classification:
-        y_min, y_max = float(np.min(y_train)), float(np.max(y_train))
+    fitted_task = task.fit_target(y_train)
+    y_min, y_max = fitted_task.y_min, fitted_task.y_max
     onnx_mode = bool(job.training and job.training.enable_onnx_compatible_models)
     job_data = JobData(X=data.X, y=data.y, weights=data.weights, folds=plan.folds,
                        classes=data.classes, profile=profile, featurization=job.featurization,

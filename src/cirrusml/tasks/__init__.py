@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from cirrusml.tasks._splits import SplitPlan, can_stratify, label_text, plan_splits
-from cirrusml.tasks._task import ClassificationTask, RegressionTask, Task, task_for
+from cirrusml.tasks._task import ClassificationTask, RegressionTask, Task, align_proba, task_for
 
 __all__ = [
     "ClassificationTask",
     "RegressionTask",
     "SplitPlan",
+    "align_proba",
     "can_stratify",
     "label_text",
     "Task",

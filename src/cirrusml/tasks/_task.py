@@ -1,23 +1,117 @@
-"""Task objects: the one place that knows how classification and regression differ."""
+"""Task objects: the one place that knows how classification and regression differ.
+
+Who calls what
+--------------
+* The engine gets a task with :func:`task_for` (from the job's ``TaskType``), checks the target
+  with :meth:`Task.check_target`, plans validation with :meth:`Task.plan_splits`, then fixes the
+  target's facts with :meth:`Task.fit_target` (the class list of a classifier, the target range
+  of a regressor). Every later call goes to that fitted task, which is small and picklable: it
+  travels to the workers inside the job's data.
+* Trials, ensembles, test scoring, explanations and ONNX parity ask the fitted task to predict
+  (:meth:`Task.predict`: class probabilities in the job's class order, or values), to score
+  (:meth:`Task.score`, :meth:`Task.primary_scorer`) and to encode a target for a meta-learner
+  (:meth:`Task.encode_target`).
+* The planner reads :attr:`Task.problem_type`; the ensembles read :attr:`Task.stack_by_default`
+  and :attr:`Task.default_meta_learner`.
+
+Nothing outside this package branches on a task's name: code that must treat probabilistic and
+numeric outputs differently reads :attr:`Task.probabilistic`, which is a fact about the model's
+output, not about the task. Forecasting arrives as one more subclass.
+"""
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from cirrusml.exceptions import DataError, NotSupportedYetError
+from cirrusml.metrics import PrimaryScorer, classification_metrics, regression_metrics
 from cirrusml.spec import TaskType
-from cirrusml.tasks._splits import label_text
+from cirrusml.tasks._splits import SplitPlan, label_text, plan_splits
+
+__all__ = [
+    "ClassificationTask",
+    "RegressionTask",
+    "Task",
+    "align_proba",
+    "task_for",
+]
+
+
+def align_proba(model: Any, X: Any, classes: Sequence[Any]) -> np.ndarray:
+    """``model``'s class probabilities with one column per class of ``classes``, in that order
+    (a class the model never saw gets 0)."""
+    proba = np.asarray(model.predict_proba(X), dtype=float)
+    fitted = list(model.classes_)
+    if fitted == list(classes):
+        return proba
+    out = np.zeros((proba.shape[0], len(classes)))
+    index = {c: i for i, c in enumerate(classes)}
+    for j, c in enumerate(fitted):
+        out[:, index[c]] = proba[:, j]
+    return out
 
 
 class Task(ABC):
-    """Behaviour that differs per task. The engine asks; it never branches on task names."""
+    """Behaviour that differs per task. The engine asks; it never branches on task names.
 
-    kind: TaskType
-    is_classification: bool = False
+    Class attributes
+    ----------------
+    kind
+        The task's ``TaskType``.
+    probabilistic
+        Models predict one probability per class (and the likeliest class as their label);
+        otherwise they predict one number per row.
+    stack_by_default
+        Azure turns the StackEnsemble on by default for this task.
+    default_meta_learner, default_cv_meta_learner
+        The StackEnsemble's meta-learner (Azure's ``StackMetaLearnerType`` spelling), with a
+        train/validation split and with cross-validation.
+    meta_learners
+        The meta-learners a stack of this task may use.
+
+    Instance attributes (set by :meth:`fit_target`)
+    -----------------------------------------------
+    classes
+        The job's classes in a fixed order (the columns of :meth:`predict`); ``None`` for a task
+        whose models predict numbers.
+    y_min, y_max
+        The training target's range (normalised regression metrics divide by it).
+    """
+
+    kind: ClassVar[TaskType]
+    probabilistic: ClassVar[bool] = False
+    stack_by_default: ClassVar[bool] = True
+    default_meta_learner: ClassVar[str]
+    default_cv_meta_learner: ClassVar[str]
+    meta_learners: ClassVar[tuple[str, ...]]
+
+    def __init__(self) -> None:
+        self.classes: list[Any] | None = None
+        self.y_min: float | None = None
+        self.y_max: float | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(classes={self.classes!r}, y_min={self.y_min!r}, " \
+               f"y_max={self.y_max!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (type(self) is type(other) and self.classes == other.classes  # type: ignore[attr-defined]
+                and self.y_min == other.y_min and self.y_max == other.y_max)  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def name(self) -> str:
+        """The task as YAML spells it (``classification``)."""
+        return self.kind.yaml
+
+    # ----------------------------------------------------------------------------- target
 
     @abstractmethod
     def check_target(self, y: pd.Series, column: str) -> pd.Series:
@@ -27,10 +121,74 @@ class Task(ABC):
         """Labels to stratify splits on, or ``None``."""
         return None
 
+    def plan_splits(self, n_rows: int, y: pd.Series, seed: int, **settings: Any) -> SplitPlan:
+        """The validation plan for the first ``n_rows`` of ``y`` (Azure's rules); ``settings``
+        are :func:`~cirrusml.tasks.plan_splits`'s keyword arguments."""
+        return plan_splits(n_rows, y=self._split_labels(y.iloc[:n_rows]), seed=seed, **settings)
+
+    def _split_labels(self, y: pd.Series) -> pd.Series | None:
+        return None
+
+    @abstractmethod
+    def fit_target(self, y: pd.Series) -> Task:
+        """A copy of this task with the facts of ``y`` fixed (classes, or the target range)."""
+
+    @property
+    def problem_type(self) -> str:
+        """``binary``, ``multiclass`` or ``regression``: what the warm-start portfolio and the
+        target encoder are keyed on (valid after :meth:`fit_target`)."""
+        return "regression"
+
+    @property
+    def n_outputs(self) -> int:
+        """Columns of :meth:`predict`'s result (1 for a vector of values)."""
+        return 1
+
+    # ------------------------------------------------------------------------ predictions
+
+    @abstractmethod
+    def predict(self, model: Any, X: Any) -> np.ndarray:
+        """What the task's metrics score: aligned class probabilities, or values."""
+
+    @abstractmethod
+    def encode_target(self, y: Any) -> np.ndarray:
+        """``y`` as a meta-learner's target: class positions, or floats."""
+
+    @abstractmethod
+    def meta_predict(self, meta: Any, features: np.ndarray) -> np.ndarray:
+        """A fitted meta-learner's predictions in :meth:`predict`'s form."""
+
+    @abstractmethod
+    def score(self, y_true: Any, predictions: np.ndarray, weights: np.ndarray | None = None,
+              positive_label: Any = None) -> dict[str, float]:
+        """Every metric of the task for ``predictions`` of ``y_true``."""
+
+    def primary_scorer(self, metric: str, y_true: Any,
+                       weights: np.ndarray | None = None) -> PrimaryScorer:
+        """``metric`` scored fast and repeatedly on the same rows (ensemble selection)."""
+        return PrimaryScorer(metric, y_true, classes=self.classes, sample_weight=weights,
+                             y_min=self.y_min, y_max=self.y_max)
+
+    def meta_learner_name(self, kind: str | None, cross_validated: bool) -> str:
+        """The stack meta-learner to use: ``kind`` checked, or the task's default."""
+        if kind in (None, "None"):
+            return self.default_cv_meta_learner if cross_validated else self.default_meta_learner
+        if kind not in self.meta_learners:
+            from cirrusml.exceptions import InvalidSpecError
+
+            raise InvalidSpecError(
+                f"'{kind}' cannot be the meta-learner of a {self.name} stack; use one of "
+                f"{', '.join(self.meta_learners)}.",
+                field="training.stack_ensemble_settings.stack_meta_learner_type")
+        return str(kind)
+
 
 class ClassificationTask(Task):
     kind = TaskType.CLASSIFICATION
-    is_classification = True
+    probabilistic = True
+    default_meta_learner = "LogisticRegression"
+    default_cv_meta_learner = "LogisticRegressionCV"
+    meta_learners = ("LogisticRegression", "LogisticRegressionCV", "LightGBMClassifier")
 
     def check_target(self, y: pd.Series, column: str) -> pd.Series:
         if y.empty:
@@ -49,9 +207,47 @@ class ClassificationTask(Task):
         counts = y.value_counts()
         return y if counts.min() >= 2 else None
 
+    def _split_labels(self, y: pd.Series) -> pd.Series | None:
+        return y
+
+    def fit_target(self, y: pd.Series) -> Task:
+        fitted = copy.copy(self)
+        fitted.classes = sorted(pd.unique(pd.Series(y)).tolist(),
+                                key=lambda v: (str(type(v)), v))
+        return fitted
+
+    @property
+    def problem_type(self) -> str:
+        return "binary" if len(self.classes or []) <= 2 else "multiclass"
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.classes or [])
+
+    def predict(self, model: Any, X: Any) -> np.ndarray:
+        return align_proba(model, X, self.classes or [])
+
+    def encode_target(self, y: Any) -> np.ndarray:
+        position = {c: i for i, c in enumerate(self.classes or [])}
+        return np.asarray([position[v] for v in np.asarray(y)])
+
+    def meta_predict(self, meta: Any, features: np.ndarray) -> np.ndarray:
+        proba = np.asarray(meta.predict_proba(features), dtype=float)
+        out = np.zeros((proba.shape[0], self.n_outputs))
+        out[:, np.asarray(meta.classes_, dtype=int)] = proba
+        return out
+
+    def score(self, y_true: Any, predictions: np.ndarray, weights: np.ndarray | None = None,
+              positive_label: Any = None) -> dict[str, float]:
+        return classification_metrics(np.asarray(y_true), predictions, self.classes,
+                                      sample_weight=weights, positive_label=positive_label)
+
 
 class RegressionTask(Task):
     kind = TaskType.REGRESSION
+    default_meta_learner = "ElasticNet"
+    default_cv_meta_learner = "ElasticNetCV"
+    meta_learners = ("ElasticNet", "ElasticNetCV", "LightGBMRegressor", "LinearRegression")
 
     def check_target(self, y: pd.Series, column: str) -> pd.Series:
         if y.empty:
@@ -70,13 +266,39 @@ class RegressionTask(Task):
             raise DataError(f"target column '{column}' holds infinite values; remove those rows.")
         return converted
 
+    def fit_target(self, y: pd.Series) -> Task:
+        fitted = copy.copy(self)
+        values = np.asarray(y, dtype=float)
+        fitted.y_min, fitted.y_max = float(np.min(values)), float(np.max(values))
+        return fitted
+
+    def predict(self, model: Any, X: Any) -> np.ndarray:
+        return np.asarray(model.predict(X), dtype=float)
+
+    def encode_target(self, y: Any) -> np.ndarray:
+        return np.asarray(y, dtype=float)
+
+    def meta_predict(self, meta: Any, features: np.ndarray) -> np.ndarray:
+        return np.asarray(meta.predict(features), dtype=float)
+
+    def score(self, y_true: Any, predictions: np.ndarray, weights: np.ndarray | None = None,
+              positive_label: Any = None) -> dict[str, float]:
+        return regression_metrics(np.asarray(y_true, dtype=float), predictions,
+                                  sample_weight=weights, y_min=self.y_min, y_max=self.y_max)
+
+
+_TASKS: dict[TaskType, type[Task]] = {
+    TaskType.CLASSIFICATION: ClassificationTask,
+    TaskType.REGRESSION: RegressionTask,
+}
+
 
 def task_for(kind: TaskType | str) -> Task:
-    kind = TaskType.parse(kind)
-    if kind is TaskType.CLASSIFICATION:
-        return ClassificationTask()
-    if kind is TaskType.REGRESSION:
-        return RegressionTask()
-    raise NotSupportedYetError(
-        "forecasting jobs are not supported yet; classification and regression are."
-    )
+    """A new (unfitted) task object for ``kind``."""
+    parsed = TaskType.parse(kind)
+    cls = _TASKS.get(parsed)
+    if cls is None:
+        raise NotSupportedYetError(
+            "forecasting jobs are not supported yet; classification and regression are."
+        )
+    return cls()
