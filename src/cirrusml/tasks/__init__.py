@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from cirrusml.tasks._splits import SplitPlan, can_stratify, label_text, plan_splits
-from cirrusml.tasks._task import ClassificationTask, RegressionTask, Task, align_proba, task_for
+from cirrusml.tasks._task import ClassificationTask, RegressionTask, Task, align_proba, as_task, task_for
 
 __all__ = [
     "ClassificationTask",
     "RegressionTask",
     "SplitPlan",
     "align_proba",
+    "as_task",
     "can_stratify",
     "label_text",
     "Task",

@@ -39,6 +39,7 @@ __all__ = [
     "RegressionTask",
     "Task",
     "align_proba",
+    "as_task",
     "task_for",
 ]
 
@@ -74,6 +75,9 @@ class Task(ABC):
         train/validation split and with cross-validation.
     meta_learners
         The meta-learners a stack of this task may use.
+    time_ordered
+        Rows are ordered in time within a series (forecasting): featurizers may carry values
+        forward (``ffill``) and splits must not shuffle.
 
     Instance attributes (set by :meth:`fit_target`)
     -----------------------------------------------
@@ -90,6 +94,7 @@ class Task(ABC):
     default_meta_learner: ClassVar[str]
     default_cv_meta_learner: ClassVar[str]
     meta_learners: ClassVar[tuple[str, ...]]
+    time_ordered: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.classes: list[Any] | None = None
@@ -302,3 +307,9 @@ def task_for(kind: TaskType | str) -> Task:
             "forecasting jobs are not supported yet; classification and regression are."
         )
     return cls()
+
+
+def as_task(task: Task | TaskType | str) -> Task:
+    """``task`` itself if it is a :class:`Task`, else a new task of that kind (for library
+    functions that take either)."""
+    return task if isinstance(task, Task) else task_for(task)
