@@ -127,7 +127,7 @@ def test_voting_regressor_and_stack():
     features = stack_features([m.predict_proba(Xc) for m in members], True)
     assert features.shape == (len(Xc), 2)  # one column per member (the last class is implied)
     codes = (yc == "b").astype(int)
-    meta = make_meta_learner(None, True, False, None, 0).fit(features, codes)
+    meta = make_meta_learner(None, "classification", False, None, 0).fit(features, codes)
     stack = StackClassifierEnsemble(estimators=members, weights=[0.5, 0.5], classes=["a", "b"],
                                     meta_learner=meta)
     proba = stack.predict_proba(Xc)
@@ -136,13 +136,13 @@ def test_voting_regressor_and_stack():
 
 
 def test_meta_learner_types_and_errors():
-    assert type(make_meta_learner(None, True, True, None, 0)).__name__ == "LogisticRegressionCV"
-    assert type(make_meta_learner(None, False, True, None, 0)).__name__ == "ElasticNetCV"
-    assert type(make_meta_learner(None, False, False, None, 0)).__name__ == "ElasticNet"
-    lgb = make_meta_learner("LightGBMClassifier", True, False, {"num_leaves": 4}, 0)
+    assert type(make_meta_learner(None, "classification", True, None, 0)).__name__ == "LogisticRegressionCV"
+    assert type(make_meta_learner(None, "regression", True, None, 0)).__name__ == "ElasticNetCV"
+    assert type(make_meta_learner(None, "regression", False, None, 0)).__name__ == "ElasticNet"
+    lgb = make_meta_learner("LightGBMClassifier", "classification", False, {"num_leaves": 4}, 0)
     assert lgb.get_params()["num_leaves"] == 4
     with pytest.raises(InvalidSpecError, match="ElasticNet' cannot be the meta-learner of a "
                                                "classification stack"):
-        make_meta_learner("ElasticNet", True, False, None, 0)
+        make_meta_learner("ElasticNet", "classification", False, None, 0)
     with pytest.raises(InvalidSpecError, match="stack_meta_learner_kwargs"):
-        make_meta_learner("LogisticRegression", True, False, {"no_such": 1}, 0)
+        make_meta_learner("LogisticRegression", "classification", False, {"no_such": 1}, 0)

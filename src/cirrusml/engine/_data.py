@@ -24,12 +24,17 @@ class PreparedData:
     weights: np.ndarray | None
     plan: SplitPlan
     n_train_rows: int
+    #: The job's task fitted on the target (its classes, or the training rows' range).
+    task: Task
     X_test: pd.DataFrame | None = None
     y_test: pd.Series | None = None
     w_test: np.ndarray | None = None
-    classes: list[Any] | None = None
     dropped_target_rows: dict[str, int] = field(default_factory=dict)
     test_source: str | None = None
+
+    @property
+    def classes(self) -> list[Any] | None:
+        return self.task.classes
 
     @property
     def feature_columns(self) -> list[str]:
@@ -168,7 +173,7 @@ def prepare_data(job: AutoMLTabular, task: Task, seed: int) -> PreparedData:
         n_validation_rows=n_valid, validation_data_size=job.validation_data_size,
         n_cross_validations=job.n_cross_validations, cv_split_masks=masks,
     )
-    classes = task.fit_target(y).classes
+    fitted = task.fit_target(y.iloc[:n_train], y_validation=y.iloc[n_train:] if n_valid else None)
     return PreparedData(X=X, y=y, weights=w, plan=plan, n_train_rows=n_train, X_test=X_test,
-                        y_test=y_test, w_test=w_test, classes=classes,
+                        y_test=y_test, w_test=w_test, task=fitted,
                         dropped_target_rows=dropped, test_source=test_source)

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from cirrusml.engine._trial import TrialSpec, fit_on_rows, refit, score
+from cirrusml.engine._context import JobContext
+from cirrusml.engine._search import SearchLoop, TrialRecord
+from cirrusml.engine._trial import JobData, TrialSpec, fit_on_rows, refit
 from cirrusml.ensemble import (
     DEFAULT_TRAIN_PERCENTAGE,
     StackClassifierEnsemble,
@@ -40,12 +43,9 @@ from cirrusml.ensemble import (
     stack_features,
 )
 from cirrusml.exceptions import CirrusMLError
-from cirrusml.metrics import PrimaryScorer, to_loss
-from cirrusml.spec import TaskType
-
-if TYPE_CHECKING:
-    from cirrusml.engine._run import TrialRecord, _Search
-    from cirrusml.execution import LocalBackend
+from cirrusml.execution import Backend
+from cirrusml.metrics import to_loss
+from cirrusml.tasks import SplitPlan, Task
 
 #: Trials considered for ensembling (the best, by validation score).
 MAX_CANDIDATES = 20
@@ -63,13 +63,13 @@ CV_STACK_SECONDS = 2.0
 REFIT_OVERHEAD_SECONDS = 0.3
 
 
-def ensembles_enabled(job: Any) -> tuple[bool, bool]:
+def ensembles_enabled(job: Any, task: Task) -> tuple[bool, bool]:
     """(VotingEnsemble, StackEnsemble) as the job's training settings ask, Azure's defaults
-    otherwise: both on, the stack off for forecasting and ONNX-compatible jobs."""
+    otherwise: both on, the stack off where the task says so and for ONNX-compatible jobs."""
     training = job.training
     vote = not (training and training.enable_vote_ensemble is False)
     onnx = bool(training and training.enable_onnx_compatible_models)
-    stack_default = job.task_type is not TaskType.FORECASTING and not onnx
+    stack_default = task.stack_by_default and not onnx
     stack = (stack_default if training is None or training.enable_stack_ensemble is None
              else bool(training.enable_stack_ensemble) and not onnx)
     return vote, stack
@@ -89,6 +89,56 @@ def holdout_stack_seconds(trials: list[Any], workers: int) -> float:
                   reverse=True)[:MAX_STACK_MEMBERS]
     return 0.9 * sum(fits) / max(1, workers)
 _POLL_SECONDS = 0.2
+#: Seconds kept back for saving the best model and recording the job, at the least.
+SAVE_RESERVE_SECONDS = 3.0
+#: How fast a model is loaded, pickled and written when it is saved (bytes per second, with
+#: margin), to reserve time for saving big models.
+SAVE_BYTES_PER_SECOND = 100e6
+#: Share of the budget kept back besides, for the final steps.
+RESERVE_FRACTION = 0.03
+#: The best trials whose refits the final steps budget for: ensemble selection seldom keeps
+#: more distinct trials than this.
+LIKELY_MEMBERS = 8
+#: The reserve never takes more than this share of the budget from the search.
+MAX_RESERVE_SHARE = 0.4
+
+
+def explanation_seconds(budget: float) -> float:
+    """Seconds the best model's explanation may take: 5% of the budget, 2 s to 60 s."""
+    return min(60.0, max(2.0, 0.05 * budget))
+
+
+@dataclass
+class FinalReserve:
+    """Seconds the steps after the search need (ensembles, refits, saving, explaining), given
+    the trials so far: the search stops this long before the job's deadline."""
+
+    budget: float
+    cross_validated: bool
+    n_folds: int
+    stack: bool
+    explain: bool
+
+    def __call__(self, trials: list[TrialRecord], workers: int) -> float:
+        reserve = SAVE_RESERVE_SECONDS + RESERVE_FRACTION * self.budget
+        done = sorted((t for t in trials if t.completed and t.output),
+                      key=lambda t: t.loss)[:LIKELY_MEMBERS]
+        if done:
+            if self.cross_validated:
+                reserve += 1.0 + cv_refit_seconds(done, self.n_folds, workers)
+                if self.stack:
+                    reserve += CV_STACK_SECONDS
+            else:
+                # A train/validation StackEnsemble refits its members, when that is cheap.
+                stack = holdout_stack_seconds(done[:MAX_STACK_MEMBERS], workers)
+                reserve += 1.0 + (stack if stack <= MAX_STACK_SHARE * self.budget else 0.0)
+        if self.explain:
+            reserve += explanation_seconds(self.budget)
+        # Saving the best model writes its members' bytes (deep forests reach hundreds of MB).
+        sizes = [os.path.getsize(t.output.model_path) for t in done
+                 if t.output.model_path and os.path.exists(t.output.model_path)]
+        reserve += sum(sizes) / SAVE_BYTES_PER_SECOND
+        return min(reserve, MAX_RESERVE_SHARE * self.budget)
 
 
 @dataclass
@@ -112,23 +162,21 @@ class EnsembleRecord:
         return self.kind
 
 
-def _fold_positions(search: _Search, rows: np.ndarray) -> list[np.ndarray]:
+def _fold_positions(plan: SplitPlan, rows: np.ndarray) -> list[np.ndarray]:
     """Positions, within the validation-row ordering, of each fold's validation rows."""
     where = {int(r): i for i, r in enumerate(rows)}
-    return [np.asarray([where[int(r)] for r in valid]) for _train, valid in search.data.plan.folds]
+    return [np.asarray([where[int(r)] for r in valid]) for _train, valid in plan.folds]
 
 
-def _fold_metrics(search: _Search, job_data: Any, rows: np.ndarray,
-                  predictions: np.ndarray) -> dict[str, float]:
+def _fold_metrics(plan: SplitPlan, job_data: JobData, rows: np.ndarray,
+                  predictions: np.ndarray, positive_label: Any) -> dict[str, float]:
     """Every metric, per fold then averaged: the same way trials are scored."""
-    task = search.task
     weights = job_data.weights
     per_fold = []
-    for positions in _fold_positions(search, rows):
+    for positions in _fold_positions(plan, rows):
         y = job_data.y.iloc[rows[positions]]
         w = None if weights is None else weights[rows[positions]]
-        per_fold.append(score(task, y, predictions[positions], job_data, w,
-                              getattr(search.job, "positive_label", None)))
+        per_fold.append(job_data.task.score(y, predictions[positions], w, positive_label))
     out = {}
     for name in per_fold[0]:
         values = np.asarray([m[name] for m in per_fold], dtype=float)
@@ -136,7 +184,7 @@ def _fold_metrics(search: _Search, job_data: Any, rows: np.ndarray,
     return out
 
 
-def run_all(backend: LocalBackend, tasks: list[tuple[Any, Any, tuple[Any, ...]]],
+def run_all(backend: Backend, tasks: list[tuple[Any, Any, tuple[Any, ...]]],
             deadline: float | None = None) -> dict[Any, Any]:
     """Run ``(key, fn, args)`` tasks on the workers as they free up; results by key.
 
@@ -149,7 +197,7 @@ def run_all(backend: LocalBackend, tasks: list[tuple[Any, Any, tuple[Any, ...]]]
             key, fn, args = pending.pop(0)
             backend.submit(key, fn, *args)
         for outcome in backend.wait(_POLL_SECONDS, hard_deadline=deadline):
-            if outcome.status != "ok":
+            if not outcome.ok:
                 backend.cancel_all()
                 reason = ("it ran out of time" if outcome.status == "timeout"
                           else outcome.error)
@@ -161,18 +209,23 @@ def run_all(backend: LocalBackend, tasks: list[tuple[Any, Any, tuple[Any, ...]]]
 class FinalPhase:
     """Ensembles and the best model's fit, for one job."""
 
-    def __init__(self, search: _Search, backend: LocalBackend, job_data: Any, data_path: str,
-                 threads: int) -> None:
-        self.search = search
+    def __init__(self, job: Any, ctx: JobContext, loop: SearchLoop, plan: SplitPlan,
+                 backend: Backend, job_data: JobData, data_path: str, threads: int,
+                 seed: int) -> None:
+        self.job = job
+        self.ctx = ctx
+        self.loop = loop
+        self.plan = plan
         self.backend = backend
         self.job_data = job_data
+        self.task = job_data.task
         self.data_path = data_path
         self.threads = threads
-        self.ctx = search.ctx
-        self.metric = search.metric
-        self.classification = search.task is TaskType.CLASSIFICATION
-        training = search.job.training
-        self.vote, self.stack = ensembles_enabled(search.job)
+        self.seed = seed
+        self.metric = loop.metric
+        self.positive_label = getattr(job, "positive_label", None)
+        training = job.training
+        self.vote, self.stack = ensembles_enabled(job, self.task)
         settings = training.stack_ensemble_settings if training else None
         self.meta_type = (settings.stack_meta_learner_type.value
                           if settings and settings.stack_meta_learner_type else None)
@@ -185,14 +238,14 @@ class FinalPhase:
     # ------------------------------------------------------------------------ candidates
 
     def candidates(self) -> list[TrialRecord]:
-        done = [t for t in self.search.trials if t.status == "Completed" and t.output is not None
+        done = [t for t in self.loop.trials if t.completed and t.output is not None
                 and np.all(np.isfinite(t.output.predictions))]
         done.sort(key=lambda t: (t.loss, t.index))
         return done[:MAX_CANDIDATES]
 
     def _spec(self, trial: TrialRecord) -> TrialSpec:
         return TrialSpec(index=trial.index, learner=trial.learner, params=trial.params,
-                         task=self.search.task.value, metric=self.metric, seed=self.search.seed,
+                         task=self.task.kind, metric=self.metric, seed=self.seed,
                          n_jobs=self.threads, class_weight=trial.proposal.class_weight)
 
     # ----------------------------------------------------------------------- ensembles
@@ -224,9 +277,9 @@ class FinalPhase:
         stack_weights = [w / sum(w for _m, w in ranked) for _m, w in ranked]
         # The stack must leave time to refit the members on every row afterwards.
         stack_deadline = deadline - self.refit_seconds(members)
-        if self.stack and not self.search.data.plan.is_cv:
+        if self.stack and not self.plan.is_cv:
             needed = holdout_stack_seconds(stack_members, self.backend.n_workers)
-            budget = self.search.limits.timeout_minutes * 60
+            budget = self.loop.budget.timeout_seconds
             if needed > MAX_STACK_SHARE * budget or needed > stack_deadline - time.monotonic():
                 self.ctx.log.info("StackEnsemble skipped: refitting its members would take "
                                   "about %.0f s.", needed)
@@ -244,21 +297,19 @@ class FinalPhase:
 
     def refit_seconds(self, trials: list[TrialRecord]) -> float:
         """About how long refitting ``trials`` on every row takes (0 without cross-validation)."""
-        plan = self.search.data.plan
-        if not plan.is_cv:
+        if not self.plan.is_cv:
             return 0.0
-        return cv_refit_seconds(trials, plan.n_folds, self.backend.n_workers)
+        return cv_refit_seconds(trials, self.plan.n_folds, self.backend.n_workers)
 
     def _fold_loss(self, rows: np.ndarray) -> Any:
         """The primary metric as a loss, per fold then averaged: how trials are compared."""
         jd = self.job_data
         folds = []
-        for positions in _fold_positions(self.search, rows):
+        for positions in _fold_positions(self.plan, rows):
             fold_rows = rows[positions]
-            folds.append((positions, PrimaryScorer(
-                self.metric, jd.y.iloc[fold_rows], classes=jd.classes,
-                sample_weight=None if jd.weights is None else jd.weights[fold_rows],
-                y_min=jd.y_min, y_max=jd.y_max)))
+            folds.append((positions, jd.task.primary_scorer(
+                self.metric, jd.y.iloc[fold_rows],
+                None if jd.weights is None else jd.weights[fold_rows])))
 
         def loss(predictions: np.ndarray) -> float:
             values = np.asarray([scorer(predictions[positions]) for positions, scorer in folds])
@@ -270,21 +321,18 @@ class FinalPhase:
 
     def _stack(self, members: list[TrialRecord], weights: list[float], rows: np.ndarray,
                deadline: float) -> None:
-        jd = self.job_data
-        seed = self.search.seed
-        plan = self.search.data.plan
-        n_classes = len(jd.classes or [])
-        target = (np.asarray([jd.classes.index(v) for v in jd.y.iloc[rows]])
-                  if self.classification else jd.y.iloc[rows].to_numpy(dtype=float))
+        jd, task = self.job_data, self.task
+        seed = self.seed
+        plan = self.plan
+        target = task.encode_target(jd.y.iloc[rows])
         sample_weight = None if jd.weights is None else jd.weights[rows]
-        meta = make_meta_learner(self.meta_type, self.classification, plan.is_cv,
-                                 self.meta_kwargs, seed)
+        meta = make_meta_learner(self.meta_type, task, plan.is_cv, self.meta_kwargs, seed)
         if plan.is_cv:
-            features = stack_features([m.output.predictions for m in members],  # type: ignore
-                                      self.classification)
+            features = stack_features([m.output.predictions for m in members],
+                                      task.probabilistic)
             # In a worker, so that the runner can stop it at the deadline.
             result = run_all(self.backend, [("stack-meta", fit_stack_meta, (
-                meta, features, target, sample_weight, self.classification, n_classes,
+                meta, features, target, sample_weight, task.probabilistic, task.n_outputs,
                 seed))], deadline)
             meta, meta_oof = result["stack-meta"]
             record = EnsembleRecord(0, "StackEnsemble", members, weights, meta_learner=meta,
@@ -304,27 +352,21 @@ class FinalPhase:
             (key, fit_on_rows, (self._spec(m), self.data_path, base_rows, predict_rows))
             for key, m in zip(keys, members)], deadline)
         outputs = [fitted[k][1] for k in keys]
-        meta_features = stack_features([o[:n_meta] for o in outputs], self.classification)
-        valid_features = stack_features([o[n_meta:] for o in outputs], self.classification)
-        meta_target = (np.asarray([jd.classes.index(v) for v in jd.y.iloc[meta_rows]])
-                       if self.classification else jd.y.iloc[meta_rows].to_numpy(dtype=float))
-        fit_meta(meta, meta_features, meta_target,
+        meta_features = stack_features([o[:n_meta] for o in outputs], task.probabilistic)
+        valid_features = stack_features([o[n_meta:] for o in outputs], task.probabilistic)
+        fit_meta(meta, meta_features, task.encode_target(jd.y.iloc[meta_rows]),
                  None if jd.weights is None else jd.weights[meta_rows])
-        if self.classification:
-            proba = np.asarray(meta.predict_proba(valid_features), dtype=float)
-            predictions = np.zeros((len(rows), n_classes))
-            predictions[:, np.asarray(meta.classes_, dtype=int)] = proba
-        else:
-            predictions = np.asarray(meta.predict(valid_features), dtype=float)
+        predictions = task.meta_predict(meta, valid_features)
         record = EnsembleRecord(0, "StackEnsemble", members, weights, meta_learner=meta,
                                 predictions=predictions,
                                 holdout_members=[fitted[k][0] for k in keys])
         self._record(record, rows, predictions)
 
     def _record(self, record: EnsembleRecord, rows: np.ndarray, predictions: np.ndarray) -> None:
-        search, tracker = self.search, self.ctx.tracker
-        record.index = len(search.trials) + len(self.ensembles)
-        record.metrics = _fold_metrics(search, self.job_data, rows, predictions)
+        tracker = self.ctx.tracker
+        record.index = len(self.loop.trials) + len(self.ensembles)
+        record.metrics = _fold_metrics(self.plan, self.job_data, rows, predictions,
+                                       self.positive_label)
         record.score = record.metrics.get(self.metric)
         record.loss = (to_loss(self.metric, record.score)
                        if record.score is not None and math.isfinite(record.score) else math.inf)
@@ -346,8 +388,8 @@ class FinalPhase:
         (folder / f"{record.index}.json").write_text(json.dumps({
             "index": record.index, "run_id": record.run_id, "learner": record.kind,
             "members": [m.index for m in record.members], "weights": record.weights,
-            "meta_learner": params.get("meta_learner"), "seed": self.search.seed,
-            "task": self.search.task.value, "metric": self.metric, "status": "Completed",
+            "meta_learner": params.get("meta_learner"), "seed": self.seed,
+            "task": self.task.kind.value, "metric": self.metric, "status": "Completed",
             "score": record.score}, indent=2, default=str), encoding="utf-8")
         shown = "—" if record.score is None else f"{record.score:.4f}"
         self.ctx.log.info("Trial %d: %-20s %s=%s (members %s)", record.index, record.kind,
@@ -359,7 +401,7 @@ class FinalPhase:
     # ---------------------------------------------------------------------- the choice
 
     def best(self) -> TrialRecord | EnsembleRecord:
-        best_trial = self.search.best()
+        best_trial = self.loop.best()
         if best_trial is None:
             raise CirrusMLError("no trial completed")
         pool: list[Any] = [best_trial, *self.ensembles]
@@ -374,7 +416,7 @@ class FinalPhase:
         finish by ``deadline``, the model trained on the last fold is used instead (and the log
         says so).
         """
-        is_cv = self.search.data.plan.is_cv
+        is_cv = self.plan.is_cv
         members = best.members if isinstance(best, EnsembleRecord) else [best]
         if isinstance(best, EnsembleRecord) and best.holdout_members is not None:
             estimators = list(best.holdout_members)
@@ -395,10 +437,11 @@ class FinalPhase:
             return estimators[0]
         classes = self.job_data.classes
         names = [f"{m.index}:{m.learner}" for m in best.members]
+        probabilistic = self.task.probabilistic
         if best.kind == "VotingEnsemble":
-            cls = VotingClassifierEnsemble if classes is not None else VotingRegressorEnsemble
+            cls = VotingClassifierEnsemble if probabilistic else VotingRegressorEnsemble
             return cls(estimators=estimators, weights=best.weights, classes=classes, names=names)
-        cls_s = StackClassifierEnsemble if classes is not None else StackRegressorEnsemble
+        cls_s = StackClassifierEnsemble if probabilistic else StackRegressorEnsemble
         return cls_s(estimators=estimators, weights=best.weights, classes=classes, names=names,
                      meta_learner=best.meta_learner)
 

@@ -73,7 +73,10 @@ def save_mlflow_model(model: Any, path: Path, input_example: pd.DataFrame,
     logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
     example = _example(input_example)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        # MLflow's schema inference and the members' predictions warn about dtypes and
+        # feature names; the saved model is checked by loading it, not by these warnings.
+        for category in (UserWarning, FutureWarning, DeprecationWarning):
+            warnings.simplefilter("ignore", category=category)
         output = model.predict(example)
         signature = ModelSignature(inputs=input_schema(input_example),
                                    outputs=infer(example, output).outputs)

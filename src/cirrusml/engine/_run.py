@@ -1,102 +1,77 @@
 """The engine: runs one job from its specification to its best model.
 
 This is the only module that composes the parts: data, task, featurization, learners, search,
-execution and tracking.
+execution and tracking. Everything that runs user-sized work — trials, refits, the stack's
+meta-learner, the explanation, ONNX export and parity, test scoring — is a task on the job's
+:class:`~cirrusml.execution.Backend` with a time limit; the runner itself only plans, records and
+saves.
 
 Time: the job's clock starts when its runner gets a queue slot (``JobContext.started``). The
-search stops early enough to leave room for the final steps (refitting the best model after
-cross-validation, saving it), so the whole job ends within 1.1 × ``timeout_minutes``.
+search stops early enough to leave room for the final steps (:class:`FinalReserve`), so the whole
+job ends within 1.1 x ``timeout_minutes``; each final step is stopped at its own limit, logged
+and skipped.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import psutil
 
 from cirrusml.engine._context import JobContext
 from cirrusml.engine._data import PreparedData, prepare_data
 from cirrusml.engine._final import (
-    CV_STACK_SECONDS,
     MAX_CANDIDATES,
-    MAX_STACK_MEMBERS,
-    MAX_STACK_SHARE,
+    SAVE_RESERVE_SECONDS,
     EnsembleRecord,
     FinalPhase,
-    cv_refit_seconds,
+    FinalReserve,
     ensembles_enabled,
-    holdout_stack_seconds,
+    explanation_seconds,
 )
 from cirrusml.engine._model_io import save_mlflow_model
-from cirrusml.engine._trial import (
-    JobData,
-    TrialOutput,
-    TrialSpec,
-    aligned_proba,
-    run_trial,
-    score,
-)
+from cirrusml.engine._search import SearchBudget, SearchLoop, TrialRecord
+from cirrusml.engine._steps import explain_step, onnx_step, test_step
+from cirrusml.engine._trial import JobData, TrialSpec, run_trial
 from cirrusml.exceptions import CirrusMLError, DataError, InvalidSpecError
-from cirrusml.execution import LocalBackend, TaskOutcome, save_for_workers
+from cirrusml.execution import (
+    Backend,
+    FaultyBackend,
+    LocalBackend,
+    TaskOutcome,
+    faults_from_env,
+    save_for_workers,
+)
 from cirrusml.featurize import (
     compute_guardrails,
     mark_class_balancing_done,
     profile_columns,
     render_featurization_summary,
 )
-from cirrusml.metrics import to_loss
 from cirrusml.models import learners_for
-from cirrusml.search import Planner, Proposal, StoppingRule
-from cirrusml.spec import AutoMLTabular, FeaturizationMode, TaskType, resolved_limits
-from cirrusml.tasks import task_for
+from cirrusml.search import Planner
+from cirrusml.spec import AutoMLTabular, FeaturizationMode, resolved_limits
+from cirrusml.tasks import Task, task_for
 from cirrusml.tracking import BEST_CHILD_TAG
 
 DEFAULT_SEED = 0
-_POLL_SECONDS = 0.25
-#: Seconds kept back for saving the best model and recording the job, at the least.
-_SAVE_RESERVE_SECONDS = 3.0
-#: How fast a model is loaded, pickled and written when it is saved (bytes per second, with
-#: margin), to reserve time for saving big models.
-_SAVE_BYTES_PER_SECOND = 100e6
 #: Past the timeout, the share of the budget the first trial may still use (the 1.1 x guarantee).
 _FIRST_TRIAL_ALLOWANCE = 0.05
-#: Share of the budget kept back besides, for the final steps.
-_RESERVE_FRACTION = 0.03
-#: The best trials whose refits the final steps budget for: ensemble selection seldom keeps
-#: more distinct trials than this.
-_LIKELY_MEMBERS = 8
-
-
-@dataclass
-class TrialRecord:
-    """A trial as the runner knows it."""
-
-    index: int
-    proposal: Proposal
-    run_id: str
-    status: str = "Running"
-    metrics: dict[str, float] = field(default_factory=dict)
-    score: float | None = None
-    loss: float = math.inf
-    seconds: float = 0.0
-    error: str | None = None
-    output: TrialOutput | None = None
-
-    @property
-    def learner(self) -> str:
-        return self.proposal.learner
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self.proposal.params
+#: A final step's hard limit reaches this far past the time it is given (starting a worker and
+#: importing its libraries), then the step is stopped.
+_STEP_GRACE_SECONDS = 2.0
+#: The least time a final step other than the explanation is given.
+_MIN_STEP_SECONDS = 5.0
+_POLL_SECONDS = 0.2
 
 
 @dataclass
@@ -108,179 +83,55 @@ class JobResult:
     stop_reason: str
 
 
-class _Search:
-    """The trial loop: ask the planner, run on the backend, record, stop when a limit says so."""
+def allowed_learners(job: AutoMLTabular, task: Task) -> list[Any]:
+    """The learners of the job's task that its training settings allow."""
+    pool = learners_for(task.kind)
+    training = job.training
+    allowed = blocked = None
+    if training is not None:
+        allowed = {a.value for a in training.allowed_training_algorithms or []} or None
+        blocked = {a.value for a in training.blocked_training_algorithms or []}
+    chosen = [lr for lr in pool if (allowed is None or lr.name in allowed)
+              and lr.name not in (blocked or set())]
+    if training is not None and training.enable_onnx_compatible_models:
+        chosen = [lr for lr in chosen if lr.onnx_convertible]
+    if not chosen:
+        raise InvalidSpecError(
+            "no algorithm is left to try once blocked_training_algorithms are removed.",
+            field="training.blocked_training_algorithms")
+    return chosen
 
-    def __init__(self, job: AutoMLTabular, ctx: JobContext, data: PreparedData, data_path: str,
-                 seed: int, deadline: float, imbalanced: bool) -> None:
-        self.job = job
+
+class _TrialBook:
+    """The search's :class:`~cirrusml.engine._search.SearchEvents`: each trial's MLflow child run,
+    its ``trials/<index>.json`` and stored model, the job log and progress events."""
+
+    def __init__(self, ctx: JobContext, task: Task, metric: str, seed: int, plan: Any) -> None:
         self.ctx = ctx
-        self.data = data
-        self.data_path = data_path
+        self.task = task
+        self.metric = metric
         self.seed = seed
-        self.deadline = deadline
-        self.task = job.task_type
-        self.metric = job.primary_metric_name
-        self.limits = resolved_limits(job.limits)
-        self.trials: list[TrialRecord] = []
-        self.running: dict[int, TrialRecord] = {}
-        exit_loss = (None if self.limits.exit_score is None
-                     else to_loss(self.metric, self.limits.exit_score))
-        self.stopping = StoppingRule(self.limits.enable_early_termination, exit_loss)
-        self.stop_reason = ""
-        self.workers = 1
-        self.explain = explainability_enabled(job)
-        _vote, self.stack = ensembles_enabled(job)
-        self.imbalanced = imbalanced
-        n_classes = len(data.classes or [])
-        problem = ("regression" if self.task is TaskType.REGRESSION
-                   else "binary" if n_classes <= 2 else "multiclass")
-        self.planner = Planner(self.task, self.allowed_learners(), n_rows=data.n_train_rows,
-                               n_features=len(data.feature_columns), seed=seed, problem=problem,
-                               imbalanced=imbalanced)
+        self.plan = plan
 
-    # ------------------------------------------------------------------------- resources
-
-    def warn_about_concurrency(self) -> None:
-        cores = os.cpu_count() or 1
-        wanted = self.limits.max_concurrent_trials
-        if wanted > cores:
-            self.ctx.log.warning(
-                "max_concurrent_trials=%d is more than the %d cores of this machine; running %d "
-                "trials at a time.", wanted, cores, cores)
-
-    def allowed_learners(self) -> list[Any]:
-        pool = learners_for(self.task)
-        training = self.job.training
-        allowed = blocked = None
-        if training is not None:
-            allowed = {a.value for a in training.allowed_training_algorithms or []} or None
-            blocked = {a.value for a in training.blocked_training_algorithms or []}
-        chosen = [lr for lr in pool if (allowed is None or lr.name in allowed)
-                  and lr.name not in (blocked or set())]
-        if training is not None and training.enable_onnx_compatible_models:
-            chosen = [lr for lr in chosen if lr.onnx_convertible]
-        if not chosen:
-            raise InvalidSpecError(
-                "no algorithm is left to try once blocked_training_algorithms are removed.",
-                field="training.blocked_training_algorithms")
-        return chosen
-
-    # ------------------------------------------------------------------------------ time
-
-    def final_reserve(self) -> float:
-        """Seconds the steps after the search need: ensembles, refits, saving, recording."""
-        budget = self.limits.timeout_minutes * 60
-        reserve = _SAVE_RESERVE_SECONDS + _RESERVE_FRACTION * budget
-        done = sorted((t for t in self.trials if t.status == "Completed" and t.output),
-                      key=lambda t: t.loss)[:_LIKELY_MEMBERS]
-        if done:
-            if self.data.plan.is_cv:
-                reserve += 1.0 + cv_refit_seconds(done, self.data.plan.n_folds, self.workers)
-                if self.stack:
-                    reserve += CV_STACK_SECONDS
-            else:
-                # A train/validation StackEnsemble refits its members, when that is cheap.
-                stack = holdout_stack_seconds(done[:MAX_STACK_MEMBERS], self.workers)
-                reserve += 1.0 + (stack if stack <= MAX_STACK_SHARE * budget else 0.0)
-        if self.explain:
-            reserve += explanation_seconds(budget)
-        # Saving the best model writes its members' bytes (deep forests reach hundreds of MB).
-        sizes = [os.path.getsize(t.output.model_path) for t in done  # type: ignore[union-attr]
-                 if t.output.model_path and os.path.exists(t.output.model_path)]
-        reserve += sum(sizes) / _SAVE_BYTES_PER_SECOND
-        return min(reserve, 0.4 * budget)
-
-    def search_deadline(self) -> float:
-        if not any(t.status == "Completed" for t in self.trials):
-            # Until one trial has completed, the search may use the job's whole allowance
-            # (1.1 x timeout): a job that spent its budget getting started still gets a model.
-            return self.deadline + _FIRST_TRIAL_ALLOWANCE * self.limits.timeout_minutes * 60
-        return self.deadline - self.final_reserve()
-
-    # ----------------------------------------------------------------------------- loop
-
-    def _should_stop(self) -> str:
-        if len(self.trials) >= self.limits.max_trials:
-            return f"max_trials ({self.limits.max_trials}) reached"
-        if self.stopping.exit_score_reached:
-            return f"exit_score ({self.limits.exit_score:g}) reached"
-        if self.stopping.early_terminated:
-            return "early termination: the best score did not improve in 10 trials"
-        if time.monotonic() >= self.search_deadline():
-            return "timeout_minutes reached"
-        return ""
-
-    def run(self, backend: LocalBackend, threads: int) -> None:
-        self.workers = backend.n_workers
-        trial_timeout = self.limits.trial_timeout_minutes * 60
-        while True:
-            while not self.stop_reason and backend.free_slots > 0:
-                self.stop_reason = self._should_stop()
-                if self.stop_reason:
-                    break
-                time_left = self.search_deadline() - time.monotonic()
-                first = not self.trials
-                proposal = self.planner.ask(time_left=None if first else time_left)
-                if proposal is None:
-                    break
-                self._submit(backend, proposal, threads, min(trial_timeout, time_left + 5))
-            if not self.running:
-                if self.stop_reason:
-                    break
-                # Nothing fits in the time left and nothing is running.
-                self.stop_reason = "no further configuration fits in the time left"
-                break
-            for outcome in backend.wait(_POLL_SECONDS, hard_deadline=self.search_deadline()):
-                record = self.running.pop(outcome.key)
-                self._finish(record, outcome)
-                self.planner.tell(record.proposal,
-                                  record.loss if record.status == "Completed" else None,
-                                  record.seconds)
-        if not self.stop_reason:
-            self.stop_reason = self._should_stop() or "search finished"
-
-    def _submit(self, backend: LocalBackend, proposal: Proposal, threads: int,
-                timeout: float) -> None:
-        index = len(self.trials)
-        tags = {"iteration": index, "run_algorithm": proposal.learner, "cirrus.kind": "trial",
-                "source": proposal.source}
+    def trial_started(self, record: TrialRecord) -> None:
+        proposal = record.proposal
+        tags: dict[str, Any] = {"iteration": record.index, "run_algorithm": proposal.learner,
+                                "cirrus.kind": "trial", "source": proposal.source}
         if proposal.class_weight:
             tags["class_weight"] = proposal.class_weight
-        run_id = self.ctx.tracker.start_run(
-            self.ctx.experiment_id, f"{self.ctx.name}_{index}",
+        record.run_id = self.ctx.tracker.start_run(
+            self.ctx.experiment_id, f"{self.ctx.name}_{record.index}",
             parent_run_id=self.ctx.parent_run_id, tags=tags)
-        record = TrialRecord(index, proposal, run_id)
         params = dict(proposal.params)
         if proposal.class_weight:
             params["class_weight"] = proposal.class_weight
-        self.ctx.tracker.log(run_id, params=params)
-        folder = self.ctx.folder / "trials"
-        folder.mkdir(exist_ok=True)
-        spec = TrialSpec(index=index, learner=proposal.learner, params=proposal.params,
-                         task=self.task.value, metric=self.metric, seed=self.seed,
-                         n_jobs=threads, class_weight=proposal.class_weight,
-                         positive_label=getattr(self.job, "positive_label", None),
-                         model_path=str(folder / f"{index}.model.pkl"))
-        self.trials.append(record)
-        self.running[index] = record
-        backend.submit(index, run_trial, spec, self.data_path, timeout=max(1.0, timeout))
-        self.ctx.event("trial_started", index=index, algorithm=proposal.learner)
+        self.ctx.tracker.log(record.run_id, params=params)
+        self.ctx.event("trial_started", index=record.index, algorithm=proposal.learner)
 
-    def _finish(self, record: TrialRecord, outcome: TaskOutcome) -> None:
-        record.seconds = outcome.seconds
+    def trial_finished(self, record: TrialRecord, loop: SearchLoop) -> None:
         tracker = self.ctx.tracker
-        if outcome.status == "ok":
-            output: TrialOutput = outcome.value
-            record.output = output
-            record.metrics = output.metrics
-            record.score = output.metrics.get(self.metric)
-            if record.score is None or not math.isfinite(record.score):
-                record.status = "Failed"
-                record.error = f"the primary metric {self.metric} is undefined for this trial"
-            else:
-                record.status = "Completed"
-                record.loss = to_loss(self.metric, record.score)
+        output = record.output
+        if output is not None:
             tracker.log(record.run_id,
                         metrics={**output.metrics, "training_time_seconds": output.fit_seconds,
                                  "engineered_features": output.n_features},
@@ -288,28 +139,21 @@ class _Search:
             if output.featurization:
                 tracker.log_json(record.run_id, output.featurization,
                                  "outputs/featurization_summary.json")
-            tracker.end_run(record.run_id,
-                            "FINISHED" if record.status == "Completed" else "FAILED")
+            tracker.end_run(record.run_id, "FINISHED" if record.completed else "FAILED")
         else:
-            record.status = {"timeout": "TimedOut", "canceled": "Canceled"}.get(
-                outcome.status, "Failed")
-            record.error = outcome.error
-            if outcome.status == "timeout" and time.monotonic() >= self.search_deadline() - 0.5:
-                record.error = "stopped at the job's time limit"
             tracker.log(record.run_id, tags={"status": record.status,
                                              "error": (record.error or "")[:5000]})
-            if outcome.traceback:
-                tracker.log_json(record.run_id, {"error": outcome.error,
-                                                 "traceback": outcome.traceback},
+            if record.traceback:
+                tracker.log_json(record.run_id, {"error": record.error,
+                                                 "traceback": record.traceback},
                                  "outputs/error.json")
             tracker.end_run(record.run_id,
                             "KILLED" if record.status == "Canceled" else "FAILED")
-        self.stopping.tell(record.loss if record.status == "Completed" else None)
-        self._save_trial(record)
-        self._prune_models()
-        best = self.best()
+        self.save(record)
+        self._prune_models(loop.trials)
+        best = loop.best()
         shown = "—" if record.score is None else f"{record.score:.4f}"
-        extra = f"  [{record.status}: {record.error}]" if record.status != "Completed" else ""
+        extra = f"  [{record.status}: {record.error}]" if not record.completed else ""
         weight = " (class_weight=balanced)" if record.proposal.class_weight else ""
         self.ctx.log.info("Trial %d: %-20s %s=%s (%.1f s)%s%s", record.index, record.learner,
                           self.metric, shown, record.seconds, weight, extra)
@@ -320,89 +164,45 @@ class _Search:
                        best_index=None if best is None else best.index,
                        best_score=None if best is None else best.score)
 
-    def _prune_models(self) -> None:
+    def _prune_models(self, trials: list[TrialRecord]) -> None:
         """Keep stored models only for the trials ensembles may use (it bounds the disk used)."""
-        kept = sorted((t for t in self.trials if t.output is not None
+        kept = sorted((t for t in trials if t.output is not None
                        and t.output.model_path is not None), key=lambda t: (t.loss, t.index))
         for trial in kept[MAX_CANDIDATES:]:
-            path = trial.output.model_path  # type: ignore[union-attr]
-            trial.output.model_path = None  # type: ignore[union-attr]
+            path = trial.output.model_path
+            trial.output.model_path = None
             with contextlib.suppress(OSError):
-                os.remove(path)  # type: ignore[arg-type]
-            self._save_trial(trial)
+                os.remove(path)
+            self.save(trial)
 
-    def _save_trial(self, record: TrialRecord) -> None:
+    def save(self, record: TrialRecord) -> None:
         """``trials/<index>.json``: what it takes to rebuild the trial (generated code reads it),
         and ``trials/<index>.model.pkl``: its fitted model, for download."""
         folder = self.ctx.folder / "trials"
+        folder.mkdir(exist_ok=True)
         model_file = None
         if record.output is not None and record.output.model_path is not None:
             model_file = Path(record.output.model_path)
+        plan = self.plan
         info = {"index": record.index, "run_id": record.run_id, "learner": record.learner,
                 "params": record.params, "class_weight": record.proposal.class_weight,
-                "source": record.proposal.source, "seed": self.seed, "task": self.task.value,
-                "metric": self.metric, "status": record.status, "score": record.score,
-                "seconds": round(record.seconds, 3), "error": record.error,
-                "model": model_file.name if model_file else None,
+                "source": record.proposal.source, "seed": self.seed,
+                "task": self.task.kind.value, "metric": self.metric, "status": record.status,
+                "score": record.score, "seconds": round(record.seconds, 3),
+                "error": record.error, "model": model_file.name if model_file else None,
                 "model_trained_on": None if model_file is None else (
                     "the training rows of the train/validation split"
-                    if not self.data.plan.is_cv else
-                    f"the training rows of fold {self.data.plan.n_folds} of "
-                    f"{self.data.plan.n_folds} (cross-validation; the job refits only its best "
-                    "model on every row)")}
+                    if not plan.is_cv else
+                    f"the training rows of fold {plan.n_folds} of {plan.n_folds} "
+                    "(cross-validation; the job refits only its best model on every row)")}
         (folder / f"{record.index}.json").write_text(json.dumps(info, indent=2, default=str),
                                                      encoding="utf-8")
-
-    def best(self) -> TrialRecord | None:
-        done = [t for t in self.trials if t.status == "Completed"]
-        return min(done, key=lambda t: (t.loss, t.index)) if done else None
 
 
 def explainability_enabled(job: AutoMLTabular) -> bool:
     """``training.enable_model_explainability``; Azure's documented default is true."""
     value = job.training.enable_model_explainability if job.training else None
     return True if value is None else bool(value)
-
-
-def explanation_seconds(budget: float) -> float:
-    """Seconds the best model's explanation may take: 5% of the budget, 2 s to 60 s."""
-    return min(60.0, max(2.0, 0.05 * budget))
-
-
-def _explain(ctx: JobContext, job: AutoMLTabular, model: Any, best: Any, data: PreparedData,
-             seed: int, budget: float, deadline: float) -> None:
-    """Global importance of the best model (raw columns and engineered features), within its
-    share of the budget and never past the job's allowance (1.1 x timeout)."""
-    from cirrusml.explain import explain_global, render_importance
-
-    allowed = min(explanation_seconds(budget),
-                  deadline + 0.1 * budget - time.monotonic() - _SAVE_RESERVE_SECONDS)
-    if allowed < 0.5:
-        ctx.log.warning("No time is left to explain the best model; skipped.")
-        return
-
-    plan = data.plan
-    rows = plan.folds[0][1] if not plan.is_cv else np.arange(data.n_train_rows)
-    X, y = data.X.iloc[rows], data.y.iloc[rows]
-    try:
-        explanation = explain_global(model, X, y, task=job.task_type.value,
-                                     metric=job.primary_metric_name, max_rows=1000, seed=seed,
-                                     time_budget=allowed)
-    except Exception as err:  # noqa: BLE001 - a failed explanation never fails the job
-        ctx.log.warning("Explaining the best model failed: %s: %s", type(err).__name__, err)
-        return
-    folder = ctx.folder / "outputs" / "explanation"
-    folder.mkdir(parents=True, exist_ok=True)
-    payload = explanation.to_dict()
-    (folder / "global_importance.json").write_text(json.dumps(payload, indent=2, default=str),
-                                                   encoding="utf-8")
-    background = data.X.iloc[: data.n_train_rows].sample(
-        n=min(100, data.n_train_rows), random_state=seed)
-    background.to_pickle(folder / "background.pkl")
-    ctx.tracker.log_json(best.run_id, payload, "outputs/explanation/global_importance.json")
-    ctx.tracker.log_json(ctx.parent_run_id, payload, "outputs/explanation/global_importance.json")
-    ctx.log.info("Explanation of the best model (%s, %d rows, %.1f s):\n%s", explanation.method,
-                 explanation.n_rows, explanation.seconds, render_importance(explanation, top=10))
 
 
 def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedData,
@@ -448,6 +248,22 @@ def _save_guardrails(ctx: JobContext, guardrails: list[Any]) -> None:
     ctx.tracker.log_json(ctx.parent_run_id, payload, "outputs/guardrails.json")
 
 
+def _trial_label(fn: Callable[..., Any], args: tuple[Any, ...]) -> str | None:
+    """What the testing aids' fault plans key on: a trial's learner (other tasks untouched)."""
+    return args[0].learner if fn is run_trial else None
+
+
+def make_backend(workers: int, threads: int) -> Backend:
+    """The job's backend: local worker processes, with the testing aids' faults when the
+    environment asks for them (:func:`~cirrusml.execution.faults_from_env`)."""
+    backend = LocalBackend(n_workers=workers, threads_per_worker=threads)
+    backend.start()
+    faults = faults_from_env()
+    if faults:
+        return FaultyBackend(backend, faults, _trial_label)
+    return backend
+
+
 def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
     """Run ``job`` to its best model. Raises ``CirrusMLError`` for bad input."""
     start = ctx.started if ctx.started is not None else time.monotonic()
@@ -460,21 +276,29 @@ def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
     workers = min(limits.max_concurrent_trials, cores)
     threads = (max(1, cores // workers) if limits.max_cores_per_trial == -1
                else min(limits.max_cores_per_trial, cores))
-    backend = LocalBackend(n_workers=workers, threads_per_worker=threads)
-    backend.start()
+    backend = make_backend(workers, threads)
     try:
         return _run(job, ctx, backend, start, deadline, seed, threads)
     finally:
-        backend.shutdown()
+        backend.close()
 
 
-def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: float,
+def _warn_about_concurrency(ctx: JobContext, limits: Any) -> None:
+    cores = os.cpu_count() or 1
+    wanted = limits.max_concurrent_trials
+    if wanted > cores:
+        ctx.log.warning(
+            "max_concurrent_trials=%d is more than the %d cores of this machine; running %d "
+            "trials at a time.", wanted, cores, cores)
+
+
+def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
          deadline: float, seed: int, threads: int) -> JobResult:
     limits = resolved_limits(job.limits)
-    task = task_for(job.task_type)
+    budget = limits.timeout_minutes * 60
     metric = job.primary_metric_name
     ctx.phase("Loading and checking data")
-    data = prepare_data(job, task, seed)
+    data = prepare_data(job, task_for(job.task_type), seed)
     plan = data.plan
     ctx.log.info("Training rows: %d, feature columns: %d; validation: %s", data.n_train_rows,
                  len(data.feature_columns), plan.rule)
@@ -499,36 +323,52 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: floa
                          {name: col.to_dict() for name, col in profile.columns.items()},
                          "outputs/column_profile.json")
 
-    y_train = data.y.iloc[: data.n_train_rows]
-    fitted_task = task.fit_target(y_train)
-    y_min, y_max = fitted_task.y_min, fitted_task.y_max
+    # The task, fitted on the target: the class list, or the training target's range.
+    task = data.task
     onnx_mode = bool(job.training and job.training.enable_onnx_compatible_models)
-    job_data = JobData(X=data.X, y=data.y, weights=data.weights, folds=plan.folds,
-                       classes=data.classes, profile=profile, featurization=job.featurization,
-                       task=job.task_type.value, y_min=y_min, y_max=y_max,
+    job_data = JobData(X=data.X, y=data.y, weights=data.weights, folds=plan.folds, task=task,
+                       profile=profile, featurization=job.featurization,
                        onnx_compatible=onnx_mode)
     data_path = save_for_workers(job_data, ctx.folder / "work" / "data.pkl")
 
-    search = _Search(job, ctx, data, data_path, seed, deadline, imbalanced)
-    search.warn_about_concurrency()
-    ctx.phase("Searching", timeout_seconds=limits.timeout_minutes * 60,
-              max_trials=limits.max_trials, concurrent_trials=backend.n_workers,
+    explain = explainability_enabled(job)
+    _vote, stack = ensembles_enabled(job, task)
+    planner = Planner(task.kind, allowed_learners(job, task), n_rows=data.n_train_rows,
+                      n_features=len(data.feature_columns), seed=seed,
+                      problem=task.problem_type, imbalanced=imbalanced)
+    book = _TrialBook(ctx, task, metric, seed, plan)
+    trials_folder = ctx.folder / "trials"
+    trials_folder.mkdir(exist_ok=True)
+    positive_label = getattr(job, "positive_label", None)
+
+    def make_task(record: TrialRecord) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        proposal = record.proposal
+        spec = TrialSpec(index=record.index, learner=proposal.learner, params=proposal.params,
+                         task=task.kind, metric=metric, seed=seed, n_jobs=threads,
+                         class_weight=proposal.class_weight, positive_label=positive_label,
+                         model_path=str(trials_folder / f"{record.index}.model.pkl"))
+        return run_trial, (spec, data_path)
+
+    loop = SearchLoop(
+        planner, limits, metric,
+        SearchBudget(budget, deadline, first_trial_allowance=_FIRST_TRIAL_ALLOWANCE),
+        make_task=make_task, events=book,
+        reserve=FinalReserve(budget, plan.is_cv, plan.n_folds, stack, explain))
+    _warn_about_concurrency(ctx, limits)
+    ctx.phase("Searching", timeout_seconds=budget, max_trials=limits.max_trials,
+              concurrent_trials=backend.n_workers,
               elapsed_seconds=round(time.monotonic() - start, 2))
-    search.run(backend, threads)
-    for outcome in backend.cancel_all():  # past the search's deadline
-        record = search.running.pop(outcome.key, None)
-        if record is not None:
-            search._finish(record, outcome)
-    ctx.log.info("Search stopped: %s (%d trials).", search.stop_reason, len(search.trials))
-    if search.best() is None:
+    loop.run(backend)
+    ctx.log.info("Search stopped: %s (%d trials).", loop.stop_reason, len(loop.trials))
+    if loop.best() is None:
         failures = "; ".join(f"trial {t.index} ({t.learner}): {t.error}"
-                             for t in search.trials[:3])
-        raise CirrusMLError(f"no trial completed ({search.stop_reason}). {failures}")
-    final = FinalPhase(search, backend, job_data, data_path, threads)
+                             for t in loop.trials[:3])
+        raise CirrusMLError(f"no trial completed ({loop.stop_reason}). {failures}")
+    final = FinalPhase(job, ctx, loop, plan, backend, job_data, data_path, threads, seed)
     ctx.phase("Building ensembles")
     # Ensembles and refits end early enough to leave room for saving and explaining.
-    final_deadline = deadline - _SAVE_RESERVE_SECONDS - (
-        explanation_seconds(limits.timeout_minutes * 60) if search.explain else 0.0)
+    final_deadline = deadline - SAVE_RESERVE_SECONDS - (
+        explanation_seconds(budget) if explain else 0.0)
     final.build_ensembles(final_deadline)
     best = final.best()
     ctx.phase("Building the best model", trial=best.index)
@@ -547,11 +387,6 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: floa
                       metadata_={"cirrusml_job": ctx.name, "algorithm": best.learner,
                                  "primary_metric": metric, "score": best.score})
     ctx.tracker.log_artifacts(best.run_id, out_dir, "outputs/mlflow-model")
-    if onnx_mode:
-        _export_onnx(ctx, model, best, data)
-    if search.explain:
-        ctx.phase("Explaining the best model")
-        _explain(ctx, job, model, best, data, seed, limits.timeout_minutes * 60, deadline)
     # An ensemble's summary is that of its heaviest member.
     heaviest = (best.members[int(np.argmax(best.weights))] if isinstance(best, EnsembleRecord)
                 else best)
@@ -564,57 +399,154 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: LocalBackend, start: floa
     ctx.tracker.log(ctx.parent_run_id, metrics={metric: best.score},
                     tags={BEST_CHILD_TAG: best.run_id, "best_algorithm": best.learner,
                           "best_iteration": best.index})
-    if data.X_test is not None and data.y_test is not None:
-        _score_test(ctx, job, model, data, job_data)
+
+    steps = _FinalSteps(ctx, backend, job, data, task, model, best, seed, budget, deadline)
+    steps.run(onnx=onnx_mode, explain=explain,
+              test=data.X_test is not None and data.y_test is not None)
     ctx.update_record(best_child_run_id=best.run_id, best_iteration=best.index,
                       best_algorithm=best.learner, best_score=best.score, primary_metric=metric,
-                      stop_reason=search.stop_reason,
-                      trials=len(search.trials) + len(final.ensembles),
+                      stop_reason=loop.stop_reason,
+                      trials=len(loop.trials) + len(final.ensembles),
                       search_seconds=round(time.monotonic() - start, 2))
     ctx.log.info("Best model: trial %d (%s), %s=%.4f. Saved to %s", best.index, best.learner,
                  metric, best.score, out_dir)
     ctx.event("best", index=best.index, algorithm=best.learner, score=best.score, metric=metric)
-    return JobResult(best.index, best.score, metric, len(search.trials) + len(final.ensembles),
-                     search.stop_reason)
+    return JobResult(best.index, best.score, metric, len(loop.trials) + len(final.ensembles),
+                     loop.stop_reason)
 
 
-def _export_onnx(ctx: JobContext, model: Any, best: Any, data: PreparedData) -> None:
-    """``model.onnx`` for the best model, checked against the Python model on held-out rows."""
-    from cirrusml.onnx import check_parity, export_onnx
+class _FinalSteps:
+    """Test scoring, ONNX export and parity, and the explanation: each a backend task on the
+    saved best model, started as workers free up and stopped at its hard limit (then logged and
+    skipped: a final step never fails the job or keeps it past its time)."""
 
-    folder = ctx.folder / "outputs" / "onnx_model"
-    folder.mkdir(parents=True, exist_ok=True)
-    sample = data.X.iloc[: data.n_train_rows]
-    try:
-        path = export_onnx(model, sample.head(50), folder / "model.onnx")
-        rows = data.plan.folds[0][1][:2000]
-        task = "classification" if data.classes is not None else "regression"
-        parity = check_parity(model, path, data.X.iloc[rows], task)
-    except CirrusMLError as err:
-        ctx.log.warning("ONNX export failed: %s", err)
-        return
-    ctx.tracker.log_artifacts(best.run_id, folder, "outputs")
-    ctx.tracker.log(ctx.parent_run_id, metrics={"onnx_max_abs_diff": parity["max_abs_diff"]})
-    ctx.update_record(onnx_model=str(path), onnx_parity=parity)
-    ctx.log.info("ONNX model: %s (parity on %d rows: max abs diff %.2e)", path, parity["rows"],
-                 parity["max_abs_diff"])
+    def __init__(self, ctx: JobContext, backend: Backend, job: AutoMLTabular,
+                 data: PreparedData, task: Task, model: Any, best: Any, seed: int,
+                 budget: float, deadline: float) -> None:
+        self.ctx, self.backend, self.job, self.data, self.task = ctx, backend, job, data, task
+        self.best, self.seed, self.budget, self.deadline = best, seed, budget, deadline
+        work = ctx.folder / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        self.model_path = str(work / "best_model.joblib")
+        self._model = model
 
+    def allowance_left(self) -> float:
+        """Seconds left of the job's allowance (1.1 x timeout), less what saving needs."""
+        return self.deadline + 0.1 * self.budget - time.monotonic() - SAVE_RESERVE_SECONDS
 
-def _score_test(ctx: JobContext, job: AutoMLTabular, model: Any, data: PreparedData,
-                job_data: JobData) -> None:
-    X_test, y_test = data.X_test, data.y_test
-    assert X_test is not None and y_test is not None
-    if job.task_type is TaskType.CLASSIFICATION:
-        proba = aligned_proba(model, X_test, job_data.classes or [])
-        metrics = score(job.task_type, y_test, proba, job_data, data.w_test,
-                        getattr(job, "positive_label", None))
-    else:
-        pred = np.asarray(model.predict(X_test), dtype=float)
-        test_data = JobData(X=X_test, y=y_test, weights=None, folds=[], classes=None)
-        metrics = score(job.task_type, y_test, pred, test_data, data.w_test)
-    ctx.tracker.log(ctx.parent_run_id, metrics={f"test_{k}": v for k, v in metrics.items()})
-    ctx.tracker.log_json(ctx.parent_run_id, {"source": data.test_source, "rows": len(y_test),
-                                             "metrics": metrics}, "outputs/test_metrics.json")
-    ctx.update_record(test_metrics={k: v for k, v in metrics.items() if v == v})
-    ctx.log.info("Test %s (%d rows): %.4f", job.primary_metric_name, len(y_test),
-                 metrics.get(job.primary_metric_name, float("nan")))
+    def run(self, *, onnx: bool, explain: bool, test: bool) -> None:
+        wanted: list[tuple[str, Callable[[], tuple[Any, tuple[Any, ...], float] | None]]] = []
+        if test:
+            wanted.append(("test scoring", self._test_task))
+        if onnx:
+            wanted.append(("ONNX export", self._onnx_task))
+        if explain:
+            wanted.append(("explanation", self._explain_task))
+        if not wanted:
+            return
+        joblib.dump(self._model, self.model_path)
+        pending = list(wanted)
+        running: dict[str, float] = {}
+        while pending or running:
+            while pending and self.backend.free_slots > 0:
+                name, make = pending.pop(0)
+                made = make()
+                if made is None:
+                    continue
+                fn, args, limit = made
+                if name == "explanation":
+                    self.ctx.phase("Explaining the best model")
+                self.backend.submit(name, fn, *args, timeout=limit)
+                running[name] = time.monotonic()
+            for outcome in self.backend.wait(_POLL_SECONDS):
+                running.pop(outcome.key, None)
+                self._done(outcome)
+        with contextlib.suppress(OSError):
+            os.remove(self.model_path)
+
+    def _limit(self, wanted: float | None = None) -> float:
+        left = self.allowance_left()
+        return max(_MIN_STEP_SECONDS, left if wanted is None else min(wanted, left))
+
+    # ----------------------------------------------------------------------------- tasks
+
+    def _test_task(self) -> tuple[Any, tuple[Any, ...], float]:
+        d = self.data
+        return test_step, (self.model_path, d.X_test, d.y_test, d.w_test, self.task,
+                           getattr(self.job, "positive_label", None)), self._limit()
+
+    def _onnx_task(self) -> tuple[Any, tuple[Any, ...], float]:
+        folder = self.ctx.folder / "outputs" / "onnx_model"
+        folder.mkdir(parents=True, exist_ok=True)
+        d = self.data
+        sample = d.X.iloc[: d.n_train_rows]
+        rows = d.plan.folds[0][1][:2000]
+        return onnx_step, (self.model_path, sample.head(50), d.X.iloc[rows], self.task,
+                           str(folder / "model.onnx")), self._limit()
+
+    def _explain_task(self) -> tuple[Any, tuple[Any, ...], float] | None:
+        allowed = min(explanation_seconds(self.budget), self.allowance_left())
+        if allowed < 0.5:
+            self.ctx.log.warning("No time is left to explain the best model; skipped.")
+            return None
+        d = self.data
+        rows = d.plan.folds[0][1] if not d.plan.is_cv else np.arange(d.n_train_rows)
+        X, y = d.X.iloc[rows], d.y.iloc[rows]
+        return explain_step, (self.model_path, X, y, self.task, self.job.primary_metric_name,
+                              self.seed, allowed), allowed + _STEP_GRACE_SECONDS
+
+    # --------------------------------------------------------------------------- results
+
+    def _done(self, outcome: TaskOutcome) -> None:
+        name = str(outcome.key)
+        if not outcome.ok:
+            how = ("was stopped at its time limit" if outcome.status == "timeout"
+                   else f"failed: {outcome.error}")
+            self.ctx.log.warning("The %s %s (%.1f s); skipped.", name, how, outcome.seconds)
+            self.ctx.event("step", step=name, status=outcome.status, error=outcome.error)
+            return
+        {"test scoring": self._record_test, "ONNX export": self._record_onnx,
+         "explanation": self._record_explanation}[name](outcome.value)
+
+    def _record_test(self, value: tuple[dict[str, float], float]) -> None:
+        metrics, _seconds = value
+        ctx, d = self.ctx, self.data
+        ctx.tracker.log(ctx.parent_run_id, metrics={f"test_{k}": v for k, v in metrics.items()})
+        ctx.tracker.log_json(ctx.parent_run_id, {"source": d.test_source,
+                                                 "rows": len(d.y_test),  # type: ignore[arg-type]
+                                                 "metrics": metrics},
+                             "outputs/test_metrics.json")
+        ctx.update_record(test_metrics={k: v for k, v in metrics.items() if v == v})
+        ctx.log.info("Test %s (%d rows): %.4f", self.job.primary_metric_name,
+                     len(d.y_test),  # type: ignore[arg-type]
+                     metrics.get(self.job.primary_metric_name, float("nan")))
+
+    def _record_onnx(self, value: tuple[str, dict[str, Any]] | str) -> None:
+        ctx = self.ctx
+        if isinstance(value, str):
+            ctx.log.warning("ONNX export failed: %s", value)
+            return
+        path, parity = value
+        folder = Path(path).parent
+        ctx.tracker.log_artifacts(self.best.run_id, folder, "outputs")
+        ctx.tracker.log(ctx.parent_run_id, metrics={"onnx_max_abs_diff": parity["max_abs_diff"]})
+        ctx.update_record(onnx_model=str(path), onnx_parity=parity)
+        ctx.log.info("ONNX model: %s (parity on %d rows: max abs diff %.2e)", path,
+                     parity["rows"], parity["max_abs_diff"])
+
+    def _record_explanation(self, value: tuple[dict[str, Any], str, int, float]) -> None:
+        payload, table, n_rows, seconds = value
+        ctx, d = self.ctx, self.data
+        folder = ctx.folder / "outputs" / "explanation"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "global_importance.json").write_text(
+            json.dumps(payload, indent=2, default=str), encoding="utf-8")
+        background = d.X.iloc[: d.n_train_rows].sample(
+            n=min(100, d.n_train_rows), random_state=self.seed)
+        background.to_pickle(folder / "background.pkl")
+        ctx.tracker.log_json(self.best.run_id, payload,
+                             "outputs/explanation/global_importance.json")
+        ctx.tracker.log_json(ctx.parent_run_id, payload,
+                             "outputs/explanation/global_importance.json")
+        ctx.log.info("Explanation of the best model (%s, %d rows, %.1f s):\n%s",
+                     payload.get("method"), n_rows, seconds, table)

@@ -1,5 +1,8 @@
 """One trial: a plain function of (trial spec, data reference) that any backend can run.
 
+The job's fitted :class:`~cirrusml.tasks.Task` travels inside the data: trials ask it to predict
+and to score, so nothing here differs per task.
+
 The data reference is a file written once per job (see :func:`cirrusml.execution.cached_load`);
 a worker reads it on its first trial and keeps it for the rest of its life. Featurized folds are
 cached in the worker too: trials of learners that want the same features (native categories or
@@ -21,7 +24,6 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
-from cirrusml.ensemble import member_proba
 from cirrusml.execution import cached_load
 from cirrusml.featurize import (
     DataProfile,
@@ -30,45 +32,10 @@ from cirrusml.featurize import (
     make_featurizer,
     make_onnx_featurizer,
 )
-from cirrusml.metrics import classification_metrics, regression_metrics
 from cirrusml.models import get_learner
 from cirrusml.spec import TabularFeaturizationSettings, TaskType
+from cirrusml.tasks import Task
 
-#: Testing aids, read by every trial (they make lifecycle and failure tests deterministic):
-#: ``CIRRUS_DEBUG_TRIAL_SECONDS`` = ``"2"`` (every trial sleeps first) or ``"LightGBM:30,KNN:1"``
-#: (per learner); ``CIRRUS_DEBUG_TRIAL_CRASH`` = ``"KNN"`` (the worker process kills itself, as
-#: the out-of-memory killer would) or ``"KNN:raise"`` (the trial raises).
-DEBUG_DELAY_ENV = "CIRRUS_DEBUG_TRIAL_SECONDS"
-DEBUG_CRASH_ENV = "CIRRUS_DEBUG_TRIAL_CRASH"
-
-
-def _debug_setting(env: str, learner: str) -> str | None:
-    value = os.environ.get(env)
-    if not value:
-        return None
-    try:
-        float(value)
-        return value  # a bare number applies to every learner
-    except ValueError:
-        pass
-    for part in value.split(","):
-        name, _, setting = part.partition(":")
-        if name.strip().lower() == learner.lower():
-            return setting.strip() or "1"
-    return None
-
-
-def _debug_hooks(learner: str) -> None:
-    delay = _debug_setting(DEBUG_DELAY_ENV, learner)
-    if delay:
-        time.sleep(float(delay))
-    crash = _debug_setting(DEBUG_CRASH_ENV, learner)
-    if crash == "raise":
-        raise RuntimeError(f"{DEBUG_CRASH_ENV} asked {learner} to fail")
-    if crash:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
 #: Featurized folds kept per worker, in bytes.
 _FOLD_CACHE_BYTES = 1_500_000_000
 
@@ -80,7 +47,7 @@ class TrialSpec:
     index: int
     learner: str
     params: dict[str, Any]
-    task: str
+    task: TaskType
     metric: str
     seed: int = 0
     n_jobs: int = 1
@@ -122,35 +89,44 @@ class JobData:
     y: pd.Series
     weights: np.ndarray | None
     folds: list[tuple[np.ndarray, np.ndarray]]
-    classes: list[Any] | None
+    #: The job's task, fitted on its target (classes, or the target range).
+    task: Task
     profile: DataProfile | None = None
     featurization: TabularFeaturizationSettings | None = None
-    task: str = "classification"
-    y_min: float | None = None
-    y_max: float | None = None
     #: ``training.enable_onnx_compatible_models``: featurize with ONNX-convertible parts only.
     onnx_compatible: bool = False
+
+    @property
+    def classes(self) -> list[Any] | None:
+        return self.task.classes
 
 
 # ------------------------------------------------------------------------------- pipelines
 
 
 def _featurizer(spec: TrialSpec, data: JobData) -> Any:
-    learner = get_learner(spec.learner, TaskType.parse(spec.task))
+    learner = get_learner(spec.learner, spec.task)
     assert data.profile is not None
     if data.onnx_compatible:
         return make_onnx_featurizer(data.profile, data.featurization,
-                                    scale=learner.needs_scaling, task=spec.task, seed=spec.seed)
+                                    scale=learner.needs_scaling, task=data.task.name,
+                                    seed=spec.seed)
     return make_featurizer(data.profile, data.featurization,
                            native_categorical=learner.native_categorical,
-                           scale=learner.needs_scaling, task=spec.task, seed=spec.seed)
+                           scale=learner.needs_scaling, task=data.task.name, seed=spec.seed)
 
 
 def _estimator(spec: TrialSpec) -> Any:
-    task = TaskType.parse(spec.task)
-    learner = get_learner(spec.learner, task)
-    return learner.build(task, spec.params, n_jobs=spec.n_jobs, seed=spec.seed,
+    learner = get_learner(spec.learner, spec.task)
+    return learner.build(spec.task, spec.params, n_jobs=spec.n_jobs, seed=spec.seed,
                          class_weight=spec.class_weight)
+
+
+def _quiet() -> None:
+    """Inside ``warnings.catch_warnings()``: silence what learners say while fitting
+    (convergence, parallelism fallbacks, deprecations); failures still raise."""
+    for category in (UserWarning, RuntimeWarning, FutureWarning, DeprecationWarning):
+        warnings.simplefilter("ignore", category=category)
 
 
 def _assemble(inputs: Any, featurizer: Any, estimator: Any, sparse: bool,
@@ -164,7 +140,7 @@ def _assemble(inputs: Any, featurizer: Any, estimator: Any, sparse: bool,
 
 def build_pipeline(spec: TrialSpec, data: JobData) -> Pipeline:
     """The unfitted model of a trial: raw columns in, predictions out."""
-    learner = get_learner(spec.learner, TaskType.parse(spec.task))
+    learner = get_learner(spec.learner, spec.task)
     steps = [("inputs", InputColumns()), ("datatransformer", _featurizer(spec, data))]
     if not learner.sparse_ok:
         steps.append(("densify", ToDense()))
@@ -174,7 +150,7 @@ def build_pipeline(spec: TrialSpec, data: JobData) -> Pipeline:
 
 def _fit_estimator(estimator: Any, X: Any, y: pd.Series, weights: np.ndarray | None) -> Any:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        _quiet()
         if weights is not None:
             estimator.fit(X, y, sample_weight=weights)
         else:
@@ -198,7 +174,7 @@ def _nbytes(value: Any) -> int:
 def featurized_fold(spec: TrialSpec, data_path: str, data: JobData, fold: int
                     ) -> tuple[Any, Any, Any, Any]:
     """(fitted inputs step, fitted featurizer, featurized train rows, featurized valid rows)."""
-    learner = get_learner(spec.learner, TaskType.parse(spec.task))
+    learner = get_learner(spec.learner, spec.task)
     key = (data_path, os.stat(data_path).st_mtime, fold, learner.native_categorical,
            learner.needs_scaling, spec.seed)
     if key in _FOLDS:
@@ -208,7 +184,7 @@ def featurized_fold(spec: TrialSpec, data_path: str, data: JobData, fold: int
     inputs = InputColumns().fit(data.X.iloc[train_idx])
     featurizer = _featurizer(spec, data)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        _quiet()
         X_train = featurizer.fit_transform(inputs.transform(data.X.iloc[train_idx]),
                                            data.y.iloc[train_idx])
         X_valid = featurizer.transform(inputs.transform(data.X.iloc[valid_idx]))
@@ -226,30 +202,14 @@ def featurized_fold(spec: TrialSpec, data_path: str, data: JobData, fold: int
 # ---------------------------------------------------------------------------------- scoring
 
 
-def aligned_proba(model: Any, X: Any, classes: list[Any]) -> np.ndarray:
-    """Class probabilities with one column per job class (a class unseen in a fold gets 0)."""
-    return member_proba(model, X, list(classes))
-
-
-def score(task: TaskType, y_true: pd.Series, predictions: np.ndarray, data: JobData,
-          weights: np.ndarray | None, positive_label: Any = None) -> dict[str, float]:
-    """Every metric of ``task`` for predictions of ``y_true``."""
-    if task is TaskType.CLASSIFICATION:
-        return classification_metrics(np.asarray(y_true), predictions, data.classes,
-                                      sample_weight=weights, positive_label=positive_label)
-    return regression_metrics(np.asarray(y_true, dtype=float), predictions,
-                              sample_weight=weights, y_min=data.y_min, y_max=data.y_max)
-
-
 # ------------------------------------------------------------------------------------ trial
 
 
 def run_trial(spec: TrialSpec, data_path: str) -> TrialOutput:
     """Fit and score one configuration on every fold of the job's validation plan."""
-    _debug_hooks(spec.learner)
     data: JobData = cached_load(data_path)
-    task = TaskType.parse(spec.task)
-    learner = get_learner(spec.learner, task)
+    task = data.task
+    learner = get_learner(spec.learner, spec.task)
     fold_metrics: list[dict[str, float]] = []
     pieces: list[tuple[np.ndarray, np.ndarray]] = []
     fit_seconds = predict_seconds = 0.0
@@ -268,13 +228,10 @@ def run_trial(spec: TrialSpec, data_path: str) -> TrialOutput:
         estimator = _fit_estimator(_estimator(spec), X_train, data.y.iloc[train_idx], w_train)
         fit_seconds += time.perf_counter() - start
         start = time.perf_counter()
-        if task is TaskType.CLASSIFICATION:
-            pred = aligned_proba(estimator, X_valid, data.classes or [])
-        else:
-            pred = np.asarray(estimator.predict(X_valid), dtype=float)
+        pred = task.predict(estimator, X_valid)
         predict_seconds += time.perf_counter() - start
-        fold_metrics.append(score(task, data.y.iloc[valid_idx], pred, data, w_valid,
-                                  spec.positive_label))
+        fold_metrics.append(task.score(data.y.iloc[valid_idx], pred, w_valid,
+                                       spec.positive_label))
         pieces.append((valid_idx, pred))
         if spec.keep_model and fold == len(data.folds) - 1:
             # The holdout model, or after cross-validation the last fold's model: a fallback
@@ -314,7 +271,7 @@ def refit(spec: TrialSpec, data_path: str) -> Any:
     data: JobData = cached_load(data_path)
     model = build_pipeline(spec, data)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        _quiet()
         if data.weights is not None:
             model.fit(data.X, data.y, model__sample_weight=data.weights)
         else:
@@ -329,14 +286,10 @@ def fit_on_rows(spec: TrialSpec, data_path: str, train_rows: np.ndarray,
     model = build_pipeline(spec, data)
     X, y = data.X.iloc[train_rows], data.y.iloc[train_rows]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        _quiet()
         if data.weights is not None:
             model.fit(X, y, model__sample_weight=data.weights[train_rows])
         else:
             model.fit(X, y)
-        X_pred = data.X.iloc[predict_rows]
-        if TaskType.parse(spec.task) is TaskType.CLASSIFICATION:
-            pred = aligned_proba(model, X_pred, data.classes or [])
-        else:
-            pred = np.asarray(model.predict(X_pred), dtype=float)
+        pred = data.task.predict(model, data.X.iloc[predict_rows])
     return model, pred

@@ -15,32 +15,23 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
 from cirrusml.exceptions import InvalidSpecError
+from cirrusml.spec import TaskType
+from cirrusml.tasks import Task, as_task
 
 #: Share of the training rows kept for the meta-learner in train/validation mode (Azure's 0.2).
 DEFAULT_TRAIN_PERCENTAGE = 0.2
 
-_CLASSIFIERS = ("LogisticRegression", "LogisticRegressionCV", "LightGBMClassifier")
-_REGRESSORS = ("ElasticNet", "ElasticNetCV", "LightGBMRegressor", "LinearRegression")
+
+def default_meta_learner_type(task: Task | TaskType | str, cross_validated: bool) -> str:
+    """Azure's default meta-learner for ``task`` (with or without cross-validation)."""
+    return as_task(task).meta_learner_name(None, cross_validated)
 
 
-def default_meta_learner_type(classification: bool, cross_validated: bool) -> str:
-    if classification:
-        return "LogisticRegressionCV" if cross_validated else "LogisticRegression"
-    return "ElasticNetCV" if cross_validated else "ElasticNet"
-
-
-def make_meta_learner(kind: str | None, classification: bool, cross_validated: bool,
+def make_meta_learner(kind: str | None, task: Task | TaskType | str, cross_validated: bool,
                       kwargs: dict[str, Any] | None, seed: int) -> Any:
-    """The unfitted meta-learner named ``kind`` (Azure's ``StackMetaLearnerType`` values)."""
-    if kind in (None, "None"):
-        kind = default_meta_learner_type(classification, cross_validated)
-    allowed = _CLASSIFIERS if classification else _REGRESSORS
-    if kind not in allowed:
-        task = "classification" if classification else "regression"
-        raise InvalidSpecError(
-            f"'{kind}' cannot be the meta-learner of a {task} stack; use one of "
-            f"{', '.join(allowed)}.", field="training.stack_ensemble_settings."
-                                           "stack_meta_learner_type")
+    """The unfitted meta-learner named ``kind`` (Azure's ``StackMetaLearnerType`` values); the
+    task checks that the name suits it and gives the default."""
+    kind = as_task(task).meta_learner_name(kind, cross_validated)
     args = dict(kwargs or {})
     try:
         if kind == "LogisticRegression":
@@ -54,7 +45,7 @@ def make_meta_learner(kind: str | None, classification: bool, cross_validated: b
         if kind in ("LightGBMClassifier", "LightGBMRegressor"):
             import lightgbm as lgb
 
-            cls = lgb.LGBMClassifier if classification else lgb.LGBMRegressor
+            cls = lgb.LGBMClassifier if kind == "LightGBMClassifier" else lgb.LGBMRegressor
             return cls(**{"n_estimators": 100, "learning_rate": 0.05, "num_leaves": 8,
                           "min_child_samples": 10, "verbose": -1, "random_state": seed,
                           "n_jobs": 1, **args})
@@ -79,7 +70,7 @@ def make_meta_learner(kind: str | None, classification: bool, cross_validated: b
 def fit_meta(meta: Any, features: np.ndarray, target: np.ndarray,
              sample_weight: np.ndarray | None) -> Any:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", category=UserWarning)  # convergence
         if sample_weight is not None:
             try:
                 return meta.fit(features, target, sample_weight=sample_weight)
@@ -103,7 +94,7 @@ def cross_validated_meta_predictions(meta: Any, features: np.ndarray, target: np
     else:
         splitter = KFold(min(n_splits, len(target)), shuffle=True, random_state=seed)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", category=UserWarning)  # convergence, missing classes
         if classification:
             proba = cross_val_predict(meta, features, target, cv=splitter, method="predict_proba")
             # Folds may miss a class; cross_val_predict fills by the full label set it saw.

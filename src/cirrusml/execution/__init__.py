@@ -1,8 +1,24 @@
-"""Execution backends (L2): where trials run. Local worker processes by default."""
+"""Execution backends (L2): where trials, refits and final steps run.
+
+:class:`Backend` is the protocol; :class:`LocalBackend` (local worker processes) is the default;
+:class:`FaultyBackend` wraps any backend to inject faults in tests.
+"""
 
 from __future__ import annotations
 
+from cirrusml.execution._backend import Backend, TaskOutcome, TaskStatus
 from cirrusml.execution._cache import cached_load, save_for_workers
-from cirrusml.execution._local import LocalBackend, TaskOutcome
+from cirrusml.execution._faults import FaultPlan, FaultyBackend, faults_from_env
+from cirrusml.execution._local import LocalBackend
 
-__all__ = ["LocalBackend", "TaskOutcome", "cached_load", "save_for_workers"]
+__all__ = [
+    "Backend",
+    "FaultPlan",
+    "FaultyBackend",
+    "LocalBackend",
+    "TaskOutcome",
+    "TaskStatus",
+    "cached_load",
+    "faults_from_env",
+    "save_for_workers",
+]

@@ -21,28 +21,17 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from cirrusml.execution._backend import TaskOutcome, TaskStatus
+
 _PRELOAD = ["cirrusml.engine._trial"]
-
-
-@dataclass
-class TaskOutcome:
-    """What became of one task."""
-
-    key: Any
-    status: str  # "ok" | "failed" | "timeout" | "canceled"
-    value: Any = None
-    error: str | None = None
-    error_type: str | None = None
-    traceback: str | None = None
-    seconds: float = 0.0
-    worker_pid: int | None = None
 
 
 def _worker_main(conn: Connection, env: dict[str, str]) -> None:
     os.environ.update(env)
     # Library warnings (convergence, parallelism fallbacks) would only clutter the job log;
     # a task's failures come back as exceptions.
-    warnings.simplefilter("ignore")
+    for category in (UserWarning, RuntimeWarning, FutureWarning, DeprecationWarning):
+        warnings.simplefilter("ignore", category=category)
     # The runner handles Ctrl-C and cancellation; a worker just dies with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
@@ -96,7 +85,7 @@ class _Worker:
 
 @dataclass
 class LocalBackend:
-    """Runs tasks in ``n_workers`` local processes.
+    """Runs tasks in ``n_workers`` local processes (a :class:`~cirrusml.execution.Backend`).
 
     ``threads_per_worker`` is exported as ``OMP_NUM_THREADS`` (and friends) in each worker, so
     numeric libraries never use more cores than the job gave a trial.
@@ -238,18 +227,29 @@ class LocalBackend:
         return TaskOutcome(key=worker.key, status=status, value=value, error=error,
                            error_type=error_type, traceback=tb, seconds=seconds, worker_pid=pid)
 
+    def cancel(self, key: Any) -> TaskOutcome | None:
+        """Kill the task ``key``; its outcome as ``canceled``, or None if it is not running."""
+        for worker in self._workers:
+            if worker.busy and worker.key == key:
+                outcome = self._canceled(worker)
+                return outcome
+        return None
+
+    def _canceled(self, worker: _Worker) -> TaskOutcome:
+        outcome = TaskOutcome(key=worker.key, status=TaskStatus.CANCELED,
+                              seconds=time.monotonic() - worker.started, error="canceled",
+                              error_type="Canceled", worker_pid=worker.process.pid)
+        worker.busy = False
+        self._replace(worker)
+        return outcome
+
     def cancel_all(self) -> list[TaskOutcome]:
         """Kill every running task; returns them as ``canceled``."""
-        outcomes = []
-        for worker in self._workers:
-            if worker.busy:
-                outcomes.append(TaskOutcome(key=worker.key, status="canceled",
-                                            seconds=time.monotonic() - worker.started,
-                                            error="canceled", error_type="Canceled",
-                                            worker_pid=worker.process.pid))
-                worker.busy = False
-                self._replace(worker)
-        return outcomes
+        return [self._canceled(worker) for worker in list(self._workers) if worker.busy]
+
+    def close(self) -> None:
+        """Stop every worker (the :class:`~cirrusml.execution.Backend` name of :meth:`shutdown`)."""
+        self.shutdown()
 
     def shutdown(self) -> None:
         for worker in self._workers:

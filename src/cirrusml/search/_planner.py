@@ -30,10 +30,11 @@ from typing import Any
 import optuna
 from optuna.distributions import BaseDistribution
 
-from cirrusml.exceptions import CirrusMLError
+from cirrusml.exceptions import CirrusMLError, InvalidSpecError
 from cirrusml.models import Learner
 from cirrusml.models._base import in_domain
 from cirrusml.spec import TaskType
+from cirrusml.tasks import task_for
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -88,14 +89,15 @@ class Planner:
                  seed: int = 0, problem: str | None = None, imbalanced: bool = False,
                  portfolio: list[dict[str, Any]] | None = None) -> None:
         if not learners:
-            raise ValueError("the planner needs at least one learner")
+            raise InvalidSpecError("the planner needs at least one learner")
         self.task = task
         self.learners = {lr.name: lr for lr in learners}
         self.n_rows = max(1, int(n_rows))
         self.n_features = max(1, int(n_features))
         self.rng = random.Random(seed)
         self.seed = seed
-        self.imbalanced = bool(imbalanced and task is TaskType.CLASSIFICATION)
+        # Only a classification job's class-balance guardrail can say the data is imbalanced.
+        self.imbalanced = bool(imbalanced)
         self.spaces: dict[str, dict[str, BaseDistribution]] = {
             name: lr.search_space(task, self.n_rows, self.n_features)
             for name, lr in self.learners.items()}
@@ -106,8 +108,7 @@ class Planner:
         self.balanced_wins: dict[str, bool] = {}
         self._balanced_pending: dict[str, float] = {}
         if portfolio is None:
-            portfolio = load_portfolio(problem or ("regression" if task is TaskType.REGRESSION
-                                                   else "binary"))
+            portfolio = load_portfolio(problem or task_for(task).problem_type)
         self.queue: list[Proposal] = self._warm_start(portfolio)
         self.base_seconds: float | None = None
         self._units: list[float] = []
@@ -284,7 +285,8 @@ class Planner:
         if set(params) != set(space) or not all(in_domain(space[k], v) for k, v in params.items()):
             return
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            # Optuna flags create_trial and the TPE options as experimental.
+            warnings.simplefilter("ignore", category=optuna.exceptions.ExperimentalWarning)
             trial = optuna.trial.create_trial(
                 params=params, distributions=space,
                 value=loss if loss is not None else None,
@@ -315,7 +317,7 @@ class Planner:
                 return None
             study = self._study(name)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+                warnings.simplefilter("ignore", category=optuna.exceptions.ExperimentalWarning)
                 trial = study.ask(self.spaces[name])
             params = dict(trial.params)
             weight = "balanced" if self.balanced_wins.get(name) else None

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from cirrusml.exceptions import DataError, NotSupportedYetError
+from cirrusml.exceptions import DataError, InvalidSpecError, NotSupportedYetError
 from cirrusml.metrics import PrimaryScorer, classification_metrics, regression_metrics
 from cirrusml.spec import TaskType
 from cirrusml.tasks._splits import SplitPlan, label_text, plan_splits
@@ -135,8 +135,14 @@ class Task(ABC):
         return None
 
     @abstractmethod
-    def fit_target(self, y: pd.Series) -> Task:
-        """A copy of this task with the facts of ``y`` fixed (classes, or the target range)."""
+    def fit_target(self, y: pd.Series, *, y_validation: pd.Series | None = None) -> Task:
+        """A copy of this task with the facts of the training target ``y`` fixed: the classes
+        (those of ``y_validation``, the validation rows, included), or ``y``'s range."""
+
+    def for_scoring(self, y: pd.Series) -> Task:
+        """The task to score rows apart from the training data (test rows) whose target is
+        ``y``: the job's classes stay, a target range becomes ``y``'s own."""
+        return self
 
     @property
     def problem_type(self) -> str:
@@ -179,8 +185,6 @@ class Task(ABC):
         if kind in (None, "None"):
             return self.default_cv_meta_learner if cross_validated else self.default_meta_learner
         if kind not in self.meta_learners:
-            from cirrusml.exceptions import InvalidSpecError
-
             raise InvalidSpecError(
                 f"'{kind}' cannot be the meta-learner of a {self.name} stack; use one of "
                 f"{', '.join(self.meta_learners)}.",
@@ -215,10 +219,11 @@ class ClassificationTask(Task):
     def _split_labels(self, y: pd.Series) -> pd.Series | None:
         return y
 
-    def fit_target(self, y: pd.Series) -> Task:
+    def fit_target(self, y: pd.Series, *, y_validation: pd.Series | None = None) -> Task:
         fitted = copy.copy(self)
-        fitted.classes = sorted(pd.unique(pd.Series(y)).tolist(),
-                                key=lambda v: (str(type(v)), v))
+        labels = pd.Series(y) if y_validation is None else pd.concat([pd.Series(y),
+                                                                        pd.Series(y_validation)])
+        fitted.classes = sorted(pd.unique(labels).tolist(), key=lambda v: (str(type(v)), v))
         return fitted
 
     @property
@@ -271,11 +276,14 @@ class RegressionTask(Task):
             raise DataError(f"target column '{column}' holds infinite values; remove those rows.")
         return converted
 
-    def fit_target(self, y: pd.Series) -> Task:
+    def fit_target(self, y: pd.Series, *, y_validation: pd.Series | None = None) -> Task:
         fitted = copy.copy(self)
         values = np.asarray(y, dtype=float)
         fitted.y_min, fitted.y_max = float(np.min(values)), float(np.max(values))
         return fitted
+
+    def for_scoring(self, y: pd.Series) -> Task:
+        return self.fit_target(y)
 
     def predict(self, model: Any, X: Any) -> np.ndarray:
         return np.asarray(model.predict(X), dtype=float)

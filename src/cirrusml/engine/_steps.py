@@ -1,0 +1,70 @@
+"""The final steps as backend tasks: explanation, ONNX export and parity, test scoring.
+
+Each is a plain function a worker runs on the best model, loaded from the file the runner wrote
+once (``JobLayout.work_model``), so a crash, an out-of-memory kill or a hang inside SHAP or
+onnxruntime is a failed or timed-out task with a hard limit, never a dead or stuck runner. They
+return plain data; the runner records it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from cirrusml.exceptions import CirrusMLError
+from cirrusml.tasks import Task
+
+__all__ = ["explain_step", "load_model", "onnx_step", "test_step"]
+
+_MODELS: dict[tuple[str, float], Any] = {}
+
+
+def load_model(path: str) -> Any:
+    """The model at ``path``, read once per worker (several steps may use it)."""
+    key = (path, Path(path).stat().st_mtime)
+    if key not in _MODELS:
+        _MODELS.clear()
+        _MODELS[key] = joblib.load(path)
+    return _MODELS[key]
+
+
+def explain_step(model_path: str, X: pd.DataFrame, y: pd.Series, task: Task, metric: str,
+                 seed: int, time_budget: float) -> tuple[dict[str, Any], str, int, float]:
+    """Global importance of the model: (payload, rendered table, rows, seconds)."""
+    from cirrusml.explain import explain_global, render_importance
+
+    model = load_model(model_path)
+    explanation = explain_global(model, X, y, task=task.name, metric=metric, max_rows=1000,
+                                 seed=seed, time_budget=time_budget)
+    return (explanation.to_dict(), render_importance(explanation, top=10),
+            int(explanation.n_rows), float(explanation.seconds))
+
+
+def onnx_step(model_path: str, sample: pd.DataFrame, rows: pd.DataFrame, task: Task,
+              out_path: str) -> tuple[str, dict[str, Any]] | str:
+    """``model.onnx`` for the model and its parity report, or the reason export failed."""
+    from cirrusml.onnx import check_parity, export_onnx
+
+    model = load_model(model_path)
+    try:
+        path = export_onnx(model, sample, out_path)
+        parity = check_parity(model, path, rows, task.name)
+    except CirrusMLError as err:
+        return str(err)
+    return str(path), parity
+
+
+def test_step(model_path: str, X_test: pd.DataFrame, y_test: pd.Series,
+              w_test: np.ndarray | None, task: Task, positive_label: Any
+              ) -> tuple[dict[str, float], float]:
+    """Every metric of the model on the test rows, and the seconds it took."""
+    start = time.perf_counter()
+    model = load_model(model_path)
+    predictions = task.predict(model, X_test)
+    metrics = task.for_scoring(y_test).score(y_test, predictions, w_test, positive_label)
+    return metrics, time.perf_counter() - start
