@@ -41,7 +41,7 @@ from cirrusml.engine._final import (
 from cirrusml.engine._model_io import save_mlflow_model
 from cirrusml.engine._search import SearchBudget, SearchLoop, TrialRecord
 from cirrusml.engine._steps import explain_step, onnx_step, test_step
-from cirrusml.engine._trial import JobData, TrialSpec, run_trial
+from cirrusml.engine._trial import JobData, TrialOutput, TrialSpec, run_trial
 from cirrusml.exceptions import CirrusMLError, DataError, InvalidSpecError
 from cirrusml.execution import (
     Backend,
@@ -58,7 +58,8 @@ from cirrusml.featurize import (
     render_featurization_summary,
 )
 from cirrusml.models import learners_for
-from cirrusml.search import Planner
+from cirrusml.metrics import to_loss
+from cirrusml.search import Planner, Proposal
 from cirrusml.spec import AutoMLTabular, FeaturizationMode, resolved_limits
 from cirrusml.tasks import Task, task_for
 from cirrusml.tracking import BEST_CHILD_TAG
@@ -106,12 +107,14 @@ class _TrialBook:
     """The search's :class:`~cirrusml.engine._search.SearchEvents`: each trial's MLflow child run,
     its ``trials/<index>.json`` and stored model, the job log and progress events."""
 
-    def __init__(self, ctx: JobContext, task: Task, metric: str, seed: int, plan: Any) -> None:
+    def __init__(self, ctx: JobContext, task: Task, metric: str, seed: int, plan: Any,
+                 elapsed: Callable[[], float]) -> None:
         self.ctx = ctx
         self.task = task
         self.metric = metric
         self.seed = seed
         self.plan = plan
+        self.elapsed = elapsed
 
     def trial_started(self, record: TrialRecord) -> None:
         proposal = record.proposal
@@ -126,7 +129,8 @@ class _TrialBook:
         if proposal.class_weight:
             params["class_weight"] = proposal.class_weight
         self.ctx.tracker.log(record.run_id, params=params)
-        self.ctx.event("trial_started", index=record.index, algorithm=proposal.learner)
+        self.ctx.event("trial_started", index=record.index, algorithm=proposal.learner,
+                       run_id=record.run_id, elapsed_seconds=round(self.elapsed(), 2))
 
     def trial_finished(self, record: TrialRecord, loop: SearchLoop) -> None:
         tracker = self.ctx.tracker
@@ -162,7 +166,8 @@ class _TrialBook:
                        seconds=round(record.seconds, 3), error=record.error,
                        class_weight=record.proposal.class_weight,
                        best_index=None if best is None else best.index,
-                       best_score=None if best is None else best.score)
+                       best_score=None if best is None else best.score,
+                       elapsed_seconds=round(self.elapsed(), 2))
 
     def _prune_models(self, trials: list[TrialRecord]) -> None:
         """Keep stored models only for the trials ensembles may use (it bounds the disk used)."""
@@ -173,6 +178,8 @@ class _TrialBook:
             trial.output.model_path = None
             with contextlib.suppress(OSError):
                 os.remove(path)
+            with contextlib.suppress(OSError):
+                os.remove(_oof_path(path))
             self.save(trial)
 
     def save(self, record: TrialRecord) -> None:
@@ -181,8 +188,13 @@ class _TrialBook:
         folder = self.ctx.folder / "trials"
         folder.mkdir(exist_ok=True)
         model_file = None
-        if record.output is not None and record.output.model_path is not None:
-            model_file = Path(record.output.model_path)
+        output = record.output
+        if output is not None and output.model_path is not None:
+            model_file = Path(output.model_path)
+            oof = _oof_path(output.model_path)
+            if not os.path.exists(oof):
+                # What a resumed job needs to ensemble this trial without rerunning it.
+                np.savez(oof, predictions=output.predictions, rows=output.validation_rows)
         plan = self.plan
         info = {"index": record.index, "run_id": record.run_id, "learner": record.learner,
                 "params": record.params, "class_weight": record.proposal.class_weight,
@@ -195,6 +207,9 @@ class _TrialBook:
                     if not plan.is_cv else
                     f"the training rows of fold {plan.n_folds} of {plan.n_folds} "
                     "(cross-validation; the job refits only its best model on every row)")}
+        if output is not None:
+            info.update(metrics=output.metrics, fit_seconds=output.fit_seconds,
+                        n_features=output.n_features, featurization=output.featurization)
         (folder / f"{record.index}.json").write_text(json.dumps(info, indent=2, default=str),
                                                      encoding="utf-8")
 
@@ -248,6 +263,60 @@ def _save_guardrails(ctx: JobContext, guardrails: list[Any]) -> None:
     ctx.tracker.log_json(ctx.parent_run_id, payload, "outputs/guardrails.json")
 
 
+def _oof_path(model_path: str) -> str:
+    """Beside a trial's stored model: its validation predictions and their rows."""
+    return str(model_path).replace(".model.pkl", ".oof.npz")
+
+
+def _restore(ctx: JobContext, metric: str) -> tuple[list[TrialRecord], float]:
+    """The trials an earlier runner of this job recorded, and the seconds of budget it used.
+
+    A trial that was running when that runner stopped is recorded now as Failed (its MLflow run
+    ended), so indices stay contiguous; a completed trial whose model and predictions were kept
+    can be an ensemble member or the best model without being rerun.
+    """
+    events, _offset = ctx.workspace.read_events(ctx.name)
+    used = max([float(e.get("elapsed_seconds", 0.0)) for e in events] or [0.0])
+    started = {int(e["index"]): e for e in events if e.get("event") == "trial_started"}
+    folder = ctx.folder / "trials"
+    records: list[TrialRecord] = []
+    for index in sorted(started):
+        path = folder / f"{index}.json"
+        info = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        if info is None or "learner" not in info or info.get("members") is not None:
+            run_id = str(started[index].get("run_id") or "")
+            proposal = Proposal(learner=str(started[index].get("algorithm")), params={},
+                                source="resumed")
+            record = TrialRecord(index, proposal, run_id=run_id, status="Failed",
+                                 error="the job's runner stopped while this trial ran")
+            if run_id:
+                with contextlib.suppress(Exception):
+                    ctx.tracker.log(run_id, tags={"status": "Failed", "error": record.error})
+                    ctx.tracker.end_run(run_id, "FAILED")
+            records.append(record)
+            continue
+        proposal = Proposal(learner=info["learner"], params=dict(info.get("params") or {}),
+                            class_weight=info.get("class_weight"),
+                            source=info.get("source") or "portfolio")
+        record = TrialRecord(index, proposal, run_id=info.get("run_id", ""),
+                             status=info.get("status", "Failed"), score=info.get("score"),
+                             seconds=float(info.get("seconds") or 0.0), error=info.get("error"))
+        if record.completed and record.score is not None:
+            record.loss = to_loss(metric, float(record.score))
+            record.metrics = dict(info.get("metrics") or {metric: record.score})
+        model = info.get("model")
+        oof = folder / str(model).replace(".model.pkl", ".oof.npz") if model else None
+        if record.completed and model and oof is not None and oof.exists():
+            saved = np.load(oof)
+            record.output = TrialOutput(
+                metrics=record.metrics, fold_scores=[], predictions=saved["predictions"],
+                validation_rows=saved["rows"], fit_seconds=float(info.get("fit_seconds", 0.0)),
+                predict_seconds=0.0, featurization=list(info.get("featurization") or []),
+                n_features=int(info.get("n_features") or 0), model_path=str(folder / model))
+        records.append(record)
+    return records, used
+
+
 def _trial_label(fn: Callable[..., Any], args: tuple[Any, ...]) -> str | None:
     """What the testing aids' fault plans key on: a trial's learner (other tasks untouched)."""
     return args[0].learner if fn is run_trial else None
@@ -297,6 +366,14 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     limits = resolved_limits(job.limits)
     budget = limits.timeout_minutes * 60
     metric = job.primary_metric_name
+    restored: list[TrialRecord] = []
+    used_before = 0.0
+    if ctx.resume:
+        restored, used_before = _restore(ctx, metric)
+        # What the earlier runs used is gone from the budget; the rest is this run's.
+        deadline -= used_before
+        ctx.log.info("Resuming: %d trial(s) recorded, %.1f s of the budget used; %.1f s left.",
+                     len(restored), used_before, max(0.0, deadline - time.monotonic()))
     ctx.phase("Loading and checking data")
     data = prepare_data(job, task_for(job.task_type), seed)
     plan = data.plan
@@ -336,7 +413,8 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     planner = Planner(task.kind, allowed_learners(job, task), n_rows=data.n_train_rows,
                       n_features=len(data.feature_columns), seed=seed,
                       problem=task.problem_type, imbalanced=imbalanced)
-    book = _TrialBook(ctx, task, metric, seed, plan)
+    book = _TrialBook(ctx, task, metric, seed, plan,
+                      elapsed=lambda: used_before + time.monotonic() - start)
     trials_folder = ctx.folder / "trials"
     trials_folder.mkdir(exist_ok=True)
     positive_label = getattr(job, "positive_label", None)
@@ -354,6 +432,8 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
         SearchBudget(budget, deadline, first_trial_allowance=_FIRST_TRIAL_ALLOWANCE),
         make_task=make_task, events=book,
         reserve=FinalReserve(budget, plan.is_cv, plan.n_folds, stack, explain))
+    if restored:
+        loop.restore(restored)
     _warn_about_concurrency(ctx, limits)
     ctx.phase("Searching", timeout_seconds=budget, max_trials=limits.max_trials,
               concurrent_trials=backend.n_workers,
