@@ -1087,3 +1087,43 @@ def test_errors_for_tables_built_in_python(tmp_path: Path) -> None:
         from_delimited_files([{"file": str(tmp_path / "a.csv")}], header="first")
     with pytest.raises(MLTableError, match=r"invalid_lines' is 'skip'"):
         from_json_lines_files([{"file": str(tmp_path / "a.csv")}], invalid_lines="skip")
+
+
+# --------------------------------------------------------------------------------------------
+# every transformation both transforms and predicts its columns
+
+# One example per supported transformation; a new transformation needs an entry here.
+STEP_EXAMPLES = {
+    "read_delimited": ("read_delimited: {delimiter: ',', include_path_column: true}",),
+    "read_parquet": ("read_parquet: {include_path_column: true}",),
+    "read_json_lines": ("read_json_lines: {encoding: utf8}",),
+    "convert_column_types": ("convert_column_types: [{columns: a, column_type: float}]",),
+    "drop_columns": ("drop_columns: [b]",),
+    "keep_columns": ("keep_columns: [c, a]",),
+    "take": ("take: 2",),
+    "skip": ("skip: 1",),
+    "take_random_sample": ("take_random_sample: {probability: 0.5, seed: 3}",),
+}
+
+
+def test_every_transformation_has_an_example() -> None:
+    assert set(STEP_EXAMPLES) == set(SUPPORTED_TRANSFORMATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(STEP_EXAMPLES))
+def test_column_names_match_what_each_transformation_yields(tmp_path: Path, name: str) -> None:
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"], "c": [0.5, 1.5, 2.5]})
+    (step,) = STEP_EXAMPLES[name]
+    if name == "read_parquet":
+        frame.to_parquet(tmp_path / "data.parquet")
+        spec = f"paths:\n  - file: ./data.parquet\ntransformations:\n  - {step}\n"
+    elif name == "read_json_lines":
+        frame.to_json(tmp_path / "data.jsonl", orient="records", lines=True)
+        spec = f"paths:\n  - file: ./data.jsonl\ntransformations:\n  - {step}\n"
+    else:
+        frame.to_csv(tmp_path / "data.csv", index=False)
+        steps = [step] if name == "read_delimited" else ["read_delimited: {delimiter: ','}", step]
+        spec = "paths:\n  - file: ./data.csv\ntransformations:\n"
+        spec += "".join(f"  - {s}\n" for s in steps)
+    tbl = table(tmp_path, spec)
+    assert tbl.column_names() == [str(c) for c in tbl.to_pandas_dataframe().columns]

@@ -148,7 +148,7 @@ class Output(_Port):
         self._set_common(type, path, mode, description)
 
 
-def port_from_yaml(value: Any, cls: type[_Port], field: str) -> Any:
+def port_from_yaml(value: Any, cls: type[Input] | type[Output], field: str) -> Any:
     """Build an ``Input``/``Output`` from its YAML form (a mapping, or a bare path string).
 
     Errors do not repeat ``field``: the caller's validation names it.

@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from cirrusml.exceptions import InvalidSpecError
+from cirrusml.spec._enums import AzureEnum
 from cirrusml.utils import suggestion
 
 
@@ -157,8 +158,6 @@ class SpecModel(BaseModel):
 
 def to_yaml_value(value: Any) -> Any:
     """Plain YAML data for a spec value (enums as their YAML spelling)."""
-    from cirrusml.spec._enums import AzureEnum
-
     if isinstance(value, SpecModel):
         return value._to_yaml_dict()
     if isinstance(value, AzureEnum):

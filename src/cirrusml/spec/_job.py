@@ -10,6 +10,7 @@ file (``type: uri_file``) or a pandas DataFrame; ``log_loss`` as a classificatio
 
 from __future__ import annotations
 
+import builtins  # the field ``type`` shadows the builtin inside the job classes
 import math
 from typing import Any, ClassVar
 
@@ -19,6 +20,7 @@ from pydantic import Field, field_validator
 from cirrusml.data._io import Input, Output, port_from_yaml
 from cirrusml.exceptions import InvalidSpecError
 from cirrusml.spec._base import Integer, Number, SpecModel, String, StringList, StringMap
+from cirrusml.spec._dump import write_yaml
 from cirrusml.spec._enums import (
     AzureEnum,
     ClassificationPrimaryMetrics,
@@ -37,6 +39,7 @@ from cirrusml.spec._settings import (
     TabularLimitSettings,
     TrainingSettings,
 )
+from cirrusml.utils import suggestion
 
 #: Range of each primary metric, to check ``exit_score`` (lower, upper).
 _METRIC_RANGE: dict[str, tuple[float, float]] = {
@@ -317,7 +320,7 @@ class AutoMLTabular(SpecModel):
             if key != "self" and value is not None:
                 setattr(self, key, value)
 
-    def _merge(self, block: str, cls: type[SpecModel], values: dict[str, Any]) -> None:
+    def _merge(self, block: str, cls: builtins.type[SpecModel], values: dict[str, Any]) -> None:
         given = {k: v for k, v in values.items() if k != "self" and v is not None}
         current = getattr(self, block)
         merged = current.model_dump(exclude_none=True) if current is not None else {}
@@ -380,9 +383,7 @@ class AutoMLTabular(SpecModel):
 
     def dump(self, dest: Any, **kwargs: Any) -> None:
         """Write the job as CLI v2 YAML (``type: automl``) to a path or an open stream."""
-        from cirrusml.spec._yaml import dump_job
-
-        dump_job(self, dest)
+        write_yaml(self._to_yaml_dict(), dest)
 
     def _to_yaml_dict(self) -> dict[str, Any]:
         data = super()._to_yaml_dict()
@@ -405,8 +406,6 @@ class AutoMLTabular(SpecModel):
 
 
 def _suggest(value: Any, choices: Any) -> str:
-    from cirrusml.utils import suggestion
-
     return suggestion(str(value), list(choices))
 
 

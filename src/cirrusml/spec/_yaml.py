@@ -1,8 +1,12 @@
-"""Reading and writing CLI v2 job files (``type: automl``)."""
+"""Reading and writing CLI v2 job files (``type: automl``).
+
+Reading builds a job class of :mod:`cirrusml.spec._job`; writing goes through
+:mod:`cirrusml.spec._dump`, which ``job.dump`` uses too, so the job model never imports this
+module back.
+"""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import IO, Any
 
@@ -10,22 +14,13 @@ import yaml
 
 from cirrusml.data._io import Input
 from cirrusml.exceptions import InvalidSpecError, NotSupportedYetError
+from cirrusml.spec._dump import write_yaml, yaml_text
 from cirrusml.spec._job import JOB_CLASSES, AutoMLTabular
 from cirrusml.utils import suggestion
 
 _DATA_KEYS = ("training_data", "validation_data", "test_data")
 _REMOTE_PREFIXES = ("azureml:", "http://", "https://", "wasbs://", "abfss://", "adl://", "s3://",
                     "gs://", "${{")
-
-#: Order of top-level keys when a job is written out.
-_ORDER = (
-    "$schema", "type", "task", "name", "display_name", "description", "experiment_name",
-    "compute", "tags", "properties", "log_verbosity", "primary_metric", "positive_label",
-    "target_column_name", "weight_column_name", "training_data", "validation_data", "test_data",
-    "validation_data_size", "test_data_size", "n_cross_validations", "cv_split_column_names",
-    "seed", "limits", "training", "featurization", "forecasting", "outputs", "resources",
-    "identity", "queue_settings", "environment_id", "environment_variables",
-)
 
 
 def read_yaml(path: str | Path, what: str = "job file") -> Any:
@@ -159,21 +154,13 @@ def load_job(
 
 
 def job_to_yaml_text(job: AutoMLTabular) -> str:
-    data = job._to_yaml_dict()
-    ordered = {k: data.pop(k) for k in _ORDER if k in data}
-    ordered.update(data)
-    return yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    """``job`` as the text of a CLI v2 job file."""
+    return yaml_text(job._to_yaml_dict())
 
 
 def dump_job(job: AutoMLTabular, dest: str | Path | IO[str]) -> None:
     """Write ``job`` as YAML to a path or a text stream."""
-    text = job_to_yaml_text(job)
-    if isinstance(dest, (str, Path)):
-        Path(dest).write_text(text, encoding="utf-8")
-    elif isinstance(dest, io.TextIOBase) or hasattr(dest, "write"):
-        dest.write(text)
-    else:
-        raise TypeError(f"dump() takes a path or a text stream, got {type(dest).__name__}")
+    write_yaml(job._to_yaml_dict(), dest)
 
 
 __all__ = ["Input", "apply_overrides", "dump_job", "job_from_dict", "load_job", "read_yaml"]
