@@ -118,3 +118,26 @@ def test_no_free_worker_is_an_error(backend):
     with pytest.raises(RuntimeError, match="no free worker"):
         backend.submit("c", _sleep, 1)
     backend.cancel_all()
+
+
+def _label_all(fn, args):
+    return "task"
+
+
+def test_the_fault_wrapper_makes_labelled_tasks_raise_or_kill_their_worker():
+    from cirrusml.execution import FaultPlan, FaultyBackend
+
+    with LocalBackend(n_workers=1) as inner:
+        backend = FaultyBackend(inner, FaultPlan(crashes="task:raise"), _label_all)
+        backend.submit("a", _square, 3)
+        outcome = _drain(backend, 1).popitem()[1]
+        assert outcome.status == "failed" and "asked task to fail" in outcome.error
+        backend = FaultyBackend(inner, FaultPlan(crashes="task"), _label_all)
+        backend.submit("b", _square, 3)
+        outcome = _drain(backend, 1).popitem()[1]
+        assert outcome.status == "failed" and "SIGKILL" in outcome.error
+        # Unlabelled tasks run untouched.
+        backend = FaultyBackend(inner, FaultPlan(crashes="task"), lambda fn, args: None)
+        backend.submit("c", _square, 3)
+        outcome = _drain(backend, 1).popitem()[1]
+        assert outcome.ok and outcome.value == 9

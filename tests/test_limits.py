@@ -143,3 +143,20 @@ def test_allowed_algorithms_are_honoured(workspace):
                   training={"allowed_training_algorithms": ["random_forest", "KNN"],
                             "blocked_training_algorithms": ["knn"]})
     assert {t.algorithm for t in _searched(record)} == {"RandomForest"}
+
+
+def test_a_hanging_final_step_is_stopped_at_its_limit_and_the_job_completes(workspace,
+                                                                             monkeypatch):
+    # The explanation hangs (the fault plan makes its task sleep for ten minutes): the job
+    # must still complete, within its time, with the step logged as cut and skipped.
+    monkeypatch.setenv("CIRRUS_DEBUG_TRIAL_SECONDS", "explanation:600")
+    budget = 1  # minutes
+    record = _run(workspace, breast_cancer_frame(), "diagnosis", timeout_minutes=budget,
+                  max_trials=2)
+    took = (datetime.fromisoformat(record["ended"])
+            - datetime.fromisoformat(record["created"])).total_seconds()
+    assert took <= 1.1 * budget * 60
+    assert "The explanation was stopped at its time limit" in record["log"]
+    assert not (workspace / "jobs" / record["name"] / "outputs" / "explanation"
+                / "global_importance.json").exists()
+    assert (workspace / "jobs" / record["name"] / "outputs" / "best_model" / "MLmodel").exists()

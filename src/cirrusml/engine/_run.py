@@ -317,9 +317,16 @@ def _restore(ctx: JobContext, metric: str) -> tuple[list[TrialRecord], float]:
     return records, used
 
 
+_STEP_LABELS: dict[Any, str] = {explain_step: "explanation", onnx_step: "onnx",
+                                 test_step: "test"}
+
+
 def _trial_label(fn: Callable[..., Any], args: tuple[Any, ...]) -> str | None:
-    """What the testing aids' fault plans key on: a trial's learner (other tasks untouched)."""
-    return args[0].learner if fn is run_trial else None
+    """What the testing aids' fault plans key on: a trial's learner, or a final step's name
+    (``explanation``, ``onnx``, ``test``); refits and ensembles run untouched."""
+    if fn is run_trial:
+        return str(args[0].learner)
+    return _STEP_LABELS.get(fn)
 
 
 def make_backend(workers: int, threads: int) -> Backend:
