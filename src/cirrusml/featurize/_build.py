@@ -4,6 +4,10 @@
 featurization (reference §12.1). It is fitted inside each training fold, so nothing it learns
 (means, categories, vocabularies, target encodings) comes from validation rows.
 
+Which treatment each column gets is decided by the featurization plan
+(:func:`~cirrusml.featurize.plan_featurization`, :mod:`cirrusml.featurize._plan`); this module
+fits and applies the parts the plan names, and its summary is the plan as fitted.
+
 Per purpose:
 
 * ``Hashes``, ``Ignore``, ``AllNan`` — dropped.

@@ -7,6 +7,10 @@
 (see :mod:`cirrusml.onnx`). Azure marks the same subset of its featurization as ONNX-compatible
 (reference §12.1).
 
+The choices per column are those of the ONNX-compatible featurization plan
+(:func:`~cirrusml.featurize.plan_featurization` with ``onnx=True``), as for the automatic
+featurizer; this module fits and applies them.
+
 Each raw column is first brought to one of two plain forms, the same in Python and in the ONNX
 graph (:func:`onnx_column_values`; the graph takes these forms as its inputs):
 
