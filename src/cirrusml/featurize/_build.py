@@ -4,6 +4,10 @@
 featurization (reference §12.1). It is fitted inside each training fold, so nothing it learns
 (means, categories, vocabularies, target encodings) comes from validation rows.
 
+Which treatment each column gets is decided by the featurization plan
+(:func:`~cirrusml.featurize.plan_featurization`, :mod:`cirrusml.featurize._plan`); this module
+fits and applies the parts the plan names, and its summary is the plan as fitted.
+
 Per purpose:
 
 * ``Hashes``, ``Ignore``, ``AllNan`` — dropped.
@@ -41,20 +45,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
 from cirrusml.exceptions import DataError, NotFittedError
-from cirrusml.featurize._input import as_frame
-from cirrusml.featurize._profile import (
-    DROPPED_PURPOSES,
-    DataProfile,
-    check_named_columns,
-    featurization_options,
-    is_numeric_strategy,
-    profile_columns,
+from cirrusml.featurize._plan import (
+    UNUSED_TRANSFORMERS,
+    check_featurization,
+    indicator_name,
+    plan_columns,
+    plan_featurization,
+    quote_columns,
 )
-from cirrusml.featurize._summary import featurization_summary
+from cirrusml.featurize._planned import PlannedFeaturizer
+from cirrusml.featurize._profile import DataProfile
 from cirrusml.featurize._transformers import (
     DEFAULT_HASH_BITS,
     CategoryCodes,
@@ -64,15 +67,10 @@ from cirrusml.featurize._transformers import (
     TextFeatures,
     to_float,
 )
-from cirrusml.spec import (
-    BlockedTransformers,
-    FeatureType,
-    FeaturizationMode,
-    TabularFeaturizationSettings,
-    TaskType,
-)
+from cirrusml.spec import TabularFeaturizationSettings, TaskType
+from cirrusml.tasks import Task, as_task
 
-__all__ = ["AutoFeaturizer", "check_featurization", "make_featurizer"]
+__all__ = ["AutoFeaturizer", "UNUSED_TRANSFORMERS", "check_featurization", "make_featurizer"]
 
 #: Widest one-hot encoding of one column (the most frequent categories, then "infrequent").
 ONE_HOT_MAX_CATEGORIES = 50
@@ -80,137 +78,15 @@ ONE_HOT_MAX_CATEGORIES = 50
 ONE_HOT_MIN_FREQUENCY = 5
 #: Folds of the target encoder's cross-fitting.
 TARGET_ENCODER_FOLDS = 5
-
-#: Azure transformers cirrusml never uses: blocking them changes nothing.
-UNUSED_TRANSFORMERS = ("TextTargetEncoder", "WoETargetEncoder", "WordEmbedding", "NaiveBayes")
-
-_NUMERIC = FeatureType.NUMERIC.value
-_CATEGORICAL = FeatureType.CATEGORICAL.value
-_CATEGORICAL_HASH = FeatureType.CATEGORICAL_HASH.value
-_DATETIME = FeatureType.DATE_TIME.value
-_TEXT = FeatureType.TEXT.value
-
-_IMPUTER_NAMES = {"mean": "MeanImputer", "median": "MedianImputer",
-                  "most_frequent": "ModeImputer", "constant": "ConstantImputer",
-                  "ffill": "ForwardFillImputer"}
-_GROUPS = {"NativeCategory": "native", "OneHotEncoder": "onehot", "LabelEncoder": "ordinal",
-           "CatTargetEncoder": "target", "HashOneHotEncoder": "hash"}
-
-
-# ------------------------------------------------------------------------------- validation
-
-
-def _is_numeric_dtype(dtype: Any) -> bool:
-    try:
-        dtype = pd.api.types.pandas_dtype(dtype)
-    except TypeError:
-        return False
-    return bool(pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
-
-
-def _quote(columns: Iterable[str]) -> str:
-    return ", ".join(f"'{c}'" for c in columns)
-
-
-def check_featurization(purposes: Mapping[str, str], dtypes: Mapping[str, Any], *, mode: str,
-                        task: str, imputers: Mapping[str, Mapping[str, Any]] | None = None,
-                        hash_bits: Mapping[str, int] | None = None,
-                        tfidf_params: Mapping[str, Any] | None = None) -> None:
-    """Raise ``DataError`` for settings that cannot apply to these columns.
-
-    Checked: mode ``off`` with non-numeric columns; imputer strategies that do not fit the
-    column's purpose (mean or median of categories or text; ``ffill`` outside forecasting);
-    hashing asked for a non-categorical column; TF-IDF asked for a non-text column.
-    """
-    if mode == "off":
-        bad = [f"'{c}' ({dtypes[c]})" for c in dtypes if not _is_numeric_dtype(dtypes[c])]
-        if bad:
-            raise DataError(
-                f"featurization mode 'off' needs every column to be numeric already; these are "
-                f"not: {', '.join(bad)}. Use featurization mode 'auto' or 'custom' to featurize "
-                "them."
-            )
-        return
-    for column, custom in (imputers or {}).items():
-        purpose = purposes.get(column)
-        strategy = custom["strategy"]
-        if strategy == "ffill" and task == "forecasting" and purpose not in (_NUMERIC, None) \
-                and purpose not in DROPPED_PURPOSES:
-            raise DataError(
-                f"transformer_params.imputer: strategy 'ffill' for '{column}' applies to numeric "
-                f"columns, but it is {purpose}; use most_frequent or constant."
-            )
-        if strategy == "ffill" and task != "forecasting":
-            raise DataError(
-                f"transformer_params.imputer: strategy 'ffill' for '{column}' fills along time "
-                f"and applies to forecasting jobs only; for a {task} job use mean, median, "
-                "most_frequent or constant."
-            )
-        if is_numeric_strategy(strategy) and purpose in (_CATEGORICAL, _CATEGORICAL_HASH, _TEXT):
-            raise DataError(
-                f"transformer_params.imputer: strategy '{strategy}' needs numbers, but column "
-                f"'{column}' is {purpose}; use most_frequent or constant, or set its type to "
-                "Numeric in column_name_and_types."
-            )
-        if strategy == "constant" and purpose == _DATETIME:
-            try:
-                pd.Timestamp(custom.get("fill_value"))
-            except (TypeError, ValueError) as exc:
-                raise DataError(
-                    f"transformer_params.imputer: the constant fill_value for date column "
-                    f"'{column}' must be a date, got {custom.get('fill_value')!r}."
-                ) from exc
-        if strategy == "constant" and purpose == _NUMERIC:
-            try:
-                float(custom.get("fill_value"))
-            except (TypeError, ValueError) as exc:
-                raise DataError(
-                    f"transformer_params.imputer: the constant fill_value for numeric column "
-                    f"'{column}' must be a number, got {custom.get('fill_value')!r}."
-                ) from exc
-    for column in hash_bits or {}:
-        purpose = purposes.get(column)
-        if purpose not in (_CATEGORICAL, _CATEGORICAL_HASH) and purpose not in DROPPED_PURPOSES:
-            raise DataError(
-                f"transformer_params.hash_one_hot_encoder applies to categorical columns, but "
-                f"'{column}' is {purpose}; set its type to Categorical or CategoricalHash in "
-                "column_name_and_types."
-            )
-    for column in tfidf_params or {}:
-        purpose = purposes.get(column)
-        if purpose != _TEXT and purpose not in DROPPED_PURPOSES:
-            raise DataError(
-                f"transformer_params.tf_idf applies to text columns, but '{column}' is {purpose}; "
-                "set its type to Text in column_name_and_types."
-            )
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    """Make engineered names unique (a one-hot name can collide with a raw column name)."""
-    if len(set(names)) == len(names):
-        return names
-    seen: dict[str, int] = {}
-    taken = set(names)
-    out = []
-    for name in names:  # a loop over feature names, not rows
-        if name in seen:
-            seen[name] += 1
-            candidate = f"{name}__{seen[name]}"
-            while candidate in taken:
-                seen[name] += 1
-                candidate = f"{name}__{seen[name]}"
-            taken.add(candidate)
-            out.append(candidate)
-        else:
-            seen[name] = 0
-            out.append(name)
-    return out
+#: Problem types that are also scikit-learn ``TargetEncoder`` target types; the target of any
+#: other problem type is a number (``continuous``).
+CLASS_TARGET_TYPES = ("binary", "multiclass")
 
 
 # ------------------------------------------------------------------------------- featurizer
 
 
-class AutoFeaturizer(TransformerMixin, BaseEstimator):
+class AutoFeaturizer(PlannedFeaturizer):
     """Azure-style automatic featurization (see the module docstring for the rules).
 
     Parameters hold plain data, so the featurizer clones and pickles: ``purposes`` maps each raw
@@ -219,8 +95,14 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
     transformer names; ``imputers``, ``hash_bits`` and ``tfidf_params`` are the per-column
     ``transformer_params``; ``datetime_formats`` the formats profiling found for text dates.
     ``native_categorical`` keeps categories as pandas ``category`` columns (LightGBM, XGBoost);
-    ``scale`` standard-scales the numeric outputs (linear models, SVM, KNN); ``task`` decides how
-    target encoding reads the target; ``seed`` fixes the cross-fitting and sampling.
+    ``scale`` standard-scales the numeric outputs (linear models, SVM, KNN); ``task`` (a
+    :class:`~cirrusml.tasks.Task`, a ``TaskType`` or its name; ``None``: the target encoder
+    infers the target's type) decides how target encoding reads the target and whether ``ffill``
+    applies; ``seed`` fixes the cross-fitting and sampling.
+
+    Fitted attributes: ``plan_`` (the fitted :class:`~cirrusml.featurize.FeaturizationPlan`),
+    ``groups_`` (treatment -> raw columns), ``feature_names_out_``, ``feature_map_``
+    (engineered name -> raw column), ``sparse_output_`` and ``notes_``.
     """
 
     def __init__(
@@ -235,7 +117,7 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
         datetime_formats: Mapping[str, str] | None = None,
         native_categorical: bool = False,
         scale: bool = False,
-        task: str = "classification",
+        task: Task | TaskType | str | None = None,
         seed: int = 0,
     ):
         self.purposes = purposes
@@ -250,112 +132,6 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
         self.task = task
         self.seed = seed
 
-    # ------------------------------------------------------------------ fit-time decisions
-
-    def _prepare(self, X: Any) -> pd.DataFrame:
-        X = as_frame(X)
-        if any(not isinstance(c, str) for c in X.columns):
-            X = X.rename(columns=str)
-        return X
-
-    def _resolve_purposes(self, X: pd.DataFrame) -> dict[str, str]:
-        if self.purposes is None:
-            return profile_columns(X).purposes()
-        purposes = {str(c): FeatureType.parse(p, field="purposes").value
-                    for c, p in self.purposes.items()}
-        missing = [c for c in purposes if c not in X.columns]
-        if missing:
-            raise DataError(
-                f"the featurizer was built for column(s) {_quote(missing)} that the data lacks; "
-                f"its columns are {_quote(X.columns)}."
-            )
-        extra = [c for c in X.columns if c not in purposes]
-        if extra:
-            found = profile_columns(X[extra]).purposes()
-            self.notes_.append(f"column(s) {_quote(extra)} were not profiled beforehand; "
-                               "their types were detected on the training rows")
-            purposes.update(found)
-        return {c: purposes[c] for c in X.columns}
-
-    def _blocked(self) -> set[str]:
-        blocked = {BlockedTransformers.parse(b, field="blocked_transformers").value
-                   for b in self.blocked_transformers or ()}
-        for name in UNUSED_TRANSFORMERS:
-            if name in blocked:
-                self.notes_.append(f"{name} is blocked; cirrusml does not use it, so this "
-                                   "changes nothing")
-        return blocked
-
-    def _choose(self, column: str, purpose: str, blocked: set[str], native_ok: bool,
-                has_target: bool) -> tuple[str | None, list[str]]:
-        """The encoder for a categorical or text column and notes on any fallback."""
-        if purpose == _TEXT:
-            chain = ["TfIdf", "CountVectorizer"]
-        else:
-            chain = ["HashOneHotEncoder"] if column in (self.hash_bits or {}) else []
-            if purpose == _CATEGORICAL:
-                chain += (["NativeCategory"] if native_ok else []) + [
-                    "OneHotEncoder", "LabelEncoder", "CatTargetEncoder", "HashOneHotEncoder"]
-            else:
-                chain += ["CatTargetEncoder", "HashOneHotEncoder", "LabelEncoder"]
-        notes: list[str] = []
-        skipped: list[str] = []
-        for option in dict.fromkeys(chain):
-            blocker = "LabelEncoder" if option == "NativeCategory" else option
-            if blocker in blocked:
-                how = "blocked" if blocker == option else "blocked with LabelEncoder"
-                skipped.append(f"{option} ({how})")
-                continue
-            if option == "CatTargetEncoder" and not has_target:
-                skipped.append("CatTargetEncoder (fitted without a target)")
-                continue
-            if skipped:
-                notes.append(f"{', '.join(skipped)} skipped: {option} used instead")
-            return option, notes
-        notes.append(f"dropped: every encoder that fits it is unavailable ({', '.join(skipped)})")
-        return None, notes
-
-    def _plan(self, purposes: dict[str, str], blocked: set[str], has_target: bool) -> None:
-        """Fill ``groups_`` (column lists per treatment) and ``columns_`` (per-column records)."""
-        def attempt(native_ok: bool) -> tuple[dict[str, list[str]], dict[str, dict[str, Any]]]:
-            groups: dict[str, list[str]] = {g: [] for g in (
-                "numeric", "datetime", "native", "onehot", "ordinal", "target", "hash", "text")}
-            records: dict[str, dict[str, Any]] = {}
-            for column, purpose in purposes.items():
-                record = {"raw_column": column, "detected_type": purpose, "dropped": False,
-                          "transformations": [], "notes": [], "encoder": None}
-                records[column] = record
-                if purpose in DROPPED_PURPOSES:
-                    record["dropped"] = True
-                    record["notes"].append({
-                        FeatureType.HASHES.value: "dropped: id-like (nearly every value unique)",
-                        FeatureType.IGNORE.value: "dropped: the same value in every row",
-                        FeatureType.ALL_NAN.value: "dropped: every value is missing",
-                    }[purpose])
-                elif purpose == _NUMERIC:
-                    groups["numeric"].append(column)
-                elif purpose == _DATETIME:
-                    groups["datetime"].append(column)
-                else:
-                    option, notes = self._choose(column, purpose, blocked, native_ok, has_target)
-                    record["notes"] += notes
-                    record["encoder"] = option
-                    if option is None:
-                        record["dropped"] = True
-                    elif purpose == _TEXT:
-                        groups["text"].append(column)
-                    else:
-                        groups[_GROUPS[option]].append(column)
-            return groups, records
-
-        groups, records = attempt(bool(self.native_categorical))
-        if groups["native"] and (groups["text"] or groups["hash"]):
-            groups, records = attempt(False)
-            self.notes_.append("the output is sparse (text or hashed features), so categorical "
-                               "columns are encoded instead of kept as native categories")
-        self.groups_ = groups
-        self.columns_ = list(records.values())
-
     # --------------------------------------------------------------------------- fitting
 
     def fit(self, X: Any, y: Any = None) -> AutoFeaturizer:
@@ -368,30 +144,32 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
         return self._fit(X, y, output=True)
 
     def _fit(self, X: Any, y: Any, *, output: bool) -> Any:
-        X = self._prepare(X)
-        self.notes_: list[str] = []
-        self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
-        self.n_features_in_ = X.shape[1]
-        self.task_ = TaskType.parse(self.task, field="task").value.lower()
-        self.mode_ = FeaturizationMode.parse(self.mode, field="mode").value.lower()
-        dtypes = {c: X[c].dtype for c in X.columns}
-        if self.mode_ == "off":
-            check_featurization({}, dtypes, mode="off", task=self.task_)
-            return self._fit_off(X, output)
-        purposes = self._resolve_purposes(X)
-        check_featurization(purposes, dtypes, mode=self.mode_, task=self.task_,
-                            imputers=self.imputers, hash_bits=self.hash_bits,
-                            tfidf_params=self.tfidf_params)
-        blocked = self._blocked()
+        X, purposes = self._start(X, hash_bits=self.hash_bits, tfidf_params=self.tfidf_params)
         if y is not None and len(y) != len(X):
             raise DataError(f"X has {len(X)} rows but y has {len(y)}.")
-        self._plan(purposes, blocked, has_target=y is not None)
-        kept = [r["raw_column"] for r in self.columns_ if not r["dropped"]]
-        if not kept:
-            reasons = "; ".join(f"'{r['raw_column']}': {r['notes'][-1]}" for r in self.columns_)
-            raise DataError(
-                f"featurization left no features: every column was dropped ({reasons})."
-            )
+        options = self._options(hash_bits=dict(self.hash_bits or {}),
+                                tfidf_params={c: dict(v) for c, v in
+                                              (self.tfidf_params or {}).items()})
+        self.plan_ = plan_columns(purposes, options,
+                                  native_categorical=bool(self.native_categorical),
+                                  scale=bool(self.scale), has_target=y is not None,
+                                  datetime_formats=self.datetime_formats)
+        self.notes_ += self.plan_.notes
+        self.groups_ = self.plan_.groups
+        self.text_: list[TextFeatures] = []
+        self.numeric_: NumericImputer | None = None
+        self.datetime_: DateTimeFeatures | None = None
+        self.codes_: CategoryCodes | None = None
+        self.onehot_: OneHotEncoder | None = None
+        self.target_: TargetEncoder | None = None
+        self.hash_: HashingEncoder | None = None
+        self.scaler_: StandardScaler | None = None
+        self.coded_columns_: list[str] = []
+        self.indicator_columns_: list[str] = []
+        if self.mode_ == "off":
+            return self._finish_fit(X, {}, output)
+        self.plan_.check_kept()
+        kept = self.plan_.kept
         had_missing = X[kept].isna().any()
         self.indicator_columns_ = [c for c in kept if bool(had_missing[c])]
         pieces = self._fit_units(X, y)
@@ -404,12 +182,13 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
     def _target_encoder(self, y: Any) -> TargetEncoder:
         target = pd.Series(np.asarray(y))
         folds = max(2, min(TARGET_ENCODER_FOLDS, len(target)))
-        if self.task_ == "classification":
-            counts = target.value_counts()
-            target_type = "binary" if len(counts) <= 2 else "multiclass"
-            folds = max(2, min(folds, int(counts.max())))
+        if self.task_ is None:
+            target_type = "auto"
         else:
-            target_type = "continuous"
+            problem = self.task_.fit_target(target).problem_type
+            target_type = problem if problem in CLASS_TARGET_TYPES else "continuous"
+        if target_type != "continuous":  # every fold needs each class
+            folds = max(2, min(folds, int(target.value_counts().max())))
         return TargetEncoder(target_type=target_type, cv=folds, shuffle=True,
                              random_state=self.seed)
 
@@ -417,9 +196,6 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
         """Fit every block on the training rows; return their training outputs."""
         g = self.groups_
         pieces: dict[str, Any] = {}
-        self.numeric_ = self.datetime_ = self.codes_ = self.onehot_ = None
-        self.target_ = self.hash_ = self.scaler_ = None
-        self.text_: list[TextFeatures] = []
         if g["numeric"]:
             self.numeric_ = NumericImputer(strategies=self._imputer_subset(g["numeric"]))
             pieces["numeric"] = self.numeric_.fit_transform(X[g["numeric"]])
@@ -450,36 +226,38 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
                                               if c in g["hash"]} or None,
                                         default_bits=DEFAULT_HASH_BITS).fit(X[g["hash"]])
         for column in g["text"]:
-            record = next(r for r in self.columns_ if r["raw_column"] == column)
-            method = "tfidf" if record["encoder"] == "TfIdf" else "count"
+            method = "tfidf" if self.plan_.column(column).encoder == "TfIdf" else "count"
             params = (self.tfidf_params or {}).get(column) if method == "tfidf" else None
             text = TextFeatures(method=method, params=dict(params) if params else None,
                                 seed=self.seed).fit(X[[column]])
-            record["notes"] += text.notes_
             self.text_.append(text)
         return pieces
+
+    @staticmethod
+    def _text_steps(text: TextFeatures) -> list[str]:
+        """The summary's steps for a fitted text column: one per vectorizer that found words."""
+        steps = []
+        for tag, vectorizer in text.vectorizers_:
+            low, high = vectorizer.ngram_range
+            kind = "char" if tag.endswith("char") else "word"
+            base = "TfIdf" if tag.startswith("tfidf") else "CountVectorizer"
+            steps.append(f"{base} ({kind} {low}-{high}-grams)")
+        return steps
 
     def _positions(self, group: str) -> list[int]:
         index = {c: i for i, c in enumerate(self.coded_columns_)}
         return [index[c] for c in self.groups_[group]]
 
-    def _fit_off(self, X: pd.DataFrame, output: bool) -> Any:
-        self.groups_ = {"off": list(X.columns)}
-        self.columns_ = [{"raw_column": c, "detected_type": _NUMERIC, "dropped": False,
-                          "transformations": [], "notes": ["featurization is off: used as is"],
-                          "encoder": None} for c in X.columns]
-        self.indicator_columns_ = []
-        self.numeric_ = self.datetime_ = self.codes_ = self.onehot_ = None
-        self.target_ = self.hash_ = self.scaler_ = None
-        self.text_ = []
-        self.coded_columns_ = []
-        return self._finish_fit(X, {}, output)
-
     def _finish_fit(self, X: pd.DataFrame, pieces: dict[str, Any], output: bool) -> Any:
-        """Name the outputs, fit the scaler, describe the columns; the training output if asked."""
+        """Name the outputs, fit the scaler, record the fitted plan; the training output if
+        asked."""
         self._name_outputs(pieces)
         self.scaler_ = StandardScaler(copy=False) if self.scale and self.n_continuous_ else None
-        self._describe()
+        texts = {t.feature_names_in_[0]: t for t in self.text_}
+        self.plan_ = self.plan_.fitted(
+            marked=self.indicator_columns_, scaled=self.scaler_ is not None,
+            steps={c: self._text_steps(t) for c, t in texts.items()},
+            notes={c: t.notes_ for c, t in texts.items()})
         if output:
             return self._assemble(X, pieces, fit_scaler=True)
         if self.scaler_ is not None:
@@ -490,12 +268,15 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
 
     def _one_hot_names(self) -> tuple[list[str], list[str]]:
         columns = self.groups_["onehot"]
-        raw = self.onehot_.get_feature_names_out([f"f{i}" for i in range(len(columns))])
+        onehot, codes = self.onehot_, self.codes_
+        assert onehot is not None  # only called when one-hot columns exist
+        assert codes is not None
+        raw = onehot.get_feature_names_out([f"f{i}" for i in range(len(columns))])
         names, owners = [], []
         for name in raw:
             prefix, code = str(name).split("_", 1)
             column = columns[int(prefix[1:])]
-            labels = self.codes_.labels(column)
+            labels = codes.labels(column)
             if code == "infrequent_sklearn":
                 label = "infrequent"
             elif 0 <= int(code) < len(labels):
@@ -534,7 +315,7 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
             else:
                 add([f"{c}_CatTargetEncoder" for c in g["target"]], g["target"])
         self.n_continuous_ = len(names)
-        add([f"{c}_WASNULL" for c in self.indicator_columns_], self.indicator_columns_)
+        add([indicator_name(c) for c in self.indicator_columns_], self.indicator_columns_)
         if self.onehot_ is not None:
             add(*self._one_hot_names())
         self.n_dense_ = len(names)
@@ -547,45 +328,7 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
             add(words, [column] * len(words))
         self.sparse_output_ = self.hash_ is not None or bool(self.text_)
         add(g.get("native", []), g.get("native", []))
-        names = _unique_names(names)
-        self.feature_names_out_ = np.asarray(names, dtype=object)
-        self.feature_map_ = dict(zip(names, owners))
-
-    def _describe(self) -> None:
-        """Fill each column record's list of transformations (for the featurization summary)."""
-        custom = self.imputers or {}
-        scaled = self.scaler_ is not None
-        for record in self.columns_:
-            column, purpose = record["raw_column"], record["detected_type"]
-            steps: list[str] = []
-            if record["dropped"]:
-                record["transformations"] = steps
-                continue
-            if self.mode_ == "off":
-                record["transformations"] = ["StandardScaler"] if scaled else []
-                continue
-            default = {_NUMERIC: "mean", _DATETIME: "median",
-                       _TEXT: "constant"}.get(purpose, "most_frequent")
-            strategy = custom.get(column, {}).get("strategy", default)
-            steps.append(_IMPUTER_NAMES[strategy])
-            if column in self.indicator_columns_:
-                steps.append("ImputationMarker")
-            encoder = record["encoder"]
-            if purpose == _DATETIME:
-                steps.append("DateTimeFeaturesTransformer")
-            elif purpose == _TEXT:
-                text = next(t for t in self.text_ if t.feature_names_in_[0] == column)
-                for tag, vectorizer in text.vectorizers_:
-                    low, high = vectorizer.ngram_range
-                    kind = "char" if tag.endswith("char") else "word"
-                    base = "TfIdf" if tag.startswith("tfidf") else "CountVectorizer"
-                    steps.append(f"{base} ({kind} {low}-{high}-grams)")
-            elif encoder is not None:
-                steps.append(encoder)
-            if scaled and (purpose in (_NUMERIC, _DATETIME)
-                           or encoder in ("LabelEncoder", "CatTargetEncoder")):
-                steps.append("StandardScaler")
-            record["transformations"] = steps
+        self._set_outputs(names, owners)
 
     # ------------------------------------------------------------------------- transform
 
@@ -647,9 +390,11 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
         native = self.groups_.get("native", [])
         if native:
             positions = self._positions("native")
-            codes = pieces["codes"]
-            categories = {name: self.codes_.as_categorical(codes[:, p], column)
-                          for name, column, p in zip(names[self.n_dense_:], native, positions)}
+            codes, encoder = pieces["codes"], self.codes_
+            assert encoder is not None  # native categories are coded
+            native_names = names[self.n_dense_:]
+            categories = {name: encoder.as_categorical(codes[:, p], column)
+                          for name, column, p in zip(native_names, native, positions, strict=True)}
             frame = pd.concat([frame, pd.DataFrame(categories, index=X.index)], axis=1, copy=False)
         return frame
 
@@ -683,11 +428,11 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
         """Featurize rows with what was learned at fit (full-data target encodings)."""
         if not hasattr(self, "feature_map_"):
             raise NotFittedError("AutoFeaturizer is not fitted yet; call fit first.")
-        X = self._prepare(X)
+        X = self._frame(X)
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
         if missing:
-            raise DataError(f"the input lacks column(s) {_quote(missing)} that the featurizer "
-                            f"was fitted on.")
+            raise DataError(f"the input lacks column(s) {quote_columns(missing)} that the "
+                            "featurizer was fitted on.")
         g = self.groups_
         pieces: dict[str, Any] = {}
         with warnings.catch_warnings():
@@ -705,48 +450,23 @@ class AutoFeaturizer(TransformerMixin, BaseEstimator):
                     pieces["target"] = self.target_.transform(codes[:, self._positions("target")])
             return self._assemble(X, pieces, fit_scaler=False)
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Engineered feature names, in output order."""
-        if not hasattr(self, "feature_names_out_"):
-            raise NotFittedError("AutoFeaturizer is not fitted yet; call fit first.")
-        return self.feature_names_out_.copy()
-
-    def featurization_summary(self) -> list[dict[str, Any]]:
-        """Azure's featurization summary: one entry per raw column."""
-        return featurization_summary(self)
-
 
 # ------------------------------------------------------------------------------ factory
 
 
 def make_featurizer(profile: DataProfile, settings: TabularFeaturizationSettings | None, *,
-                    native_categorical: bool, scale: bool, task: str,
+                    native_categorical: bool, scale: bool, task: Task | TaskType | str,
                     seed: int = 0) -> AutoFeaturizer:
-    """The ``datatransformer`` step for one learner, from the job's profile and settings.
+    """The ``datatransformer`` step for one learner, built from the plan of
+    :func:`~cirrusml.featurize.plan_featurization`.
 
     ``settings`` (``None``: those the profile was made with) supply the mode, blocked
     transformers and per-column parameters; ``column_name_and_types`` in them override the
-    profile's purposes. Raises ``DataError`` before any training for settings that cannot apply.
+    profile's purposes. ``task`` is the job's task (a fitted :class:`~cirrusml.tasks.Task`, a
+    ``TaskType`` or its name). Raises ``DataError`` before any training for settings that cannot
+    apply.
     """
-    options = featurization_options(settings) if settings is not None else profile.options
-    check_named_columns(options, profile.columns)
-    purposes = profile.purposes()
-    purposes.update(options.column_types)
-    task_name = TaskType.parse(task, field="task").value.lower()
-    dtypes = {name: col.dtype for name, col in profile.columns.items()}
-    check_featurization(purposes, dtypes, mode=options.mode, task=task_name,
-                        imputers=options.imputers, hash_bits=options.hash_bits,
-                        tfidf_params=options.tfidf_params)
-    return AutoFeaturizer(
-        purposes=purposes,
-        mode=options.mode,
-        blocked_transformers=tuple(options.blocked),
-        imputers={c: dict(v) for c, v in options.imputers.items()} or None,
-        hash_bits=dict(options.hash_bits) or None,
-        tfidf_params={c: dict(v) for c, v in options.tfidf_params.items()} or None,
-        datetime_formats=profile.datetime_formats() or None,
-        native_categorical=native_categorical,
-        scale=scale,
-        task=task_name,
-        seed=seed,
-    )
+    as_task(task)  # an unknown task fails here, not at fit
+    plan = plan_featurization(profile, settings, native_categorical=native_categorical,
+                              scale=scale, task=task)
+    return AutoFeaturizer(**plan.featurizer_params(), task=task, seed=seed)

@@ -30,6 +30,7 @@ import pandas as pd
 
 from cirrusml.featurize._profile import DataProfile, fill_rule
 from cirrusml.spec import FeatureType, TaskType
+from cirrusml.tasks import Task, as_task
 
 __all__ = [
     "CLASS_IMBALANCE_RATIO",
@@ -236,7 +237,7 @@ def compute_guardrails(
     X: pd.DataFrame | None,
     y: Any,
     *,
-    task: str,
+    task: Task | TaskType | str,
     split_description: Mapping[str, Any],
     dropped_target_rows: int = 0,
     validation_notices: Iterable[str] = (),
@@ -246,8 +247,11 @@ def compute_guardrails(
 
     ``split_description`` is :meth:`cirrusml.tasks.SplitPlan.describe` (keys kind, rule,
     n_folds, stratified, notices); ``validation_notices`` are further notices about validation.
+    ``task`` is the job's task (a :class:`~cirrusml.tasks.Task`, a ``TaskType`` or its name);
+    the class balance is checked when ``y`` is given for a task whose models predict class
+    probabilities.
     """
-    task_name = TaskType.parse(task, field="task").value.lower()
+    probabilistic = as_task(task).probabilistic
     guardrails = [_split_guardrail(split_description, validation_notices)]
     if dropped_target_rows > 0:
         guardrails.append(Guardrail(
@@ -257,7 +261,7 @@ def compute_guardrails(
     guardrails.append(_missing_guardrail(profile))
     guardrails.append(_cardinality_guardrail(profile))
     n_classes = 0
-    if task_name == "classification" and y is not None:
+    if y is not None and probabilistic:
         guardrails.append(_class_guardrail(y))
         n_classes = int(pd.Series(np.asarray(y)).nunique())
     guardrails.append(_memory_guardrail(profile, X, n_classes, memory_bytes_available))
@@ -297,7 +301,8 @@ def _table(rows: list[dict[str, Any]], indent: str = "  ") -> list[str]:
     widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
 
     def line(values: list[str]) -> str:
-        return (indent + "  ".join(v.ljust(w) for v, w in zip(values, widths))).rstrip()
+        padded = (v.ljust(w) for v, w in zip(values, widths, strict=True))
+        return (indent + "  ".join(padded)).rstrip()
 
     return [line(keys), line(["-" * w for w in widths])] + [line(c) for c in cells]
 

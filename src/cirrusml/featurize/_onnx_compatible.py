@@ -7,6 +7,10 @@
 (see :mod:`cirrusml.onnx`). Azure marks the same subset of its featurization as ONNX-compatible
 (reference §12.1).
 
+The choices per column are those of the ONNX-compatible featurization plan
+(:func:`~cirrusml.featurize.plan_featurization` with ``onnx=True``), as for the automatic
+featurizer; this module fits and applies them.
+
 Each raw column is first brought to one of two plain forms, the same in Python and in the ONNX
 graph (:func:`onnx_column_values`; the graph takes these forms as its inputs):
 
@@ -45,31 +49,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from cirrusml.exceptions import DataError, NotFittedError
-from cirrusml.featurize._build import _unique_names, check_featurization
-from cirrusml.featurize._input import as_frame
-from cirrusml.featurize._profile import (
-    DROPPED_PURPOSES,
-    DataProfile,
-    check_named_columns,
-    featurization_options,
-    profile_columns,
+from cirrusml.featurize._plan import (
+    ONNX_MAX_CATEGORIES,
+    ColumnPlan,
+    indicator_name,
+    plan_columns,
+    plan_featurization,
+    quote_columns,
 )
-from cirrusml.featurize._summary import featurization_summary
+from cirrusml.featurize._planned import PlannedFeaturizer
+from cirrusml.featurize._profile import DataProfile
 from cirrusml.featurize._transformers import parse_dates, to_float
-from cirrusml.spec import (
-    BlockedTransformers,
-    FeatureType,
-    FeaturizationMode,
-    TabularFeaturizationSettings,
-    TaskType,
-)
+from cirrusml.spec import TabularFeaturizationSettings, TaskType
+from cirrusml.tasks import Task, as_task
 
 __all__ = [
     "INPUT_KINDS",
@@ -80,23 +78,11 @@ __all__ = [
     "onnx_column_values",
 ]
 
-#: Widest one-hot encoding of one column: its most frequent training categories.
-ONNX_MAX_CATEGORIES = 50
 #: How a raw column enters the featurizer (and the ONNX graph).
 INPUT_KINDS = ("numeric", "datetime", "categorical")
 #: What a missing category looks like once turned into text.
 MISSING_TEXT = ""
-
-_NUMERIC = FeatureType.NUMERIC.value
-_CATEGORICAL = FeatureType.CATEGORICAL.value
-_CATEGORICAL_HASH = FeatureType.CATEGORICAL_HASH.value
-_DATETIME = FeatureType.DATE_TIME.value
-_TEXT = FeatureType.TEXT.value
-
-_IMPUTER_NAMES = {"mean": "MeanImputer", "median": "MedianImputer",
-                  "most_frequent": "ModeImputer", "constant": "ConstantImputer"}
 _EPOCH = pd.Timestamp("1970-01-01")
-
 
 # ------------------------------------------------------------------------ column values
 
@@ -147,18 +133,14 @@ def onnx_column_values(series: pd.Series, kind: str, fmt: str | None = None) -> 
     elif kind == "categorical":
         values = category_text(series)
     else:
-        raise ValueError(f"unknown input kind {kind!r}; expected one of {INPUT_KINDS}.")
+        raise DataError(f"unknown input kind {kind!r}; expected one of {INPUT_KINDS}.")
     return values.reshape(-1, 1)
-
-
-def _quote(columns: Iterable[str]) -> str:
-    return ", ".join(f"'{c}'" for c in columns)
 
 
 # ------------------------------------------------------------------------------- featurizer
 
 
-class OnnxCompatibleFeaturizer(TransformerMixin, BaseEstimator):
+class OnnxCompatibleFeaturizer(PlannedFeaturizer):
     """Featurization made only of ONNX-convertible scikit-learn parts (see the module notes).
 
     Parameters hold plain data, so the featurizer clones and pickles: ``purposes`` maps each raw
@@ -166,12 +148,15 @@ class OnnxCompatibleFeaturizer(TransformerMixin, BaseEstimator):
     ``mode`` is ``auto``, ``custom`` or ``off``; ``blocked_transformers`` holds Azure
     transformer names; ``imputers`` the per-column imputer settings of ``transformer_params``;
     ``datetime_formats`` the formats profiling found for dates written as text; ``scale``
-    standard-scales the continuous features; ``max_categories`` caps each one-hot encoding.
+    standard-scales the continuous features; ``task`` (a :class:`~cirrusml.tasks.Task`, a
+    ``TaskType`` or its name) decides which imputers apply; ``max_categories`` caps each one-hot
+    encoding.
 
-    Fitted attributes: ``transformer_`` (the fitted ``ColumnTransformer`` over the prepared
-    columns), ``input_kinds_`` (kept raw column -> ``numeric``/``datetime``/``categorical``),
-    ``input_formats_`` (date formats of text date columns), ``feature_names_out_``,
-    ``feature_map_`` (engineered name -> raw column) and ``columns_`` (one record per raw column).
+    Fitted attributes: ``plan_`` (the fitted :class:`~cirrusml.featurize.FeaturizationPlan`),
+    ``transformer_`` (the fitted ``ColumnTransformer`` over the prepared columns),
+    ``input_kinds_`` (kept raw column -> ``numeric``/``datetime``/``categorical``),
+    ``input_formats_`` (date formats of text date columns), ``feature_names_out_`` and
+    ``feature_map_`` (engineered name -> raw column).
     """
 
     def __init__(
@@ -183,7 +168,7 @@ class OnnxCompatibleFeaturizer(TransformerMixin, BaseEstimator):
         imputers: Mapping[str, Mapping[str, Any]] | None = None,
         datetime_formats: Mapping[str, str] | None = None,
         scale: bool = False,
-        task: str = "classification",
+        task: Task | TaskType | str | None = None,
         seed: int = 0,
         max_categories: int = ONNX_MAX_CATEGORIES,
     ):
@@ -200,95 +185,17 @@ class OnnxCompatibleFeaturizer(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit-time decisions
 
     @staticmethod
-    def _frame(X: Any) -> pd.DataFrame:
-        X = as_frame(X)
-        if any(not isinstance(c, str) for c in X.columns):
-            X = X.rename(columns=str)
-        return X
-
-    def _resolve_purposes(self, X: pd.DataFrame) -> dict[str, str]:
-        if self.purposes is None:
-            return profile_columns(X).purposes()
-        purposes = {str(c): FeatureType.parse(p, field="purposes").value
-                    for c, p in self.purposes.items()}
-        missing = [c for c in purposes if c not in X.columns]
-        if missing:
-            raise DataError(
-                f"the featurizer was built for column(s) {_quote(missing)} that the data lacks; "
-                f"its columns are {_quote(X.columns)}."
-            )
-        extra = [c for c in X.columns if c not in purposes]
-        if extra:
-            purposes.update(profile_columns(X[extra]).purposes())
-            self.notes_.append(f"column(s) {_quote(extra)} were not profiled beforehand; "
-                               "their types were detected on the training rows")
-        return {c: purposes[c] for c in X.columns}
-
-    def _strategy(self, column: str, kind: str) -> tuple[str, Any]:
-        custom = (self.imputers or {}).get(column)
-        if custom is None:
-            return {"numeric": "mean", "datetime": "median"}.get(kind, "most_frequent"), None
-        strategy, fill = custom["strategy"], custom.get("fill_value")
+    def _strategy(column: ColumnPlan) -> tuple[str, Any]:
+        """The column's imputer strategy and fill value, the fill in the column's input form."""
+        strategy, fill = str(column.imputer), column.fill_value
         if strategy == "constant":
-            if kind == "numeric":
+            if column.input_kind == "numeric":
                 fill = float(fill)
-            elif kind == "datetime":
+            elif column.input_kind == "datetime":
                 fill = float(_seconds(pd.Series([fill]), None)[0])
             else:
                 fill = _value_text(fill)
         return strategy, fill
-
-    def _plan(self, purposes: dict[str, str]) -> None:
-        """Decide each column's kind and encoder; fill ``columns_`` and ``input_kinds_``."""
-        blocked = {BlockedTransformers.parse(b, field="blocked_transformers").value
-                   for b in self.blocked_transformers or ()}
-        self.columns_: list[dict[str, Any]] = []
-        self.input_kinds_: dict[str, str] = {}
-        self.encoders_: dict[str, str] = {}
-        for column, purpose in purposes.items():
-            record = {"raw_column": column, "detected_type": purpose, "dropped": False,
-                      "transformations": [], "notes": []}
-            self.columns_.append(record)
-            if self.mode_ == "off":
-                record["detected_type"] = _NUMERIC
-                record["notes"].append("featurization is off: used as is")
-                self.input_kinds_[column] = "numeric"
-                continue
-            if purpose in DROPPED_PURPOSES:
-                record["dropped"] = True
-                record["notes"].append({
-                    FeatureType.HASHES.value: "dropped: id-like (nearly every value unique)",
-                    FeatureType.IGNORE.value: "dropped: the same value in every row",
-                    FeatureType.ALL_NAN.value: "dropped: every value is missing",
-                }[purpose])
-            elif purpose == _TEXT:
-                record["dropped"] = True
-                record["notes"].append("dropped: text features (TF-IDF, counts) have no "
-                                       "ONNX-compatible form")
-            elif purpose == _NUMERIC:
-                self.input_kinds_[column] = "numeric"
-            elif purpose == _DATETIME:
-                self.input_kinds_[column] = "datetime"
-                record["notes"].append("one feature, seconds since 1970-01-01: calendar parts "
-                                       "have no ONNX-compatible form")
-            else:
-                if purpose == _CATEGORICAL_HASH:
-                    record["notes"].append(
-                        f"high cardinality: one-hot over the {self.max_categories} most "
-                        "frequent categories instead of hashing (ONNX-compatible)")
-                if "OneHotEncoder" not in blocked:
-                    encoder = "OneHotEncoder"
-                elif "LabelEncoder" not in blocked:
-                    encoder = "LabelEncoder"
-                    record["notes"].append("OneHotEncoder (blocked) skipped: LabelEncoder used "
-                                           "instead")
-                else:
-                    record["dropped"] = True
-                    record["notes"].append("dropped: OneHotEncoder and LabelEncoder are both "
-                                           "blocked and no other encoder is ONNX-compatible")
-                    continue
-                self.input_kinds_[column] = "categorical"
-                self.encoders_[column] = encoder
 
     # --------------------------------------------------------------------------- fitting
 
@@ -299,8 +206,8 @@ class OnnxCompatibleFeaturizer(TransformerMixin, BaseEstimator):
         X = self._frame(X)
         missing = [c for c in self.input_kinds_ if c not in X.columns]
         if missing:
-            raise DataError(f"the input lacks column(s) {_quote(missing)} that the featurizer "
-                            "was fitted on.")
+            raise DataError(f"the input lacks column(s) {quote_columns(missing)} that the "
+                            "featurizer was fitted on.")
         return {c: onnx_column_values(X[c], kind, self.input_formats_.get(c))
                 for c, kind in self.input_kinds_.items()}
 
@@ -316,57 +223,44 @@ class OnnxCompatibleFeaturizer(TransformerMixin, BaseEstimator):
         prepared = self._fit(X)
         return self._output(prepared)
 
+    def _use_plan(self) -> None:
+        """Set the kept columns' input kinds and encoders from ``plan_``."""
+        kept = [c for c in self.plan_.columns if not c.dropped]
+        self.input_kinds_ = {c.name: str(c.input_kind) for c in kept}
+        self.encoders_ = {c.name: str(c.encoder) for c in kept if c.input_kind == "categorical"}
+
     def _fit(self, X: Any) -> pd.DataFrame:
-        X = self._frame(X)
-        self.notes_: list[str] = []
-        self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
-        self.n_features_in_ = X.shape[1]
-        self.task_ = TaskType.parse(self.task, field="task").value.lower()
-        self.mode_ = FeaturizationMode.parse(self.mode, field="mode").value.lower()
-        dtypes = {c: X[c].dtype for c in X.columns}
-        if self.mode_ == "off":
-            check_featurization({}, dtypes, mode="off", task=self.task_)
-            purposes = {c: _NUMERIC for c in X.columns}
-        else:
-            purposes = self._resolve_purposes(X)
-            check_featurization(purposes, dtypes, mode=self.mode_, task=self.task_,
-                                imputers=self.imputers)
-            bad = [c for c, v in (self.imputers or {}).items()
-                   if v.get("strategy") == "ffill" and c in purposes]
-            if bad:
-                raise DataError(f"transformer_params.imputer: strategy 'ffill' ({_quote(bad)}) "
-                                "is for forecasting only.")
-        self._plan(purposes)
+        X, purposes = self._start(X)
+        self.plan_ = plan_columns(purposes, self._options(), scale=bool(self.scale), onnx=True,
+                                  datetime_formats=self.datetime_formats,
+                                  max_categories=int(self.max_categories))
+        self.notes_ += self.plan_.notes
+        self._use_plan()
         self.input_formats_ = {c: f for c, f in (self.datetime_formats or {}).items()
                                if self.input_kinds_.get(c) == "datetime"}
         prepared = self._prepared(X)
-        self._drop_empty(prepared)
+        self.plan_ = self.plan_.fitted(dropped=self._empty(prepared))
+        self._use_plan()
         prepared = prepared[list(self.input_kinds_)]
-        if not self.input_kinds_:
-            reasons = "; ".join(f"'{r['raw_column']}': {r['notes'][-1]}" for r in self.columns_
-                                if r["notes"])
-            raise DataError(f"featurization left no features: every column was dropped "
-                            f"({reasons}).")
+        self.plan_.check_kept()
         self.transformer_ = self._build(prepared)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("ignore", category=UserWarning)
             self.transformer_.fit(prepared)
         self._name_outputs()
-        self._describe()
+        self.plan_ = self.plan_.fitted(marked=self.indicator_columns_)
         return prepared
 
-    def _drop_empty(self, prepared: pd.DataFrame) -> None:
-        """Drop kept columns with no value at all in these training rows."""
-        for column, kind in list(self.input_kinds_.items()):
+    def _empty(self, prepared: pd.DataFrame) -> dict[str, str]:
+        """Kept columns with no value at all in these training rows -> why they are dropped."""
+        if self.mode_ == "off":
+            return {}
+        empty = {}
+        for column, kind in self.input_kinds_.items():
             values = prepared[column]
-            empty = (values == MISSING_TEXT).all() if kind == "categorical" \
-                else values.isna().all()
-            if empty and self.mode_ != "off":
-                del self.input_kinds_[column]
-                self.encoders_.pop(column, None)
-                record = next(r for r in self.columns_ if r["raw_column"] == column)
-                record["dropped"] = True
-                record["notes"].append("dropped: every value is missing in the training rows")
+            if (values == MISSING_TEXT).all() if kind == "categorical" else values.isna().all():
+                empty[column] = "dropped: every value is missing in the training rows"
+        return empty
 
     def _categories(self, text: pd.Series, fill: str | None) -> list[str]:
         present = text[text != MISSING_TEXT]
@@ -393,7 +287,7 @@ class OnnxCompatibleFeaturizer(TransformerMixin, BaseEstimator):
             self.layout_.append(("continuous", columns))
             self.strategies_ = {}
             return ColumnTransformer(blocks, sparse_threshold=0.0, remainder="drop")
-        self.strategies_ = {c: self._strategy(c, k) for c, k in kinds.items()}
+        self.strategies_ = {c: self._strategy(self.plan_.column(c)) for c in kinds}
         groups: dict[tuple[str, str], list[str]] = {}
         for column, kind in kinds.items():
             if kind in ("numeric", "datetime"):
@@ -453,45 +347,20 @@ class OnnxCompatibleFeaturizer(TransformerMixin, BaseEstimator):
                 names += columns
                 owners += columns
             elif kind == "indicator":
-                names += [f"{c}_WASNULL" for c in columns]
+                names += [indicator_name(c) for c in columns]
                 owners += columns
             else:
                 encoder = fitted.named_steps["onehot"]
                 labels = [str(v) for v in encoder.categories_[0]]
                 names += [f"{columns[0]}_{v}" for v in labels]
                 owners += [columns[0]] * len(labels)
-        names = _unique_names(names)
-        self.feature_names_out_ = np.asarray(names, dtype=object)
-        self.feature_map_ = dict(zip(names, owners, strict=True))
-
-    def _describe(self) -> None:
-        scaled = bool(self.scale)
-        for record in self.columns_:
-            column = record["raw_column"]
-            if record["dropped"]:
-                record["transformations"] = []
-                continue
-            if self.mode_ == "off":
-                record["transformations"] = ["StandardScaler"] if scaled else []
-                continue
-            kind = self.input_kinds_[column]
-            strategy = self.strategies_[column][0]
-            steps = [_IMPUTER_NAMES[strategy]]
-            if column in self.indicator_columns_:
-                steps.append("ImputationMarker")
-            if kind == "datetime":
-                steps.append("SecondsSinceEpoch")
-            if kind == "categorical":
-                steps.append(self.encoders_[column])
-            if scaled and (kind != "categorical" or self.encoders_[column] == "LabelEncoder"):
-                steps.append("StandardScaler")
-            record["transformations"] = steps
+        self._set_outputs(names, owners)
 
     # ------------------------------------------------------------------------- transform
 
     def _output(self, prepared: pd.DataFrame) -> np.ndarray:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("ignore", category=UserWarning)
             out = self.transformer_.transform(prepared)
         return np.ascontiguousarray(out, dtype=np.float64)
 
@@ -502,19 +371,12 @@ class OnnxCompatibleFeaturizer(TransformerMixin, BaseEstimator):
         X = self._frame(X)
         return self._output(self._prepared(X))
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        if not hasattr(self, "feature_names_out_"):
-            raise NotFittedError("OnnxCompatibleFeaturizer is not fitted yet; call fit first.")
-        return self.feature_names_out_.copy()
-
-    def featurization_summary(self) -> list[dict[str, Any]]:
-        """What happened to each raw column (same shape as ``AutoFeaturizer``'s summary)."""
-        return featurization_summary(self)
-
 
 def make_onnx_featurizer(profile: DataProfile, settings: TabularFeaturizationSettings | None,
-                         *, scale: bool, task: str, seed: int = 0) -> OnnxCompatibleFeaturizer:
-    """The ONNX-compatible ``datatransformer`` step, from the job's profile and settings.
+                         *, scale: bool, task: Task | TaskType | str,
+                         seed: int = 0) -> OnnxCompatibleFeaturizer:
+    """The ONNX-compatible ``datatransformer`` step, built from the ONNX plan of
+    :func:`~cirrusml.featurize.plan_featurization`.
 
     Like :func:`~cirrusml.featurize.make_featurizer` (``settings`` ``None``: those the profile
     was made with; ``column_name_and_types`` override the profile's purposes), but every learner
@@ -522,21 +384,6 @@ def make_onnx_featurizer(profile: DataProfile, settings: TabularFeaturizationSet
     and ``tf_idf`` parameters have nothing to apply to and are ignored. Raises ``DataError``
     before any training for settings that cannot apply.
     """
-    options = featurization_options(settings) if settings is not None else profile.options
-    check_named_columns(options, profile.columns)
-    purposes = profile.purposes()
-    purposes.update(options.column_types)
-    task_name = TaskType.parse(task, field="task").value.lower()
-    dtypes = {name: col.dtype for name, col in profile.columns.items()}
-    check_featurization(purposes, dtypes, mode=options.mode, task=task_name,
-                        imputers=options.imputers)
-    return OnnxCompatibleFeaturizer(
-        purposes=purposes,
-        mode=options.mode,
-        blocked_transformers=tuple(options.blocked),
-        imputers={c: dict(v) for c, v in options.imputers.items()} or None,
-        datetime_formats=profile.datetime_formats() or None,
-        scale=scale,
-        task=task_name,
-        seed=seed,
-    )
+    as_task(task)  # an unknown task fails here, not at fit
+    plan = plan_featurization(profile, settings, scale=scale, onnx=True, task=task)
+    return OnnxCompatibleFeaturizer(**plan.featurizer_params(), task=task, seed=seed)

@@ -334,7 +334,7 @@ def detect_datetime_format(text: pd.Series,
         return None, 0.0
     candidates: list[str] = []
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas warns about day-first guesses
+        warnings.simplefilter("ignore", category=UserWarning)  # day-first guesses
         for value in text.drop_duplicates().iloc[:20]:  # a few values, not the rows
             fmt = guess_datetime_format(value)
             if fmt and fmt not in candidates:
@@ -343,7 +343,7 @@ def detect_datetime_format(text: pd.Series,
                   if re.search("%[Yy]", f) and re.search("%[mbB]", f)]
     best, best_share = None, 0.0
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", category=UserWarning)  # format guesses
         for fmt in candidates:
             try:
                 parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)

@@ -7,34 +7,46 @@ One entry per raw column, in the data's order::
      "notes": []}
 
 ``notes`` says why a column was dropped, or which blocked transformer was replaced by what.
+The summary is derived from the featurizer's fitted :class:`~cirrusml.featurize.FeaturizationPlan`
+and nothing else, so the two cannot disagree.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from cirrusml.exceptions import NotFittedError
 
-__all__ = ["featurization_summary", "render_featurization_summary"]
+if TYPE_CHECKING:
+    from cirrusml.featurize._plan import FeaturizationPlan
+
+__all__ = ["featurization_summary", "render_featurization_summary", "summarize_plan"]
+
+
+def summarize_plan(plan: FeaturizationPlan, feature_map: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The summary of a fitted plan; ``feature_map`` maps each engineered name to its raw column."""
+    counts = Counter(feature_map.values())
+    return [
+        {
+            "raw_column": column.name,
+            "detected_type": column.purpose,
+            "dropped": column.dropped,
+            "transformations": column.transformations(),
+            "engineered_features": int(counts.get(column.name, 0)),
+            "notes": list(column.notes),
+        }
+        for column in plan.columns
+    ]
 
 
 def featurization_summary(featurizer: Any) -> list[dict[str, Any]]:
-    """The summary of a fitted :class:`~cirrusml.featurize.AutoFeaturizer`."""
+    """The summary of a fitted :class:`~cirrusml.featurize.AutoFeaturizer` or
+    :class:`~cirrusml.featurize.OnnxCompatibleFeaturizer`: its fitted plan."""
     if not hasattr(featurizer, "feature_map_"):
         raise NotFittedError("the featurizer is not fitted yet; call fit first.")
-    counts = Counter(featurizer.feature_map_.values())
-    return [
-        {
-            "raw_column": record["raw_column"],
-            "detected_type": record["detected_type"],
-            "dropped": bool(record["dropped"]),
-            "transformations": list(record["transformations"]),
-            "engineered_features": int(counts.get(record["raw_column"], 0)),
-            "notes": list(record["notes"]),
-        }
-        for record in featurizer.columns_
-    ]
+    return summarize_plan(featurizer.plan_, featurizer.feature_map_)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -42,7 +54,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
               for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
     return [line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
 

@@ -328,7 +328,8 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X: pd.DataFrame) -> sp.csr_matrix:
         _check_fitted(self, "hashers_")
         blocks = []
-        for column, imputer, hasher in zip(self.feature_names_in_, self.imputers_, self.hashers_):
+        parts = zip(self.feature_names_in_, self.imputers_, self.hashers_, strict=True)
+        for column, imputer, hasher in parts:
             text = imputer.transform(as_text(X[column]).reshape(-1, 1)).astype(str)
             blocks.append(hasher.transform(text.astype(object)))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
@@ -336,7 +337,7 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         _check_fitted(self, "hashers_")
         names = []
-        for column, hasher in zip(self.feature_names_in_, self.hashers_):
+        for column, hasher in zip(self.feature_names_in_, self.hashers_, strict=True):
             width = len(str(hasher.n_features - 1))
             names += [f"{column}_hash_{j:0{width}d}" for j in range(hasher.n_features)]
         return np.asarray(names, dtype=object)
@@ -377,8 +378,9 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         if self.method != "tfidf":
             raise DataError(f"unknown text method {self.method!r}; use 'tfidf' or 'count'.")
         if self.params:
-            params = {"ngram_range": (1, 2), "max_features": self.word_max_features,
-                      "sublinear_tf": True}
+            params: dict[str, Any] = {"ngram_range": (1, 2),
+                                      "max_features": self.word_max_features,
+                                      "sublinear_tf": True}
             params.update(self.params)
             if "ngram_range" in params:
                 params["ngram_range"] = tuple(params["ngram_range"])
@@ -452,7 +454,7 @@ def parse_dates(series: pd.Series, fmt: str | None) -> pd.Series:
             return series.dt.tz_localize(None)
         return series
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", category=UserWarning)  # format guesses
         if pd.api.types.is_numeric_dtype(series):  # numbers are read as Unix seconds
             stamps = pd.to_datetime(to_float(series), unit="s", errors="coerce")
             return pd.Series(stamps, index=series.index)

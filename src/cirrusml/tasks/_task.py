@@ -319,5 +319,19 @@ def task_for(kind: TaskType | str) -> Task:
 
 def as_task(task: Task | TaskType | str) -> Task:
     """``task`` itself if it is a :class:`Task`, else a new task of that kind (for library
-    functions that take either)."""
-    return task if isinstance(task, Task) else task_for(task)
+    functions that take either). Forecasting, which jobs refuse for now, gives a
+    :class:`TimeOrderedTask` so that library parts (featurization) can already honour its rules."""
+    if isinstance(task, Task):
+        return task
+    if TaskType.parse(task) is TaskType.FORECASTING:
+        return TimeOrderedTask()
+    return task_for(task)
+
+
+class TimeOrderedTask(RegressionTask):
+    """Numeric targets whose rows are ordered in time: the stand-in for forecasting until its
+    own task arrives. Only :func:`as_task` makes one (for library functions); jobs still refuse
+    forecasting in :func:`task_for`."""
+
+    kind = TaskType.FORECASTING
+    time_ordered = True
