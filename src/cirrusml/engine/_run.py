@@ -220,8 +220,8 @@ def explainability_enabled(job: AutoMLTabular) -> bool:
     return True if value is None else bool(value)
 
 
-def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedData,
-                           task_name: str) -> tuple[Any, list[Any]]:
+def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedData
+                           ) -> tuple[Any, list[Any]]:
     """Profile the training columns and compute Azure's data guardrails."""
     settings = job.featurization
     train_X = data.X.iloc[: data.n_train_rows]
@@ -233,7 +233,7 @@ def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedDa
     if mode is not FeaturizationMode.OFF:
         guardrails = compute_guardrails(
             profile, train_X, data.y.iloc[: data.n_train_rows] if data.classes else None,
-            task=task_name, split_description=data.plan.describe(),
+            task=data.task, split_description=data.plan.describe(),
             dropped_target_rows=sum(n for where, n in data.dropped_target_rows.items()
                                     if where != "test_data"),
             memory_bytes_available=int(psutil.virtual_memory().available))
@@ -392,7 +392,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
         ctx.log.warning("Dropped %d row(s) of %s whose target is missing.", count, where)
 
     ctx.phase("Profiling columns and checking guardrails")
-    profile, guardrails = _prepare_featurization(job, ctx, data, job.task_type.value)
+    profile, guardrails = _prepare_featurization(job, ctx, data)
     for guardrail in guardrails:
         ctx.log.info("Guardrail %-36s %s", guardrail.name, guardrail.status)
     _save_guardrails(ctx, guardrails)

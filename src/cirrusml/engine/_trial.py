@@ -109,11 +109,11 @@ def _featurizer(spec: TrialSpec, data: JobData) -> Any:
     assert data.profile is not None
     if data.onnx_compatible:
         return make_onnx_featurizer(data.profile, data.featurization,
-                                    scale=learner.needs_scaling, task=data.task.name,
+                                    scale=learner.needs_scaling, task=data.task,
                                     seed=spec.seed)
     return make_featurizer(data.profile, data.featurization,
                            native_categorical=learner.native_categorical,
-                           scale=learner.needs_scaling, task=data.task.name, seed=spec.seed)
+                           scale=learner.needs_scaling, task=data.task, seed=spec.seed)
 
 
 def _estimator(spec: TrialSpec) -> Any:

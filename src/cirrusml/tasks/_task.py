@@ -335,3 +335,4 @@ class TimeOrderedTask(RegressionTask):
 
     kind = TaskType.FORECASTING
     time_ordered = True
+    stack_by_default = False
