@@ -41,6 +41,7 @@ __all__ = [
     "align_proba",
     "as_task",
     "task_for",
+    "task_for_output",
 ]
 
 
@@ -313,3 +314,12 @@ def as_task(task: Task | TaskType | str) -> Task:
     """``task`` itself if it is a :class:`Task`, else a new task of that kind (for library
     functions that take either)."""
     return task if isinstance(task, Task) else task_for(task)
+
+
+def task_for_output(probabilistic: bool) -> Task:
+    """A new (unfitted) task whose models predict class probabilities (``probabilistic``) or
+    numbers: for code that meets a fitted model without its job (an ONNX file's metadata)."""
+    for cls in _TASKS.values():
+        if cls.probabilistic == probabilistic:
+            return cls()
+    raise NotSupportedYetError(f"no task has probabilistic={probabilistic!r} outputs.")
