@@ -105,8 +105,7 @@ def linear_coefficients(model: Any) -> tuple[Any, np.ndarray] | None:
     coef = None if learner is None else learner.coefficients(estimator)
     if coef is None:
         return None
-    coef = coef.toarray() if sp.issparse(coef) else np.asarray(coef, dtype=float)
-    coef = np.atleast_2d(coef)
+    coef = np.atleast_2d(np.asarray(coef, dtype=float))
     if coef.shape[1] != len(featurizer.get_feature_names_out()):
         return None
     return featurizer, coef

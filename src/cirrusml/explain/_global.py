@@ -161,7 +161,8 @@ def _shares(values: np.ndarray) -> np.ndarray:
 
 
 def _as_dict(names: list[str], values: np.ndarray) -> dict[str, float]:
-    pairs = sorted(zip(names, (float(v) for v in values), strict=True), key=lambda kv: (-kv[1], kv[0]))
+    pairs = sorted(zip(names, (float(v) for v in values), strict=True),
+                   key=lambda kv: (-kv[1], kv[0]))
     return dict(pairs)
 
 

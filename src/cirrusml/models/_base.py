@@ -84,10 +84,10 @@ def in_domain(distribution: BaseDistribution, value: Any) -> bool:
     if isinstance(distribution, IntDistribution):
         if int(value) != value:
             return False
-        return (distribution.low <= value <= distribution.high
-                and (int(value) - distribution.low) % distribution.step == 0)
+        return bool(distribution.low <= value <= distribution.high
+                    and (int(value) - distribution.low) % distribution.step == 0)
     if isinstance(distribution, FloatDistribution):
-        return math.isfinite(value) and distribution.low <= value <= distribution.high
+        return bool(math.isfinite(value) and distribution.low <= value <= distribution.high)
     return False
 
 

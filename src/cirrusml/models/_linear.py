@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils import get_tags
@@ -127,7 +128,8 @@ class _LinearLearner(Learner):
         return OnnxRecipe(estimator)
 
     def coefficients(self, estimator: Any) -> np.ndarray | None:
-        return np.asarray(estimator.coef_)
+        coef = estimator.coef_  # dense, unless the model was sparsified
+        return np.asarray(coef.toarray() if sp.issparse(coef) else coef, dtype=float)
 
 
 class LogisticRegressionLearner(_LinearLearner):

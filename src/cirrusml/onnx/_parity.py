@@ -79,6 +79,9 @@ def check_parity(model: Any, path: Any, X: Any, task: Task | TaskType | str, *,
         return report
     expected = np.asarray(model.predict(X), dtype=np.float64).ravel()
     got = predict_onnx(path, X)
+    if isinstance(got, tuple):
+        raise OnnxParityError("the ONNX model gives class probabilities, but the task's models "
+                              "predict values.")
     if got.shape != expected.shape:
         raise OnnxParityError(f"the ONNX predictions have shape {got.shape}, the model's "
                               f"{expected.shape}.")
