@@ -7,6 +7,12 @@ test split and validation folds with the same seed, builds the featurizer and th
 way the engine does, prints the primary metric (the mean over the folds, which equals the score
 the job recorded), and saves the final model with MLflow.
 
+Nothing here branches on the task or knows a learner: the script rebuilds every estimator as the
+engine does (``get_learner(name, task).build(...)``), the template's probability-or-value code
+paths follow :attr:`Task.probabilistic <cirrusml.tasks.Task.probabilistic>`, and the saved
+model pins cirrusml's own dependencies plus every learner's
+:attr:`~cirrusml.models.Learner.runtime_packages`.
+
 The script uses cirrusml's public pieces (``mltable``, ``featurize``, ``models``, ``tasks``,
 ``metrics``, ``spec``; ``ensemble`` for ensembles) and nothing of the engine or the
 workspace, so it runs anywhere cirrusml is installed. Every value in it is a Python literal:
@@ -28,8 +34,10 @@ import pandas as pd
 from cirrusml._version import __version__
 from cirrusml.data import Input
 from cirrusml.ensemble import DEFAULT_TRAIN_PERCENTAGE
-from cirrusml.exceptions import CirrusMLError
-from cirrusml.spec import AutoMLTabular, TaskType, resolved_limits
+from cirrusml.exceptions import CirrusMLError, NotSupportedYetError
+from cirrusml.models import LEARNERS
+from cirrusml.spec import AutoMLTabular, resolved_limits
+from cirrusml.tasks import task_for
 
 __all__ = ["ENSEMBLE_LEARNERS", "generate_training_script", "py_literal"]
 
@@ -38,6 +46,16 @@ ENSEMBLE_LEARNERS = ("VotingEnsemble", "StackEnsemble")
 _TEMPLATE = "train.py.j2"
 _WIDTH = 99  # the line length the scripts aim for
 _DATA_FIELDS = ("training_data", "validation_data", "test_data")
+#: What a saved model needs besides its learners' own libraries (and cloudpickle, which saves it).
+_BASE_PACKAGES = ("cirrusml", "scikit-learn", "pandas", "numpy", "scipy")
+
+
+def runtime_packages() -> tuple[str, ...]:
+    """The distributions a generated script pins in the saved model's requirements."""
+    packages = list(_BASE_PACKAGES)
+    for learner in LEARNERS:
+        packages += [p for p in learner.runtime_packages if p not in packages]
+    return (*packages, "cloudpickle")
 
 
 # -------------------------------------------------------------------------- Python literals
@@ -250,11 +268,13 @@ def generate_training_script(job: AutoMLTabular, trial: Mapping[str, Any], *, jo
         in-memory DataFrame).
     """
     task = job.task_type
-    if task not in (TaskType.CLASSIFICATION, TaskType.REGRESSION):
+    try:
+        kind = task_for(task)
+    except NotSupportedYetError:
         raise CirrusMLError(
             f"job '{job_name}' is a {task.yaml} job; generated code covers classification and "
             "regression jobs."
-        )
+        ) from None
     _check_trial(trial, job_name)
     index = int(trial["index"])
     learner = str(trial["learner"])
@@ -279,7 +299,7 @@ def generate_training_script(job: AutoMLTabular, trial: Mapping[str, Any], *, jo
     if seed is None:
         seed = 0 if job.seed is None else job.seed
     featurization = job.featurization._to_yaml_dict() if job.featurization is not None else None
-    classification = task is TaskType.CLASSIFICATION
+    probabilistic = kind.probabilistic
     if ensemble:
         listed = ", ".join(str(m["trial"]) for m in member_list)
         what = f"trial {index}, a {learner} of trials {listed}"
@@ -304,12 +324,14 @@ def generate_training_script(job: AutoMLTabular, trial: Mapping[str, Any], *, jo
         "ensemble_kind": learner,
         "stack": learner == "StackEnsemble",
         "ensemble_class": (("Stack" if learner == "StackEnsemble" else "Voting")
-                           + ("ClassifierEnsemble" if classification else "RegressorEnsemble")),
+                           + ("ClassifierEnsemble" if probabilistic else "RegressorEnsemble")),
         "meta_type_src": py_literal(meta_type),
         "meta_kwargs_src": py_literal(meta_kwargs, prefix=len("META_LEARNER_KWARGS = ")),
         "train_percentage_src": py_literal(float(train_percentage)),
-        "classification": classification,
-        "metrics_function": "classification_metrics" if classification else "regression_metrics",
+        "probabilistic": probabilistic,
+        "task_name_text": _text(kind.name),
+        "metrics_function": "classification_metrics" if probabilistic else "regression_metrics",
+        "runtime_packages_src": py_literal(runtime_packages(), prefix=len("RUNTIME_PACKAGES = ")),
         "needs": needs,
         "inputs": inputs,
         "test_kind": test_kind,

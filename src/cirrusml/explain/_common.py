@@ -4,11 +4,22 @@ featurizing in bounded chunks, and folding engineered features back onto raw col
 A model here is what a job produces: a scikit-learn ``Pipeline`` of ``inputs`` (raw columns),
 ``datatransformer`` (the :class:`~cirrusml.featurize.AutoFeaturizer`), maybe ``densify``, then
 ``model``; or an ensemble whose members are such pipelines. Anything else with ``predict`` (and
-``predict_proba`` for classification) is explained model-agnostically.
+``predict_proba`` for a probabilistic task) is explained model-agnostically.
+
+How a pipeline's model is explained is the learner's to say, not this package's: the learner
+that built the final estimator (:func:`~cirrusml.models.learner_for_estimator`) gives the tree
+model Tree SHAP reads (:meth:`~cirrusml.models.Learner.tree_model`) or a linear model's
+coefficients (:meth:`~cirrusml.models.Learner.coefficients`); every other model is explained
+model-agnostically. Outputs differ only by :attr:`Task.probabilistic
+<cirrusml.tasks.Task.probabilistic>`: class probabilities (in the model's ``classes_`` order)
+or values.
 """
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,133 +28,87 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
-from cirrusml.exceptions import DataError
+from cirrusml.exceptions import CirrusMLError, DataError
 from cirrusml.featurize import as_frame
-from cirrusml.models import (
-    GradientBoostingClassifier,
-    GradientBoostingRegressor,
-    LightGBMClassifier,
-    LightGBMRegressor,
-    XGBoostClassifier,
-    XGBoostRegressor,
-)
-from cirrusml.spec import TaskType
+from cirrusml.models import TreeModel, learner_for_estimator
+
+#: What libraries warn about while a model is explained (feature names, convergence, numeric
+#: edge cases, deprecations); none of it changes an explanation.
+QUIET_CATEGORIES: tuple[type[Warning], ...] = (UserWarning, FutureWarning, RuntimeWarning,
+                                               DeprecationWarning, PendingDeprecationWarning)
+
+
+@contextlib.contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """Silence :data:`QUIET_CATEGORIES` inside the block."""
+    with warnings.catch_warnings():
+        for category in QUIET_CATEGORIES:
+            warnings.simplefilter("ignore", category=category)
+        yield
+
 
 #: Dense cells per featurized chunk handed to SHAP (bounds memory for wide text features).
 CHUNK_CELLS = 2_000_000
 
-#: Tree-model kinds, by how SHAP reads them.
-LIGHTGBM, XGBOOST, SKLEARN_BOOSTING, SKLEARN_TREES = "lightgbm", "xgboost", "gbm", "trees"
 
 
 @dataclass
 class TreeParts:
     """A single pipeline ending in a tree learner, taken apart for ``shap.TreeExplainer``.
 
-    ``prefix`` is every step before the model (raw rows in, model features out); ``library``
-    is the fitted library model SHAP reads (the ``estimator_`` of cirrusml's boosting
-    wrappers, the scikit-learn forest or tree itself otherwise).
+    ``prefix`` is every step before the model (raw rows in, model features out); ``tree`` is
+    what the learner says SHAP reads (the fitted library model and how it takes its input).
     """
 
     prefix: Pipeline
     featurizer: Any
     estimator: Any
-    library: Any
-    kind: str
+    tree: TreeModel
 
     @property
-    def classifier(self) -> bool:
-        return hasattr(self.estimator, "classes_")
+    def library(self) -> Any:
+        return self.tree.library
 
 
-def parse_task(task: Any) -> TaskType:
-    """The task; forecasting models are explained like regressors."""
-    parsed = TaskType.parse(task, field="task")
-    return TaskType.REGRESSION if parsed is TaskType.FORECASTING else parsed
-
-
-def is_classification(task: TaskType) -> bool:
-    return task is TaskType.CLASSIFICATION
-
-
-def _sklearn_tree_types() -> tuple[type, ...]:
-    from sklearn.ensemble import (
-        ExtraTreesClassifier,
-        ExtraTreesRegressor,
-        RandomForestClassifier,
-        RandomForestRegressor,
-    )
-    from sklearn.tree import (
-        DecisionTreeClassifier,
-        DecisionTreeRegressor,
-        ExtraTreeClassifier,
-        ExtraTreeRegressor,
-    )
-
-    return (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier,
-            ExtraTreesRegressor, DecisionTreeClassifier, DecisionTreeRegressor,
-            ExtraTreeClassifier, ExtraTreeRegressor)
-
-
-def _library_of(estimator: Any) -> tuple[Any, str] | None:
-    """(library model, kind) when ``estimator`` is a tree learner SHAP can read, else None."""
-    if isinstance(estimator, (LightGBMClassifier, LightGBMRegressor)):
-        return estimator.estimator_, LIGHTGBM
-    if isinstance(estimator, (XGBoostClassifier, XGBoostRegressor)):
-        return estimator.estimator_, XGBOOST
-    if isinstance(estimator, (GradientBoostingClassifier, GradientBoostingRegressor)):
-        return estimator.estimator_, SKLEARN_BOOSTING
-    # Note: scikit-learn forests have an ``estimator_`` too (the unfitted template tree), so
-    # they are matched by type and used as they are.
-    if isinstance(estimator, _sklearn_tree_types()):
-        return estimator, SKLEARN_TREES
-    module = type(estimator).__module__
-    if module.startswith("lightgbm") and hasattr(estimator, "booster_"):
-        return estimator, LIGHTGBM
-    if module.startswith("xgboost") and hasattr(estimator, "get_booster"):
-        return estimator, XGBOOST
-    return None
+def _featurizer(model: Any) -> Any:
+    """The pipeline's featurizer when it maps engineered features to raw columns, else None."""
+    if not isinstance(model, Pipeline) or len(model.steps) < 2:
+        return None
+    featurizer = model.named_steps.get("datatransformer")
+    return featurizer if featurizer is not None and hasattr(featurizer, "feature_map_") else None
 
 
 def tree_parts(model: Any) -> TreeParts | None:
     """The parts of a single fitted pipeline whose last step is a tree learner, else None."""
-    if not isinstance(model, Pipeline) or len(model.steps) < 2:
+    featurizer = _featurizer(model)
+    if featurizer is None:
         return None
     estimator = model.steps[-1][1]
-    found = _library_of(estimator)
-    featurizer = model.named_steps.get("datatransformer")
-    if found is None or featurizer is None or not hasattr(featurizer, "feature_map_"):
+    learner = learner_for_estimator(estimator)
+    tree = None if learner is None else learner.tree_model(estimator)
+    if tree is None:
         return None
-    library, kind = found
-    return TreeParts(prefix=model[:-1], featurizer=featurizer, estimator=estimator,
-                     library=library, kind=kind)
+    return TreeParts(prefix=model[:-1], featurizer=featurizer, estimator=estimator, tree=tree)
 
 
 def linear_coefficients(model: Any) -> tuple[Any, np.ndarray] | None:
     """(featurizer, coefficients as ``(n_outputs, n_features)``) of a linear pipeline, else None.
 
-    Looks for ``coef_`` on the last step or on the library model it wraps (``estimator_``).
+    The coefficients are those the final estimator's learner gives; they must cover every
+    engineered feature.
     """
-    if not isinstance(model, Pipeline):
-        return None
-    featurizer = model.named_steps.get("datatransformer")
-    if featurizer is None or not hasattr(featurizer, "feature_map_"):
+    featurizer = _featurizer(model)
+    if featurizer is None:
         return None
     estimator = model.steps[-1][1]
-    for holder in (estimator, getattr(estimator, "estimator_", None)):
-        if holder is None:
-            continue
-        try:
-            coef = getattr(holder, "coef_", None)
-        except Exception:  # e.g. a kernel SVM's coef_ property raises
-            coef = None
-        if coef is None:
-            continue
-        coef = coef.toarray() if sp.issparse(coef) else np.asarray(coef, dtype=float)
-        coef = np.atleast_2d(coef)
-        if coef.shape[1] == len(featurizer.get_feature_names_out()):
-            return featurizer, coef
-    return None
+    learner = learner_for_estimator(estimator)
+    coef = None if learner is None else learner.coefficients(estimator)
+    if coef is None:
+        return None
+    coef = np.atleast_2d(np.asarray(coef, dtype=float))
+    if coef.shape[1] != len(featurizer.get_feature_names_out()):
+        return None
+    return featurizer, coef
 
 
 def raw_columns(model: Any, X: pd.DataFrame) -> list[str]:
@@ -223,17 +188,18 @@ def chunks(n_rows: int, n_columns: int) -> list[slice]:
     return [slice(start, min(start + size, n_rows)) for start in range(0, n_rows, size)]
 
 
-def shap_input(kind: str, Z: Any) -> Any:
+def shap_input(tree: TreeModel | None, Z: Any) -> Any:
     """A featurized chunk as the library model wants it for SHAP.
 
-    XGBoost gets sparse matrices as they are (it reads absent entries as missing, so a dense
-    copy would change its predictions); pandas ``category`` columns stay as they are for
-    LightGBM and XGBoost. Everything else is made dense.
+    A library that takes sparse matrices as they are (XGBoost reads absent entries as missing,
+    so a dense copy would change its predictions) gets them so; a library that takes frames
+    (pandas ``category`` columns) gets them as they are. Everything else is made dense
+    (``tree=None``: always).
     """
     if sp.issparse(Z):
-        return Z.tocsr() if kind == XGBOOST else Z.toarray()
+        return Z.tocsr() if tree is not None and tree.sparse else Z.toarray()
     if isinstance(Z, pd.DataFrame):
-        if kind in (LIGHTGBM, XGBOOST):
+        if tree is not None and tree.frames:
             return Z
         return Z.to_numpy(dtype=float)
     return np.asarray(Z)
@@ -247,14 +213,15 @@ def as_outputs(values: Any) -> np.ndarray:
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3:
-        raise ValueError(f"unexpected SHAP values of shape {array.shape}")
+        raise CirrusMLError(f"unexpected SHAP values of shape {array.shape}")
     return array
 
 
 def engineered_names(featurizer: Any, width: int) -> list[str]:
     names = [str(n) for n in featurizer.get_feature_names_out()]
     if len(names) != width:
-        raise ValueError(f"the featurizer names {len(names)} features but the model sees {width}")
+        raise CirrusMLError(f"the featurizer names {len(names)} features but the model sees "
+                            f"{width}")
     return names
 
 
@@ -274,8 +241,10 @@ def to_raw(per_feature: np.ndarray, names: list[str], feature_map: dict[str, str
     return out
 
 
-def predict_output(model: Any, X: pd.DataFrame, classification: bool) -> np.ndarray:
-    """Class probabilities ``(n, K)`` for classification, predictions ``(n,)`` otherwise."""
-    if classification:
+def predict_output(model: Any, X: pd.DataFrame, probabilistic: bool) -> np.ndarray:
+    """Class probabilities ``(n, K)`` in the model's ``classes_`` order when ``probabilistic``
+    (:attr:`Task.probabilistic <cirrusml.tasks.Task.probabilistic>`), predictions ``(n,)``
+    otherwise."""
+    if probabilistic:
         return np.asarray(model.predict_proba(X), dtype=float)
     return np.asarray(model.predict(X), dtype=float).ravel()

@@ -5,8 +5,9 @@ each engineered feature) matters to a model, on a sample of at most ``max_rows``
 
 Method per model
 ----------------
-``shap_tree`` — a single pipeline whose model is a tree learner (LightGBM, XGBoost,
-    RandomForest, ExtremeRandomTrees, DecisionTree, GradientBoosting). ``shap.TreeExplainer``
+``shap_tree`` — a single pipeline whose model's learner gives a tree model
+    (:meth:`~cirrusml.models.Learner.tree_model`: LightGBM, XGBoost, RandomForest,
+    ExtremeRandomTrees, DecisionTree, GradientBoosting). ``shap.TreeExplainer``
     (path-dependent Tree SHAP, no background data) runs on the featurized sample with the fitted
     library model: LightGBM and XGBoost use their own exact SHAP code, which reads pandas
     ``category`` columns and, for XGBoost, sparse matrices as they were trained. The importance
@@ -28,7 +29,8 @@ Method per model
     columns — not by weighting their members' importances — so the importance describes the
     predictions the ensemble actually makes; their ``engineered_importance`` is empty (members
     featurize differently).
-    For a linear pipeline (a ``coef_`` on the model or its library model) the engineered
+    For a linear pipeline (its learner gives :meth:`~cirrusml.models.Learner.coefficients`) the
+    engineered
     importance is ``|coef| × std(feature)`` on the featurized sample (mean over classes): the
     typical change of the linear score caused by the feature. ``engineered_method`` says which
     engineered importance, if any, is given.
@@ -38,26 +40,31 @@ a constant model). Raw columns dropped by featurization (ids, constant columns) 
 
 Sampling and time
 -----------------
-The sample is the first ``max_rows`` rows of a seeded shuffle that is stratified by ``y`` for
-classification (without ``y``, a plain shuffle), so results repeat given ``seed``; every prefix
-of that order is itself stratified, so cutting rows keeps the balance. With ``time_budget``
-(seconds, counting everything the call does, featurization included):
+The sample is the first ``max_rows`` rows of a seeded shuffle that is stratified by ``y`` for a
+probabilistic task (otherwise, or without ``y``, a plain shuffle), so results repeat given
+``seed``; every prefix of that order is itself stratified, so cutting rows keeps the balance.
+With ``time_budget`` (seconds, counting everything the call does, featurization included):
 
-* ``shap_tree`` explains the sample in doubling batches (16 rows first); the cost per row of
+* ``shap_tree`` explains the sample in doubling batches (one row first); the cost per row of
   each batch sizes the next, cut to what is left of the budget, and it stops when the budget
   is spent.
-* ``permutation`` times one scoring of a 50-row pilot, then lowers ``n_repeats`` (5 down to 1)
-  until the estimated cost, ``(1 + columns × repeats)`` scorings of the sample, fits, and only
-  then the rows.
+* ``permutation`` times one scoring of a 50-row pilot and one of a few rows, which give the
+  cost of a scoring as a fixed part plus a part per row. Columns that are constant on the
+  sample are not shuffled (shuffling them changes nothing: their importance is exactly 0).
+  The estimated cost, ``(1 + columns × repeats)`` scorings, is then fitted to the budget by
+  lowering ``n_repeats`` (5 down to 1), then the rows, then, when even that is too much (many
+  columns, a model with a high cost per call), the columns shuffled: those that vary most on
+  the sample first; the others get 0. Shuffling stops at the budget in any case, column by
+  column.
 
-At least :data:`MIN_ROWS` rows are used, so a tiny budget is overrun a little rather than giving
-nothing; ``n_rows`` and ``n_repeats`` report what was used and ``notes`` what was cut.
+At least :data:`MIN_ROWS` rows are used (unless one batch of them would take the whole
+budget), so a tiny budget is overrun a little rather than giving nothing; ``n_rows`` and
+``n_repeats`` report what was used and ``notes`` what was cut.
 """
 
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,30 +73,25 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from cirrusml.exceptions import DataError
+from cirrusml.exceptions import CirrusMLError, DataError, InvalidSpecError
 from cirrusml.explain._common import (
     TreeParts,
     as_outputs,
     chunks,
     engineered_names,
-    is_classification,
     linear_coefficients,
     ordered_sample,
-    parse_task,
     predict_output,
+    quiet_libraries,
     raw_frame,
     shap_input,
     take,
     to_raw,
     tree_parts,
 )
-from cirrusml.metrics import (
-    PRIMARY_METRICS,
-    PrimaryScorer,
-    classification_metrics,
-    get_metric,
-    regression_metrics,
-)
+from cirrusml.metrics import PRIMARY_METRICS, get_metric
+from cirrusml.spec import TaskType
+from cirrusml.tasks import Task, as_task
 
 __all__ = ["GlobalExplanation", "explain_global", "render_importance"]
 
@@ -99,8 +101,10 @@ N_REPEATS = 5
 MIN_ROWS = 20
 #: Rows of the pilot that measures the cost per row (permutation: one scoring call).
 PILOT_ROWS = 50
-#: Rows of the pilot for Tree SHAP (small: a forest of deep trees costs ~10 ms a row).
-SHAP_PILOT_ROWS = 16
+#: Rows of the pilot for Tree SHAP (one: a big multiclass booster costs ~0.1 s a row).
+SHAP_PILOT_ROWS = 1
+#: Rows of the second, small permutation pilot (with the first: fixed and per-row cost).
+SMALL_PILOT_ROWS = 5
 
 
 @dataclass
@@ -157,7 +161,8 @@ def _shares(values: np.ndarray) -> np.ndarray:
 
 
 def _as_dict(names: list[str], values: np.ndarray) -> dict[str, float]:
-    pairs = sorted(zip(names, (float(v) for v in values)), key=lambda kv: (-kv[1], kv[0]))
+    pairs = sorted(zip(names, (float(v) for v in values), strict=True),
+                   key=lambda kv: (-kv[1], kv[0]))
     return dict(pairs)
 
 
@@ -178,7 +183,8 @@ class _Clock:
 # ------------------------------------------------------------------------------- public
 
 
-def explain_global(model: Any, X: pd.DataFrame, y: Any = None, *, task: str,
+def explain_global(model: Any, X: pd.DataFrame, y: Any = None, *,
+                   task: Task | TaskType | str,
                    metric: str | None = None, max_rows: int = 1000, seed: int = 0,
                    time_budget: float | None = None) -> GlobalExplanation:
     """Raw-column and engineered-feature importance of a fitted model on a sample of ``X``.
@@ -192,7 +198,8 @@ def explain_global(model: Any, X: pd.DataFrame, y: Any = None, *, task: str,
         Raw rows (and their targets, optional) to explain the model on; extra columns of ``X``
         are ignored.
     task
-        ``classification`` or ``regression`` (forecasting counts as regression).
+        The job's :class:`~cirrusml.tasks.Task`, or its name (``classification``,
+        ``regression``).
     metric
         The job's primary metric, for permutation importance (any name Azure reports).
     max_rows, seed
@@ -201,8 +208,7 @@ def explain_global(model: Any, X: pd.DataFrame, y: Any = None, *, task: str,
         Seconds the call should take at most (roughly; see the module notes).
     """
     clock = _Clock(time_budget)
-    parsed = parse_task(task)
-    classification = is_classification(parsed)
+    kind = as_task(task)
     frame, columns = raw_frame(model, X)
     if len(frame) == 0:
         raise DataError("explain_global needs at least one row of X.")
@@ -212,24 +218,21 @@ def explain_global(model: Any, X: pd.DataFrame, y: Any = None, *, task: str,
         target = target.ravel()
         if target.shape[0] != len(frame):
             raise DataError(f"y has {target.shape[0]} values for {len(frame)} rows of X.")
-    order = ordered_sample(len(frame), target if classification else None, seed)
+    order = ordered_sample(len(frame), target if kind.probabilistic else None, seed)
     order = order[:max(1, int(max_rows))]
     notes: list[str] = []
 
     parts = tree_parts(model)
     if parts is not None:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return _shap_global(parts, frame, columns, order, clock, parsed.value.lower(),
-                                    notes)
+            with quiet_libraries():
+                return _shap_global(parts, frame, columns, order, clock, kind.name, notes)
         except Exception as exc:  # any SHAP failure: fall back, and say why
             notes.append(f"TreeExplainer failed ({type(exc).__name__}: {_short(exc)}); "
                          "used permutation importance instead")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _permutation_global(model, frame, target, columns, order, clock,
-                                   classification, metric, seed, parsed.value.lower(), notes)
+    with quiet_libraries():
+        return _permutation_global(model, frame, target, columns, order, clock, kind, metric,
+                                   seed, notes)
 
 
 def render_importance(explanation: GlobalExplanation, top: int = 15) -> str:
@@ -277,11 +280,11 @@ def _abs_shap_sum(explainer: Any, parts: TreeParts, Z: Any) -> np.ndarray:
     """Sum over rows of |SHAP|, averaged over outputs: one value per engineered feature."""
     total = np.zeros(Z.shape[1])
     for rows in chunks(Z.shape[0], Z.shape[1]):
-        values = as_outputs(explainer.shap_values(shap_input(parts.kind, take(Z, rows)),
+        values = as_outputs(explainer.shap_values(shap_input(parts.tree, take(Z, rows)),
                                                   check_additivity=False))
         total += np.abs(values).mean(axis=2).sum(axis=0)
     if not np.all(np.isfinite(total)):
-        raise ValueError("SHAP values are not finite")
+        raise CirrusMLError("SHAP values are not finite")
     return total
 
 
@@ -291,16 +294,17 @@ def _budgeted_shap(explainer: Any, parts: TreeParts, Z: Any, clock: _Clock
 
     Rows go in doubling batches (a pilot of :data:`SHAP_PILOT_ROWS` first); each batch's cost
     per row sizes the next one, which is cut to what the remaining budget buys. At least
-    :data:`MIN_ROWS` rows are explained.
+    :data:`MIN_ROWS` rows are explained, unless they alone would cost more than is left.
     """
     n = Z.shape[0]
     total = np.zeros(Z.shape[1])
     done, per_row = 0, 0.0
     while done < n:
         size = min(n - done, SHAP_PILOT_ROWS if done == 0 else done)
-        if done >= MIN_ROWS:
+        if done > 0:
             affordable = int(max(clock.left() or 0.0, 0.0) / max(per_row, 1e-9))
-            size = min(size, affordable)
+            if done >= MIN_ROWS or affordable < MIN_ROWS - done:
+                size = min(size, affordable)
             if size <= 0:
                 break
         started = time.perf_counter()
@@ -340,23 +344,26 @@ def _shap_global(parts: TreeParts, frame: pd.DataFrame, columns: list[str], orde
 Scorer = Callable[[Any, pd.DataFrame, Any], float]
 
 
-def _metric_scorer(metric: str, classification: bool) -> Scorer:
+def _output_task(task: Task, model: Any) -> Task:
+    """``task`` able to predict and score ``model``: an unfitted probabilistic task takes the
+    model's own classes (a fitted one keeps the job's)."""
+    if task.probabilistic and task.classes is None:
+        return task.fit_target(pd.Series(list(model.classes_), dtype=object))
+    return task
+
+
+def _metric_scorer(metric: str, task: Task) -> Scorer:
     info = get_metric(metric)
-    if (info.task == "classification") != classification:
-        raise ValueError(f"{info.name} is a {info.task} metric")
+    if info.task != task.name:
+        raise InvalidSpecError(f"{info.name} is a {info.task} metric")
     sign = 1.0 if info.greater_is_better else -1.0
     primary = info.name in PRIMARY_METRICS
 
     def score(estimator: Any, X: pd.DataFrame, y: Any) -> float:
-        if classification:
-            classes = list(estimator.classes_)
-            proba = np.asarray(estimator.predict_proba(X), dtype=float)
-            value = (PrimaryScorer(info.name, y, classes=classes)(proba) if primary
-                     else classification_metrics(y, proba, classes)[info.name])
-        else:
-            pred = np.asarray(estimator.predict(X), dtype=float).ravel()
-            value = (PrimaryScorer(info.name, y)(pred) if primary
-                     else regression_metrics(np.asarray(y, dtype=float), pred)[info.name])
+        fitted = _output_task(task, estimator)
+        predictions = fitted.predict(estimator, X)
+        value = (fitted.primary_scorer(info.name, y)(predictions) if primary
+                 else fitted.score(y, predictions)[info.name])
         return sign * float(value)
 
     return score
@@ -366,12 +373,12 @@ def _own_score(estimator: Any, X: pd.DataFrame, y: Any) -> float:
     return float(estimator.score(X, y))
 
 
-def _change_scorer(classification: bool) -> Scorer:
+def _change_scorer(probabilistic: bool) -> Scorer:
     """Minus how far outputs move from the reference outputs passed as ``y``."""
 
     def score(estimator: Any, X: pd.DataFrame, reference: Any) -> float:
-        out = predict_output(estimator, X, classification)
-        if classification:
+        out = predict_output(estimator, X, probabilistic)
+        if probabilistic:  # total-variation distance between class probabilities
             return -0.5 * float(np.abs(out - reference).sum(axis=1).mean())
         return -float(np.abs(out - reference).mean())
 
@@ -379,14 +386,13 @@ def _change_scorer(classification: bool) -> Scorer:
 
 
 def _choose_scorer(model: Any, pilot_X: pd.DataFrame, pilot_y: Any, metric: str | None,
-                   classification: bool, notes: list[str]) -> tuple[str, Scorer, float]:
+                   task: Task, notes: list[str]) -> tuple[str, Scorer, float]:
     """(name, scorer, seconds of one pilot call) of the first scoring that works on the pilot."""
     candidates: list[tuple[str, Scorer]] = []
     if pilot_y is not None:
         if metric:
             try:
-                candidates.append((get_metric(metric).name,
-                                   _metric_scorer(metric, classification)))
+                candidates.append((get_metric(metric).name, _metric_scorer(metric, task)))
             except Exception as exc:
                 notes.append(f"metric {metric!r} cannot score this model ({_short(exc)}); "
                              "used the next scoring")
@@ -402,46 +408,111 @@ def _choose_scorer(model: Any, pilot_X: pd.DataFrame, pilot_y: Any, metric: str 
             return name, scorer, time.perf_counter() - started
         notes.append(f"scoring {name} is undefined on the sample; used the next scoring")
     started = time.perf_counter()
-    predict_output(model, pilot_X, classification)
-    return "prediction_change", _change_scorer(classification), time.perf_counter() - started
+    predict_output(model, pilot_X, task.probabilistic)
+    return ("prediction_change", _change_scorer(task.probabilistic),
+            time.perf_counter() - started)
+
+
+@dataclass
+class _CallCost:
+    """Seconds of one scoring call on ``rows`` rows: ``fixed + per_row * rows``."""
+
+    fixed: float
+    per_row: float
+
+    def __call__(self, rows: int) -> float:
+        return self.fixed + self.per_row * rows
+
+    @classmethod
+    def measured(cls, big: tuple[int, float], small: tuple[int, float] | None) -> _CallCost:
+        """From one timed call (``(rows, seconds)``), or two of different sizes."""
+        rows, seconds = big
+        if small is None or small[0] >= rows:
+            return cls(0.0, max(seconds / max(rows, 1), 1e-7))
+        per_row = max((seconds - small[1]) / (rows - small[0]), 1e-7)
+        return cls(max(small[1] - per_row * small[0], 0.0), per_row)
+
+
+def _varying(sample: pd.DataFrame) -> np.ndarray:
+    """Positions of the columns that are not constant on ``sample``, those that vary most
+    first (most rows away from the column's most common value; ties in column order)."""
+    spread = np.zeros(sample.shape[1])
+    for j in range(sample.shape[1]):
+        counts = sample.iloc[:, j].value_counts(dropna=False)
+        spread[j] = len(sample) - (int(counts.iloc[0]) if len(counts) else 0)
+    varying = np.flatnonzero(spread > 0)
+    return varying[np.argsort(-spread[varying], kind="stable")]
+
+
+def _plan(cost: _CallCost, left: float, n: int, varying: Callable[[int], np.ndarray]
+          ) -> tuple[int, int, int]:
+    """(repeats, rows, columns shuffled) whose estimated cost fits ``left`` seconds."""
+    def total(rows: int, reps: int, k: int) -> float:
+        return (1 + k * reps) * cost(rows)
+
+    repeats, rows = N_REPEATS, n
+    k = len(varying(rows))
+    while repeats > 1 and total(rows, repeats, k) > left:
+        repeats -= 1
+    if total(rows, repeats, k) > left:
+        per_call = max(left, 0.0) / (1 + k * repeats)
+        affordable = int((per_call - cost.fixed) / cost.per_row) if per_call > cost.fixed else 0
+        rows = min(n, max(affordable, MIN_ROWS))
+        k = len(varying(rows))
+    if total(rows, repeats, k) > left:
+        k = int(min(k, max(1.0, (max(left, 0.0) / cost(rows) - 1) / repeats)))
+    return repeats, rows, k
 
 
 def _permutation_global(model: Any, frame: pd.DataFrame, target: np.ndarray | None,
-                        columns: list[str], order: np.ndarray, clock: _Clock,
-                        classification: bool, metric: str | None, seed: int, task: str,
-                        notes: list[str]) -> GlobalExplanation:
-    from sklearn.inspection import permutation_importance
-
+                        columns: list[str], order: np.ndarray, clock: _Clock, task: Task,
+                        metric: str | None, seed: int, notes: list[str]) -> GlobalExplanation:
     n = len(order)
     pilot = min(n, PILOT_ROWS)
     pilot_y = None if target is None else target[order[:pilot]]
     name, scorer, pilot_seconds = _choose_scorer(model, frame.iloc[order[:pilot]], pilot_y,
-                                                 metric, classification, notes)
-    repeats, used = N_REPEATS, n
-    left = clock.left()
-    if left is not None:
-        per_row = max(pilot_seconds / pilot, 1e-7)
-
-        def cost(rows: int, reps: int) -> float:
-            return (1 + len(columns) * reps) * per_row * rows
-
-        while repeats > 1 and cost(used, repeats) > left:
-            repeats -= 1
-        if cost(used, repeats) > left:
-            affordable = int(max(left, 0.0) / max(cost(1, repeats), 1e-12))
-            used = min(n, max(affordable, MIN_ROWS))
-        if repeats < N_REPEATS or used < n:
-            notes.append(f"time budget: {repeats} repeat(s) on {used} of {n} sampled rows")
-    rows = order[:used]
-    sample = frame.iloc[rows]
+                                                 metric, task, notes)
+    reference = None
     if name == "prediction_change":
-        y_used: Any = predict_output(model, sample, classification)
+        def outputs(rows: np.ndarray) -> Any:
+            return predict_output(model, frame.iloc[rows], task.probabilistic)
     else:
         assert target is not None
-        y_used = target[rows]
-    result = permutation_importance(model, sample, y_used, scoring=scorer, n_repeats=repeats,
-                                    random_state=seed, n_jobs=1)
-    raw = _shares(np.asarray(result.importances_mean, dtype=float))
+
+        def outputs(rows: np.ndarray) -> Any:
+            return target[rows]
+
+    def varying(rows: int) -> np.ndarray:
+        return _varying(frame.iloc[order[:rows]])
+
+    repeats, used, shuffled = N_REPEATS, n, None
+    left = clock.left()
+    if left is not None:
+        small = None
+        if pilot > SMALL_PILOT_ROWS:
+            rows = order[:SMALL_PILOT_ROWS]
+            started = time.perf_counter()
+            try:
+                scorer(model, frame.iloc[rows], outputs(rows))
+                small = (SMALL_PILOT_ROWS, time.perf_counter() - started)
+            except Exception:  # e.g. a metric undefined on five rows: one timing will do
+                small = None
+        cost = _CallCost.measured((pilot, pilot_seconds), small)
+        repeats, used, shuffled = _plan(cost, clock.left() or 0.0, n, varying)
+    rows = order[:used]
+    sample = frame.iloc[rows]
+    reference = outputs(rows)
+    candidates = _varying(sample)
+    if shuffled is not None and shuffled < len(candidates):
+        candidates = candidates[:shuffled]
+    importance, done = _permutation_importance(model, sample, reference, scorer, candidates,
+                                               repeats, seed, clock)
+    if left is not None and (repeats < N_REPEATS or used < n or done < len(candidates)
+                             or (shuffled is not None and shuffled < len(_varying(sample)))):
+        notes.append(f"time budget: {repeats} repeat(s) on {used} of {n} sampled rows"
+                     + (f", {done} of {len(_varying(sample))} varying columns shuffled"
+                        if done < len(_varying(sample)) else ""))
+    raw = _shares(importance)
     engineered: dict[str, float] = {}
     engineered_method = None
     try:
@@ -454,8 +525,44 @@ def _permutation_global(model: Any, frame: pd.DataFrame, target: np.ndarray | No
     return GlobalExplanation(
         method="permutation", raw_importance=_as_dict(columns, raw),
         engineered_importance=engineered, n_rows=int(used), seconds=clock.elapsed(),
-        task=task, scoring=name, n_repeats=repeats, engineered_method=engineered_method,
+        task=task.name, scoring=name, n_repeats=repeats, engineered_method=engineered_method,
         notes=notes)
+
+
+def _permutation_importance(model: Any, sample: pd.DataFrame, y: Any, scorer: Scorer,
+                            columns: np.ndarray, repeats: int, seed: int, clock: _Clock
+                            ) -> tuple[np.ndarray, int]:
+    """Mean score drop when each of ``columns`` (positions) is shuffled, and how many columns
+    were shuffled before the budget ran out; other columns get 0.
+
+    The shuffles are scikit-learn's ``permutation_importance``'s (one seed drawn from ``seed``,
+    the same for every column; ``repeats`` cumulative shuffles of the column), so the values are
+    the same; columns left out are constant on the sample, whose importance is exactly 0. Unlike
+    one ``permutation_importance`` call, this stops between columns when the budget is spent.
+    """
+    importance = np.zeros(sample.shape[1])
+    baseline = scorer(model, sample, y)
+    column_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
+    work = sample.copy()
+    done = 0
+    for j in columns:
+        if clock.budget is not None and done > 0 and (clock.left() or 0.0) <= 0:
+            break
+        rng = np.random.RandomState(column_seed)
+        shuffle = np.arange(work.shape[0])
+        name = work.columns[j]
+        original = work[name]
+        scores = []
+        for _ in range(repeats):
+            rng.shuffle(shuffle)
+            column = work.iloc[shuffle, j]
+            column.index = work.index
+            work[name] = column
+            scores.append(scorer(model, work, y))
+        work[name] = original
+        importance[j] = float(np.mean(baseline - np.asarray(scores)))
+        done += 1
+    return importance, done
 
 
 def _linear_importance(model: Any, sample: pd.DataFrame) -> dict[str, float] | None:

@@ -5,20 +5,23 @@
 
     sum of the contributions + expected_value == the model's output for that row
 
-where the output is the prediction (regression) or the probability of the predicted class
-(classification; the class with the highest probability, listed in ``attrs["predicted_class"]``).
+where the output is the prediction, or, for a probabilistic task (:attr:`Task.probabilistic
+<cirrusml.tasks.Task.probabilistic>`), the probability of the predicted class (the class with
+the highest probability, listed in ``attrs["predicted_class"]``).
 Every method below is exact in this sense up to rounding; the additivity is checked for the
 tree method, which gives way to the model-agnostic one when the check fails.
 
 Methods (``attrs["method"]``)
 -----------------------------
 ``shap_tree`` — tree pipelines whose tree output already is the explained output: regressors,
-    and the probability trees of RandomForest, ExtremeRandomTrees and DecisionTree classifiers.
-    Path-dependent Tree SHAP on the featurized rows; no background needed.
-``shap_tree_interventional`` — boosted binary classifiers (LightGBM, XGBoost, GradientBoosting)
-    whose features SHAP's own tree code can read: interventional Tree SHAP in probability space
-    against the featurized background sample. (Native categorical splits and multiclass
-    softmax outputs are beyond it; those models use the next method.)
+    and classifiers whose trees output probabilities (the learner's
+    :attr:`~cirrusml.models.TreeModel.probability_trees`: RandomForest, ExtremeRandomTrees and
+    DecisionTree). Path-dependent Tree SHAP on the featurized rows; no background needed.
+``shap_tree_interventional`` — other tree classifiers with two classes (boosting: LightGBM,
+    XGBoost, GradientBoosting) whose features SHAP's own tree code can read: interventional
+    Tree SHAP in probability space against the featurized background sample. (Native
+    categorical splits and multiclass softmax outputs are beyond it; those models use the next
+    method.)
 ``shap_kernel_exact`` / ``shap_kernel`` — everything else (linear, SVM, KNN, naive Bayes,
     ensembles, and the tree cases above when they fail): ``shap.KernelExplainer`` over the raw
     columns, a column being "absent" when its value comes from a background row (an
@@ -40,28 +43,25 @@ through the featurizer's ``feature_map_``. The background is subsampled (seeded)
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cirrusml.exceptions import DataError
+from cirrusml.exceptions import CirrusMLError, DataError
 from cirrusml.explain._common import (
-    LIGHTGBM,
-    SKLEARN_TREES,
-    XGBOOST,
     TreeParts,
     as_outputs,
     engineered_names,
-    is_classification,
-    parse_task,
     predict_output,
+    quiet_libraries,
     raw_frame,
     shap_input,
     to_raw,
     tree_parts,
 )
+from cirrusml.spec import TaskType
+from cirrusml.tasks import Task, as_task
 
 __all__ = ["BACKGROUND_ROWS", "EXPECTED_VALUE", "explain_rows"]
 
@@ -71,17 +71,19 @@ BACKGROUND_ROWS = 100
 EXPECTED_VALUE = "expected_value"
 
 
-def explain_rows(model: Any, X_rows: pd.DataFrame, background: pd.DataFrame, *, task: str,
-                 max_evals: int = 500, seed: int = 0) -> pd.DataFrame:
+def explain_rows(model: Any, X_rows: pd.DataFrame, background: pd.DataFrame, *,
+                 task: Task | TaskType | str, max_evals: int = 500, seed: int = 0
+                 ) -> pd.DataFrame:
     """Per-row contributions of every raw column (see the module notes).
+
+    ``task`` is the job's :class:`~cirrusml.tasks.Task` or its name.
 
     Returns a DataFrame indexed like ``X_rows`` with one column per raw input column and
     ``expected_value``. ``attrs`` holds ``method``, ``output`` (what is explained),
-    ``prediction`` (the explained output per row), ``predicted_class`` (classification) and
+    ``prediction`` (the explained output per row), ``predicted_class`` (probabilistic tasks) and
     ``notes``.
     """
-    parsed = parse_task(task)
-    classification = is_classification(parsed)
+    probabilistic = as_task(task).probabilistic
     rows, columns = raw_frame(model, X_rows, "X_rows")
     back, _ = raw_frame(model, background, "background")
     if len(back) == 0:
@@ -96,12 +98,11 @@ def explain_rows(model: Any, X_rows: pd.DataFrame, background: pd.DataFrame, *, 
     notes: list[str] = []
     if len(rows) == 0:
         return _frame(np.zeros((0, len(columns))), np.zeros(0), rows.index, columns, base_name,
-                      "none", np.zeros(0), None, classification, notes)
+                      "none", np.zeros(0), None, probabilistic, notes)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        output = predict_output(model, rows, classification)
-        if classification:
+    with quiet_libraries():
+        output = predict_output(model, rows, probabilistic)
+        if probabilistic:
             picked_class = np.argmax(output, axis=1)
             explained = output[np.arange(len(rows)), picked_class]
             classes = np.asarray(model.classes_)
@@ -110,28 +111,28 @@ def explain_rows(model: Any, X_rows: pd.DataFrame, background: pd.DataFrame, *, 
         parts = tree_parts(model)
         if parts is not None:
             try:
-                values, base, method = _tree_rows(parts, rows, back, columns, classification,
+                values, base, method = _tree_rows(parts, rows, back, columns, probabilistic,
                                                   picked_class)
                 _check_additive(values, base, explained)
                 return _frame(values, base, rows.index, columns, base_name, method, explained,
                               None if classes is None else classes[picked_class],
-                              classification, notes)
+                              probabilistic, notes)
             except Exception as exc:
                 notes.append(f"tree SHAP not used ({type(exc).__name__}: "
                              f"{' '.join(str(exc).split())[:160]})")
-        values, base, method = _agnostic_rows(model, rows, back, classification, picked_class,
+        values, base, method = _agnostic_rows(model, rows, back, probabilistic, picked_class,
                                               max_evals, seed)
     return _frame(values, base, rows.index, columns, base_name, method, explained,
-                  None if classes is None else classes[picked_class], classification, notes)
+                  None if classes is None else classes[picked_class], probabilistic, notes)
 
 
 def _frame(values: np.ndarray, base: np.ndarray, index: pd.Index, columns: list[str],
            base_name: str, method: str, explained: np.ndarray, predicted: Any,
-           classification: bool, notes: list[str]) -> pd.DataFrame:
+           probabilistic: bool, notes: list[str]) -> pd.DataFrame:
     out = pd.DataFrame(values, index=index, columns=columns)
     out[base_name] = base
     out.attrs["method"] = method
-    out.attrs["output"] = ("probability of the predicted class" if classification
+    out.attrs["output"] = ("probability of the predicted class" if probabilistic
                            else "prediction")
     out.attrs["prediction"] = [float(v) for v in explained]
     if predicted is not None:
@@ -145,7 +146,7 @@ def _check_additive(values: np.ndarray, base: np.ndarray, explained: np.ndarray)
     scale = max(1.0, float(np.max(np.abs(explained))) if explained.size else 1.0)
     gap = float(np.max(np.abs(total - explained))) if explained.size else 0.0
     if not np.isfinite(gap) or gap > 1e-3 * scale:
-        raise ValueError(f"contributions miss the model output by up to {gap:.3g}")
+        raise CirrusMLError(f"contributions miss the model output by up to {gap:.3g}")
 
 
 # ---------------------------------------------------------------------------- tree SHAP
@@ -169,28 +170,28 @@ def _pick(values: np.ndarray, base: np.ndarray, picked: np.ndarray | None
 
 
 def _tree_rows(parts: TreeParts, rows: pd.DataFrame, back: pd.DataFrame, columns: list[str],
-               classification: bool, picked: np.ndarray | None
+               probabilistic: bool, picked: np.ndarray | None
                ) -> tuple[np.ndarray, np.ndarray, str]:
     import shap
 
     Z = parts.prefix.transform(rows)
     names = engineered_names(parts.featurizer, Z.shape[1])
-    if not classification or parts.kind == SKLEARN_TREES:
+    if not probabilistic or parts.tree.probability_trees:
         explainer = shap.TreeExplainer(parts.library, feature_perturbation="tree_path_dependent")
         method = "shap_tree"
-        raw_values = explainer.shap_values(shap_input(parts.kind, Z), check_additivity=False)
+        raw_values = explainer.shap_values(shap_input(parts.tree, Z), check_additivity=False)
     else:
         if len(parts.estimator.classes_) != 2:
-            raise ValueError("boosted multiclass probabilities are not additive in Tree SHAP")
-        if parts.kind in (LIGHTGBM, XGBOOST) and isinstance(Z, pd.DataFrame) and any(
+            raise CirrusMLError("boosted multiclass probabilities are not additive in Tree SHAP")
+        if parts.tree.frames and isinstance(Z, pd.DataFrame) and any(
                 isinstance(d, pd.CategoricalDtype) for d in Z.dtypes):
-            raise ValueError("native categorical splits need path-dependent Tree SHAP")
-        background = shap_input(SKLEARN_TREES, parts.prefix.transform(back))
+            raise CirrusMLError("native categorical splits need path-dependent Tree SHAP")
+        background = shap_input(None, parts.prefix.transform(back))
         explainer = shap.TreeExplainer(parts.library, data=np.asarray(background, dtype=float),
                                        feature_perturbation="interventional",
                                        model_output="probability")
         method = "shap_tree_interventional"
-        raw_values = explainer.shap_values(np.asarray(shap_input(SKLEARN_TREES, Z), dtype=float),
+        raw_values = explainer.shap_values(np.asarray(shap_input(None, Z), dtype=float),
                                            check_additivity=False)
     values = as_outputs(raw_values)
     base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float)).ravel()
@@ -201,7 +202,7 @@ def _tree_rows(parts: TreeParts, rows: pd.DataFrame, back: pd.DataFrame, columns
 # ------------------------------------------------------------------- model-agnostic SHAP
 
 
-def _agnostic_rows(model: Any, rows: pd.DataFrame, back: pd.DataFrame, classification: bool,
+def _agnostic_rows(model: Any, rows: pd.DataFrame, back: pd.DataFrame, probabilistic: bool,
                    picked: np.ndarray | None, max_evals: int, seed: int
                    ) -> tuple[np.ndarray, np.ndarray, str]:
     """Kernel SHAP over raw columns.
@@ -224,7 +225,7 @@ def _agnostic_rows(model: Any, rows: pd.DataFrame, back: pd.DataFrame, classific
         index = np.asarray(codes, dtype=np.int64)
         table = pd.DataFrame({c: pool[c].take(index[:, j]).reset_index(drop=True)
                               for j, c in enumerate(columns)})
-        return predict_output(model, table, classification)
+        return predict_output(model, table, probabilistic)
 
     # Kernel SHAP's sampling draws from numpy's global generator; seed it, then put it back.
     state = np.random.get_state()

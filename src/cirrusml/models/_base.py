@@ -14,6 +14,24 @@ Who calls what
 * A trial calls :meth:`~Learner.build` with a configuration (a point of the search space, any
   subset of its keys: missing keys take their defaults) and places the estimator last in the
   trial pipeline, fitted with ``model__sample_weight``.
+* Code that meets a fitted estimator (ONNX export, explanations) finds the learner that built it
+  with :func:`~cirrusml.models.learner_for_estimator` (which asks each learner's
+  :meth:`~Learner.owns`), then asks that learner, never the estimator's class:
+
+  - ``onnx`` calls :meth:`~Learner.onnx_refusal` (why this fitted estimator cannot export, or
+    ``None``) and :meth:`~Learner.onnx_recipe` (the library model skl2onnx or onnxmltools
+    converts, and the little it needs around it: an :class:`OnnxRecipe`);
+  - ``explain`` calls :meth:`~Learner.tree_model` (the library model Tree SHAP reads, as a
+    :class:`TreeModel`; ``None`` for learners that are not trees) and
+    :meth:`~Learner.coefficients` (a linear model's coefficients; ``None`` otherwise), and
+    explains every other learner model-agnostically;
+  - generated code (``codegen``) rebuilds an estimator as the engine does, with
+    ``get_learner(name, task).build(...)``, and pins :attr:`~Learner.runtime_packages` (with
+    cirrusml's own dependencies) in the saved model's requirements.
+
+  A new learner (CatBoost, a forecaster) overrides these hooks in its own module; the defaults
+  say "not convertible, not a tree, not linear", so it is exported nowhere and explained by
+  permutation until it says otherwise.
 
 Learners hold no mutable state, so one instance serves every thread and process. The dicts they
 return are new on every call and belong to the caller.
@@ -28,6 +46,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -42,7 +61,7 @@ from cirrusml.exceptions import InvalidSpecError
 from cirrusml.spec import TaskType
 from cirrusml.utils import suggestion
 
-__all__ = ["Learner", "SearchSpace", "in_domain"]
+__all__ = ["Learner", "OnnxRecipe", "SearchSpace", "TreeModel", "in_domain"]
 
 #: A search space: hyperparameter name -> Optuna distribution.
 SearchSpace = dict[str, BaseDistribution]
@@ -65,10 +84,10 @@ def in_domain(distribution: BaseDistribution, value: Any) -> bool:
     if isinstance(distribution, IntDistribution):
         if int(value) != value:
             return False
-        return (distribution.low <= value <= distribution.high
-                and (int(value) - distribution.low) % distribution.step == 0)
+        return bool(distribution.low <= value <= distribution.high
+                    and (int(value) - distribution.low) % distribution.step == 0)
     if isinstance(distribution, FloatDistribution):
-        return math.isfinite(value) and distribution.low <= value <= distribution.high
+        return bool(math.isfinite(value) and distribution.low <= value <= distribution.high)
     return False
 
 
@@ -82,6 +101,58 @@ def _clamp(distribution: BaseDistribution, value: Any) -> Any:
     if isinstance(distribution, FloatDistribution):
         return float(min(max(value, distribution.low), distribution.high))
     return value
+
+
+@dataclass(frozen=True)
+class OnnxRecipe:
+    """How the ONNX exporter converts one fitted estimator (see :meth:`Learner.onnx_recipe`).
+
+    Attributes
+    ----------
+    model
+        The fitted library model skl2onnx (or onnxmltools, for LightGBM and XGBoost) converts:
+        its probabilities (classifiers) or predictions (regressors) are the estimator's.
+    float32
+        Cast the features to float32 first: tree models compare in float32 in their own
+        libraries too.
+    preprocess
+        A fitted scikit-learn transformer skl2onnx converts and applies before ``model``.
+    clip
+        ``(low, high)``: clip the (preprocessed) features into this range before ``model``.
+    tree_groups
+        Sum the trees in groups of this many in float32, and the groups in float64
+        (onnxmltools' ``split`` option, for a library that sums its trees in float64).
+    """
+
+    model: Any
+    float32: bool = False
+    preprocess: Any = None
+    clip: tuple[float, float] | None = None
+    tree_groups: int | None = None
+
+
+@dataclass(frozen=True)
+class TreeModel:
+    """What Tree SHAP reads of a fitted tree learner (see :meth:`Learner.tree_model`).
+
+    Attributes
+    ----------
+    library
+        The fitted library model ``shap.TreeExplainer`` reads.
+    frames
+        The library takes pandas frames as they are (``category`` columns natively).
+    sparse
+        The library takes sparse matrices as they are (absent entries read as missing, so a
+        dense copy would change its predictions).
+    probability_trees
+        For a classifier, the trees' output already is the class probability (forests and
+        single trees), rather than a margin turned into one (boosting).
+    """
+
+    library: Any
+    frames: bool = False
+    sparse: bool = False
+    probability_trees: bool = False
 
 
 class Learner(ABC):
@@ -110,6 +181,9 @@ class Learner(ABC):
     extra_params
         Names :meth:`build` accepts besides the search-space keys: fixed settings a caller may
         override (the tree budget of a boosting learner, for example).
+    runtime_packages
+        Distributions (beyond scikit-learn, NumPy, SciPy and pandas) that a fitted estimator of
+        this learner needs to load and predict: generated code pins them.
     """
 
     name: ClassVar[str]
@@ -121,6 +195,7 @@ class Learner(ABC):
     onnx_convertible: ClassVar[bool] = False
     supports_class_weight: ClassVar[bool] = False
     extra_params: ClassVar[tuple[str, ...]] = ()
+    runtime_packages: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------------ public contract
 
@@ -226,6 +301,39 @@ class Learner(ABC):
 
     def __repr__(self) -> str:
         return f"<learner {self.name}>"
+
+    # ------------------------------------------------- fitted estimators (onnx, explain)
+
+    def estimator_types(self) -> tuple[type, ...]:
+        """The classes :meth:`build` returns (for every task this learner serves)."""
+        return ()
+
+    def owns(self, estimator: Any) -> bool:
+        """Whether ``estimator`` is one this learner builds (its class is one of
+        :meth:`estimator_types`; learners sharing a wrapper class look inside it)."""
+        return type(estimator) in self.estimator_types()
+
+    def onnx_refusal(self, estimator: Any) -> str | None:
+        """Why this fitted estimator cannot be exported to ONNX (a sentence completing "the
+        step ..."), or ``None`` when it can. Learners without :attr:`onnx_convertible` never
+        export."""
+        if not self.onnx_convertible:
+            return "has no ONNX converter."
+        return None
+
+    def onnx_recipe(self, estimator: Any) -> OnnxRecipe:
+        """How the exporter converts this fitted estimator (call after :meth:`onnx_refusal`
+        gave ``None``). The default converts the estimator itself, as skl2onnx knows it."""
+        return OnnxRecipe(estimator)
+
+    def tree_model(self, estimator: Any) -> TreeModel | None:
+        """The fitted tree model Tree SHAP reads, or ``None`` for a learner that is not a tree
+        model (explained model-agnostically)."""
+        return None
+
+    def coefficients(self, estimator: Any) -> np.ndarray | None:
+        """A fitted linear model's coefficients as ``(n_outputs, n_features)``, else ``None``."""
+        return None
 
     # ------------------------------------------------------------------ per-learner hooks
 

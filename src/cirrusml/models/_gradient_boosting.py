@@ -6,6 +6,8 @@ best one. The wrapper instead follows the validation loss stage by stage (a ``mo
 ``early_stopping_rounds`` stages without improvement, and truncates the fitted model to its best
 stage, so ``estimators_`` holds exactly the trees it predicts with. Class weights become sample
 weights (scikit-learn's GradientBoosting has no ``class_weight``).
+
+ONNX export and Tree SHAP read the truncated scikit-learn model (``estimator_``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils import check_array
 
-from cirrusml.models._base import Learner, SearchSpace
+from cirrusml.models._base import Learner, OnnxRecipe, SearchSpace, TreeModel
 from cirrusml.models._early_stopping import BoostingClassifierMixin, BoostingEstimator
 from cirrusml.spec import TaskType
 
@@ -202,6 +204,15 @@ class GradientBoostingLearner(Learner):
             return GradientBoostingClassifier(**params, class_weight=class_weight,
                                               random_state=seed)
         return GradientBoostingRegressor(**params, random_state=seed)
+
+    def estimator_types(self) -> tuple[type, ...]:
+        return (GradientBoostingClassifier, GradientBoostingRegressor)
+
+    def onnx_recipe(self, estimator: Any) -> OnnxRecipe:
+        return OnnxRecipe(estimator.estimator_, float32=True)
+
+    def tree_model(self, estimator: Any) -> TreeModel:
+        return TreeModel(estimator.estimator_)
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         # Exact split finding, one thread, and no histogram tricks: measured at 3-4x default

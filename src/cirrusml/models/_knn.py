@@ -4,6 +4,9 @@ scikit-learn's neighbour models take no sample weights. The wrappers here do: wi
 neighbour's vote (or its share of the average) is multiplied by its training weight. Without
 weights they predict exactly as scikit-learn does. ``n_neighbors`` larger than the training set
 is reduced to its size.
+
+ONNX export converts the scikit-learn model a wrapper holds, which cannot weigh votes: a wrapper
+fitted with unequal weights does not export.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-from cirrusml.models._base import Learner, SearchSpace
+from cirrusml.models._base import Learner, OnnxRecipe, SearchSpace
 from cirrusml.models._common import (
     check_fitted,
     encode_labels,
@@ -156,6 +159,19 @@ class KNNLearner(Learner):
         if task is TaskType.CLASSIFICATION:
             return WeightedKNeighborsClassifier(**params, n_jobs=n_jobs)
         return WeightedKNeighborsRegressor(**params, n_jobs=n_jobs)
+
+    def estimator_types(self) -> tuple[type, ...]:
+        return (WeightedKNeighborsClassifier, WeightedKNeighborsRegressor)
+
+    def onnx_refusal(self, estimator: Any) -> str | None:
+        if estimator.train_weights_ is not None:
+            return ("was fitted with sample weights, which weigh the neighbours' votes; the "
+                    "ONNX neighbour converters cannot weigh them. Fit without weights to "
+                    "export it.")
+        return super().onnx_refusal(estimator)
+
+    def onnx_recipe(self, estimator: Any) -> OnnxRecipe:
+        return OnnxRecipe(estimator.estimator_)
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         # Scoring a validation share against every training row: quadratic in the rows, where

@@ -2,10 +2,14 @@
 
 Search-only encoding: ``log_max_bin`` (3..10) becomes ``max_bin = 2**log_max_bin - 1``; a
 ``subsample`` below 1 turns bagging on (``subsample_freq=1``), which LightGBM needs to use it.
+
+ONNX export and Tree SHAP read the LightGBM model the wrapper holds (``estimator_``); the export
+cuts it to the ``best_iteration_`` rounds the wrapper predicts with.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Any, ClassVar
 
@@ -13,7 +17,7 @@ import numpy as np
 from optuna.distributions import FloatDistribution, IntDistribution
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from cirrusml.models._base import Learner, SearchSpace
+from cirrusml.models._base import Learner, OnnxRecipe, SearchSpace, TreeModel
 from cirrusml.models._early_stopping import BoostingClassifierMixin, BoostingEstimator
 from cirrusml.spec import TaskType
 
@@ -27,6 +31,10 @@ def _has_eval_xy() -> bool:
 
     return "eval_X" in inspect.signature(lgb.LGBMModel.fit).parameters
 
+
+#: Trees per float32 partial sum of an exported LightGBM regressor (onnxmltools' ``split``):
+#: LightGBM sums its trees in float64, the ONNX tree operator in float32.
+ONNX_TREE_GROUP = 20
 
 _ES_PARAMS = ("n_estimators", "early_stopping", "early_stopping_rounds", "validation_fraction",
               "min_validation_rows")
@@ -143,6 +151,20 @@ class LightGBMRegressor(RegressorMixin, _LightGBMBase):
         self.random_state = random_state
 
 
+def at_best_iteration(wrapper: Any) -> Any:
+    """The wrapper's LightGBM model cut to the rounds it predicts with."""
+    import lightgbm as lgb
+
+    model = wrapper.estimator_
+    booster = model.booster_
+    best = int(wrapper.best_iteration_)
+    if best >= booster.current_iteration():
+        return model
+    cut = copy.copy(model)
+    cut._Booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    return cut
+
+
 class LightGBMLearner(Learner):
     """Gradient-boosted trees by LightGBM; the reference for :meth:`cost_hint` (1.0)."""
 
@@ -154,6 +176,7 @@ class LightGBMLearner(Learner):
     onnx_convertible: ClassVar[bool] = True
     supports_class_weight: ClassVar[bool] = True
     extra_params: ClassVar[tuple[str, ...]] = (*_ES_PARAMS, "max_depth")
+    runtime_packages: ClassVar[tuple[str, ...]] = ("lightgbm",)
 
     def _space(self, task: TaskType, n_rows: int, n_features: int) -> SearchSpace:
         return {
@@ -195,3 +218,15 @@ class LightGBMLearner(Learner):
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 1.0
+
+    def estimator_types(self) -> tuple[type, ...]:
+        return (LightGBMClassifier, LightGBMRegressor)
+
+    def onnx_recipe(self, estimator: Any) -> OnnxRecipe:
+        model = at_best_iteration(estimator)
+        if estimator._classifier or model.booster_.current_iteration() <= ONNX_TREE_GROUP:
+            return OnnxRecipe(model, float32=True)
+        return OnnxRecipe(model, float32=True, tree_groups=ONNX_TREE_GROUP)
+
+    def tree_model(self, estimator: Any) -> TreeModel:
+        return TreeModel(estimator.estimator_, frames=True)

@@ -5,20 +5,26 @@ regularisation strengths (``alpha``) and Huber widths mean the same thing whatev
 the target. The scaling is folded back into ``coef_`` and ``intercept_`` after fitting, so the
 fitted ``estimator_`` is a plain scikit-learn linear model that predicts in the original units
 (and converts to ONNX as it is).
+
+Every linear learner gives its coefficients to explanations (:meth:`Learner.coefficients`).
+ElasticNet, LassoLars and SGD's regressor share the :class:`ScaledTargetRegressor` wrapper;
+each recognises its own by the regressor inside it.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.validation import has_fit_parameter
 
-from cirrusml.models._base import Learner, SearchSpace
+from cirrusml.models._base import Learner, OnnxRecipe, SearchSpace
 from cirrusml.models._common import check_fitted, fit_inputs, predict_input
 from cirrusml.spec import TaskType
 
@@ -95,7 +101,38 @@ class ScaledTargetRegressor(RegressorMixin, BaseEstimator):
         return np.asarray(self.estimator_.coef_)
 
 
-class LogisticRegressionLearner(Learner):
+def _with_array_intercept(model: Any) -> Any:
+    """A linear regressor whose ``intercept_`` is a NumPy value (skl2onnx reshapes it);
+    :class:`ScaledTargetRegressor` may leave a Python float there."""
+    if isinstance(model.intercept_, np.ndarray):
+        return model
+    out = copy.copy(model)
+    out.intercept_ = np.float64(model.intercept_)
+    return out
+
+
+def _wraps(estimator: Any, regressor: str) -> bool:
+    """Whether ``estimator`` is a :class:`ScaledTargetRegressor` around a ``regressor``."""
+    if type(estimator) is not ScaledTargetRegressor:
+        return False
+    inner = getattr(estimator, "estimator_", estimator.estimator)
+    return type(inner).__name__ == regressor
+
+
+class _LinearLearner(Learner):
+    """What the linear learners say about their fitted estimators."""
+
+    def onnx_recipe(self, estimator: Any) -> OnnxRecipe:
+        if isinstance(estimator, ScaledTargetRegressor):
+            return OnnxRecipe(_with_array_intercept(estimator.estimator_))
+        return OnnxRecipe(estimator)
+
+    def coefficients(self, estimator: Any) -> np.ndarray | None:
+        coef = estimator.coef_  # dense, unless the model was sparsified
+        return np.asarray(coef.toarray() if sp.issparse(coef) else coef, dtype=float)
+
+
+class LogisticRegressionLearner(_LinearLearner):
     """L2-regularised logistic regression (lbfgs; multinomial for more than two classes)."""
 
     name: ClassVar[str] = "LogisticRegression"
@@ -125,11 +162,16 @@ class LogisticRegressionLearner(Learner):
         return LogisticRegression(**{"max_iter": 1000, **params}, class_weight=class_weight,
                                   random_state=seed)
 
+    def estimator_types(self) -> tuple[type, ...]:
+        from sklearn.linear_model import LogisticRegression
+
+        return (LogisticRegression,)
+
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 0.25
 
 
-class SGDLearner(Learner):
+class SGDLearner(_LinearLearner):
     """Linear models fitted by stochastic gradient descent.
 
     Classification uses a loss with probabilities (``log_loss`` or ``modified_huber``);
@@ -169,11 +211,28 @@ class SGDLearner(Learner):
             return SGDClassifier(**settings, class_weight=class_weight, n_jobs=n_jobs)
         return ScaledTargetRegressor(estimator=SGDRegressor(**settings))
 
+    def estimator_types(self) -> tuple[type, ...]:
+        from sklearn.linear_model import SGDClassifier
+
+        return (SGDClassifier, ScaledTargetRegressor)
+
+    def owns(self, estimator: Any) -> bool:
+        from sklearn.linear_model import SGDClassifier
+
+        return type(estimator) is SGDClassifier or _wraps(estimator, "SGDRegressor")
+
+    def onnx_refusal(self, estimator: Any) -> str | None:
+        loss = getattr(estimator, "loss", None)
+        if not isinstance(estimator, ScaledTargetRegressor) and loss not in ("log_loss",
+                                                                             "modified_huber"):
+            return f"uses loss '{loss}', which has no probabilities."
+        return super().onnx_refusal(estimator)
+
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 0.1
 
 
-class ElasticNetLearner(Learner):
+class ElasticNetLearner(_LinearLearner):
     """Linear regression with a mix of L1 and L2 penalties (coordinate descent)."""
 
     name: ClassVar[str] = "ElasticNet"
@@ -204,11 +263,17 @@ class ElasticNetLearner(Learner):
         return ScaledTargetRegressor(estimator=ElasticNet(
             **{"max_iter": 2000, "tol": 1e-4, **params}, random_state=seed))
 
+    def estimator_types(self) -> tuple[type, ...]:
+        return (ScaledTargetRegressor,)
+
+    def owns(self, estimator: Any) -> bool:
+        return _wraps(estimator, "ElasticNet")
+
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 0.02 * max(1.0, n_features / 20.0)
 
 
-class LassoLarsLearner(Learner):
+class LassoLarsLearner(_LinearLearner):
     """Lasso fitted by least-angle regression (dense input only)."""
 
     name: ClassVar[str] = "LassoLars"
@@ -235,6 +300,12 @@ class LassoLarsLearner(Learner):
 
         return ScaledTargetRegressor(estimator=LassoLars(
             **{"max_iter": 500, **params}, random_state=seed))
+
+    def estimator_types(self) -> tuple[type, ...]:
+        return (ScaledTargetRegressor,)
+
+    def owns(self, estimator: Any) -> bool:
+        return _wraps(estimator, "LassoLars")
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 0.02 * max(1.0, n_features / 20.0)

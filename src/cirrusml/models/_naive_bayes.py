@@ -8,6 +8,9 @@ matrix sparse (sparse features, such as counts and TF-IDF, are non-negative anyw
 
 Bernoulli naive Bayes thresholds every feature at ``binarize``; on standardised features (the
 featurizer scales for it) the default 0 splits each feature at its mean.
+
+ONNX export of :class:`NonNegativeMultinomialNB` converts its scaler, clips into [0, 1] and
+converts the ``MultinomialNB``; only a model fitted on dense features exports.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import scipy.sparse as sp
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from cirrusml.models._base import Learner, SearchSpace
+from cirrusml.models._base import Learner, OnnxRecipe, SearchSpace
 from cirrusml.models._common import check_fitted, fit_inputs, predict_input, take_rows
 from cirrusml.spec import TaskType
 
@@ -96,6 +99,18 @@ class MultinomialNaiveBayesLearner(Learner):
               class_weight: Any) -> Any:
         return NonNegativeMultinomialNB(**params)
 
+    def estimator_types(self) -> tuple[type, ...]:
+        return (NonNegativeMultinomialNB,)
+
+    def onnx_refusal(self, estimator: Any) -> str | None:
+        if estimator.sparse_input_:
+            return ("was fitted on sparse features; only the dense features of the "
+                    "ONNX-compatible featurizer export.")
+        return super().onnx_refusal(estimator)
+
+    def onnx_recipe(self, estimator: Any) -> OnnxRecipe:
+        return OnnxRecipe(estimator.estimator_, preprocess=estimator.scaler_, clip=(0.0, 1.0))
+
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 0.01
 
@@ -123,6 +138,11 @@ class BernoulliNaiveBayesLearner(Learner):
         from sklearn.naive_bayes import BernoulliNB
 
         return BernoulliNB(**params)
+
+    def estimator_types(self) -> tuple[type, ...]:
+        from sklearn.naive_bayes import BernoulliNB
+
+        return (BernoulliNB,)
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 0.01

@@ -1,10 +1,14 @@
 """The learners the search may try, from one explicit, ordered list.
 
 The order is the order in which a planner without other information should try them: strong,
-cheap learners first, slow or rarely winning ones last.
+cheap learners first, slow or rarely winning ones last. :func:`learner_for_estimator` maps a
+fitted estimator back to the learner that built it, for the parts (ONNX export, explanations)
+that ask the learner how to treat it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from cirrusml.exceptions import InvalidSpecError
 from cirrusml.models._base import Learner
@@ -28,7 +32,7 @@ from cirrusml.models._xgboost import XGBoostClassifierLearner, XGBoostRegressorL
 from cirrusml.spec import TaskType
 from cirrusml.utils import name_key, suggestion
 
-__all__ = ["LEARNERS", "get_learner", "learner_names", "learners_for"]
+__all__ = ["LEARNERS", "get_learner", "learner_for_estimator", "learner_names", "learners_for"]
 
 #: Every learner, in the order a planner should try them.
 LEARNERS: tuple[Learner, ...] = (
@@ -101,3 +105,12 @@ def get_learner(name: str, task: TaskType | str | None = None) -> Learner:
     raise InvalidSpecError(
         f"no learner named '{name}'{where}; valid learners{where} are {', '.join(valid)}."
         + suggestion(str(name), valid))
+
+
+def learner_for_estimator(estimator: Any) -> Learner | None:
+    """The learner whose :meth:`~Learner.build` made ``estimator`` (the model step of a trial
+    pipeline), or ``None`` for an estimator no learner builds."""
+    for learner in LEARNERS:
+        if learner.owns(estimator):
+            return learner
+    return None

@@ -15,10 +15,13 @@ Both give calibrated probabilities:
 Predicted labels are the most probable class, so ``predict`` always agrees with
 ``predict_proba``. (There is no ``decision_function``: the SVM's raw margins would disagree with
 the calibrated labels.)
+
+ONNX export converts the scikit-learn model each wrapper holds (``estimator_``).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, ClassVar
 
@@ -27,7 +30,7 @@ import scipy.sparse as sp
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from cirrusml.models._base import Learner, SearchSpace
+from cirrusml.models._base import Learner, OnnxRecipe, SearchSpace
 from cirrusml.models._common import (
     check_fitted,
     encode_labels,
@@ -172,6 +175,24 @@ class CalibratedLinearSVC(_ProbabilisticClassifier):
         return self
 
 
+def _unfrozen(calibrated: Any) -> Any:
+    """``CalibratedClassifierCV`` with any ``FrozenEstimator`` replaced by the model it holds
+    (skl2onnx converts the model, not the frozen wrapper)."""
+    from sklearn.frozen import FrozenEstimator
+
+    if not any(isinstance(c.estimator, FrozenEstimator)
+               for c in calibrated.calibrated_classifiers_):
+        return calibrated
+    out = copy.copy(calibrated)
+    out.calibrated_classifiers_ = []
+    for fitted in calibrated.calibrated_classifiers_:
+        piece = copy.copy(fitted)
+        if isinstance(piece.estimator, FrozenEstimator):
+            piece.estimator = piece.estimator.estimator
+        out.calibrated_classifiers_.append(piece)
+    return out
+
+
 class SVMLearner(Learner):
     """Kernel SVM (rbf or polynomial), capped at 10,000 training rows."""
 
@@ -196,6 +217,12 @@ class SVMLearner(Learner):
     def _make(self, task: TaskType, params: dict[str, Any], *, n_jobs: int, seed: int,
               class_weight: Any) -> Any:
         return SubsampledSVC(**params, class_weight=class_weight, random_state=seed)
+
+    def estimator_types(self) -> tuple[type, ...]:
+        return (SubsampledSVC,)
+
+    def onnx_recipe(self, estimator: Any) -> OnnxRecipe:
+        return OnnxRecipe(estimator.estimator_)
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         # libsvm grows about quadratically with the rows it trains on (times six for the
@@ -233,6 +260,12 @@ class LinearSVMLearner(Learner):
     def _make(self, task: TaskType, params: dict[str, Any], *, n_jobs: int, seed: int,
               class_weight: Any) -> Any:
         return CalibratedLinearSVC(**params, class_weight=class_weight, random_state=seed)
+
+    def estimator_types(self) -> tuple[type, ...]:
+        return (CalibratedLinearSVC,)
+
+    def onnx_recipe(self, estimator: Any) -> OnnxRecipe:
+        return OnnxRecipe(_unfrozen(estimator.estimator_))
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 0.2

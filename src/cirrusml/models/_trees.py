@@ -4,6 +4,9 @@ ExtremeRandomTrees, all scikit-learn estimators used as they are.
 ``max_features`` is searched as a share of the features. The classification default is
 scikit-learn's ``"sqrt"``; given the data shape it is expressed as that share, so the default
 configuration lies inside the search space.
+
+The fitted estimators are what ONNX export (features cast to float32 first, as scikit-learn's
+trees compare in float32) and Tree SHAP read; a classifier's trees output class probabilities.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any, ClassVar
 
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from cirrusml.models._base import Learner, SearchSpace
+from cirrusml.models._base import Learner, OnnxRecipe, SearchSpace, TreeModel
 from cirrusml.spec import TaskType
 
 _BOTH = (TaskType.CLASSIFICATION, TaskType.REGRESSION)
@@ -33,7 +36,17 @@ def _leaf_bound(n_rows: int, cap: int) -> int:
     return max(2, min(cap, n_rows // 10))
 
 
-class DecisionTreeLearner(Learner):
+class _TreeLearner(Learner):
+    """What every scikit-learn tree learner says about its fitted estimators."""
+
+    def onnx_recipe(self, estimator: Any) -> OnnxRecipe:
+        return OnnxRecipe(estimator, float32=True)
+
+    def tree_model(self, estimator: Any) -> TreeModel:
+        return TreeModel(estimator, probability_trees=True)
+
+
+class DecisionTreeLearner(_TreeLearner):
     """A single CART tree; cheap, and a baseline for the forests."""
 
     name: ClassVar[str] = "DecisionTree"
@@ -71,8 +84,13 @@ class DecisionTreeLearner(Learner):
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return float(max(0.02, 0.1 * n_rows / 2000.0))
 
+    def estimator_types(self) -> tuple[type, ...]:
+        from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-class _ForestLearner(Learner):
+        return (DecisionTreeClassifier, DecisionTreeRegressor)
+
+
+class _ForestLearner(_TreeLearner):
     """What RandomForest and ExtremeRandomTrees share."""
 
     family: ClassVar[str] = "Forest"
@@ -113,6 +131,9 @@ class _ForestLearner(Learner):
             return classifier(**params, class_weight=class_weight, n_jobs=n_jobs,
                               random_state=seed)
         return regressor(**params, n_jobs=n_jobs, random_state=seed)
+
+    def estimator_types(self) -> tuple[type, ...]:
+        return self._classes()
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         # 100 fully grown trees against early-stopped LightGBM: the ratio grows about linearly

@@ -4,17 +4,22 @@ Both use the ``hist`` tree method with native categorical support (pandas ``cate
 columns), and early stopping on an internal split (see
 :mod:`cirrusml.models._early_stopping`). XGBoost has no ``class_weight``; the wrapper turns it
 into sample weights.
+
+ONNX export and Tree SHAP read the XGBoost model the wrapper holds (``estimator_``); the export
+cuts it to the ``best_iteration_`` rounds the wrapper predicts with. XGBoost reads sparse
+matrices as they are (absent entries are missing values), so SHAP gets them that way too.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 import numpy as np
 from optuna.distributions import FloatDistribution, IntDistribution
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from cirrusml.models._base import Learner, SearchSpace
+from cirrusml.models._base import Learner, OnnxRecipe, SearchSpace, TreeModel
 from cirrusml.models._early_stopping import BoostingClassifierMixin, BoostingEstimator
 from cirrusml.spec import TaskType
 
@@ -113,6 +118,18 @@ class XGBoostRegressor(RegressorMixin, _XGBoostBase):
         self.random_state = random_state
 
 
+def at_best_iteration(wrapper: Any) -> Any:
+    """The wrapper's XGBoost model cut to the rounds it predicts with."""
+    model = wrapper.estimator_
+    booster = model.get_booster()
+    best = int(wrapper.best_iteration_)
+    if best >= booster.num_boosted_rounds():
+        return model
+    cut = copy.copy(model)
+    cut._Booster = booster[:best]
+    return cut
+
+
 class _XGBoostLearner(Learner):
     """What both XGBoost names share: the space, the defaults and the cost."""
 
@@ -124,6 +141,7 @@ class _XGBoostLearner(Learner):
     extra_params: ClassVar[tuple[str, ...]] = (
         "n_estimators", "early_stopping", "early_stopping_rounds", "validation_fraction",
         "min_validation_rows", "max_bin")
+    runtime_packages: ClassVar[tuple[str, ...]] = ("xgboost-cpu",)
 
     def _space(self, task: TaskType, n_rows: int, n_features: int) -> SearchSpace:
         return {
@@ -149,6 +167,12 @@ class _XGBoostLearner(Learner):
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 1.2
 
+    def onnx_recipe(self, estimator: Any) -> OnnxRecipe:
+        return OnnxRecipe(at_best_iteration(estimator), float32=True)
+
+    def tree_model(self, estimator: Any) -> TreeModel:
+        return TreeModel(estimator.estimator_, frames=True, sparse=True)
+
 
 class XGBoostClassifierLearner(_XGBoostLearner):
     name: ClassVar[str] = "XGBoostClassifier"
@@ -159,6 +183,9 @@ class XGBoostClassifierLearner(_XGBoostLearner):
         return XGBoostClassifier(**params, class_weight=class_weight, n_jobs=n_jobs,
                                  random_state=seed)
 
+    def estimator_types(self) -> tuple[type, ...]:
+        return (XGBoostClassifier,)
+
 
 class XGBoostRegressorLearner(_XGBoostLearner):
     name: ClassVar[str] = "XGBoostRegressor"
@@ -168,3 +195,6 @@ class XGBoostRegressorLearner(_XGBoostLearner):
     def _make(self, task: TaskType, params: dict[str, Any], *, n_jobs: int, seed: int,
               class_weight: Any) -> Any:
         return XGBoostRegressor(**params, n_jobs=n_jobs, random_state=seed)
+
+    def estimator_types(self) -> tuple[type, ...]:
+        return (XGBoostRegressor,)

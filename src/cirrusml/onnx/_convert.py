@@ -13,10 +13,13 @@ the step and the learner.
 skl2onnx does the conversion. cirrusml supplies parsers that tell it how the cirrusml parts map
 onto parts it knows: ``InputColumns`` and ``ToDense`` are identities (the graph's inputs are
 already the selected, typed columns, and its tensors are dense); the featurizer is its fitted
-``ColumnTransformer``; each wrapper estimator is the library model it holds in ``estimator_``
-(LightGBM and XGBoost through onnxmltools, cut to the ``best_iteration_`` rounds the wrapper
-predicts with). Features are computed in float64 and cast to float32 right before tree models,
-which compare in float32 in their own libraries too.
+``ColumnTransformer``; the final estimator is converted as the learner that built it says
+(:func:`~cirrusml.models.learner_for_estimator`, then the learner's
+:meth:`~cirrusml.models.Learner.onnx_refusal` and :meth:`~cirrusml.models.Learner.onnx_recipe`):
+usually the library model a wrapper holds in ``estimator_`` (LightGBM and XGBoost through
+onnxmltools, cut to the ``best_iteration_`` rounds the wrapper predicts with). Nothing here
+lists learner classes. Features are computed in float64 and cast to float32 right before tree
+models (the recipe's ``float32``), which compare in float32 in their own libraries too.
 
 The graph
 ---------
@@ -38,7 +41,6 @@ regressors give ``variable`` (``[N, 1]`` float64).
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ import onnx
 import pandas as pd
 from skl2onnx import convert_sklearn
 from skl2onnx._parse import _parse_sklearn, _parse_sklearn_simple_model
+from skl2onnx._supported_operators import sklearn_operator_name_map
 from skl2onnx.common.data_types import (
     DoubleTensorType,
     FloatTensorType,
@@ -55,18 +58,8 @@ from skl2onnx.common.data_types import (
     StringTensorType,
 )
 from sklearn.base import is_classifier
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
 from sklearn.impute import MissingIndicator, SimpleImputer
-from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.naive_bayes import BernoulliNB
 from sklearn.pipeline import Pipeline
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from cirrusml._version import __version__
 from cirrusml.ensemble import (
@@ -77,20 +70,7 @@ from cirrusml.ensemble import (
 from cirrusml.exceptions import DataError, NotSupportedYetError
 from cirrusml.featurize import AutoFeaturizer, InputColumns, ToDense
 from cirrusml.featurize._onnx_compatible import OnnxCompatibleFeaturizer
-from cirrusml.models import (
-    CalibratedLinearSVC,
-    GradientBoostingClassifier,
-    GradientBoostingRegressor,
-    LightGBMClassifier,
-    LightGBMRegressor,
-    NonNegativeMultinomialNB,
-    ScaledTargetRegressor,
-    SubsampledSVC,
-    WeightedKNeighborsClassifier,
-    WeightedKNeighborsRegressor,
-    XGBoostClassifier,
-    XGBoostRegressor,
-)
+from cirrusml.models import LEARNERS, Learner, OnnxRecipe, learner_for_estimator
 from cirrusml.onnx._operators import (
     BLEND,
     CAST,
@@ -109,6 +89,7 @@ from cirrusml.onnx._operators import (
     register_operators,
 )
 from cirrusml.onnx._runtime import onnx_input_feed, session
+from cirrusml.tasks import task_for_output
 
 __all__ = ["ONNX_FILE", "TARGET_OPSET", "export_onnx", "input_spec"]
 
@@ -116,40 +97,21 @@ __all__ = ["ONNX_FILE", "TARGET_OPSET", "export_onnx", "input_spec"]
 ONNX_FILE = "model.onnx"
 #: Operator sets of the graph: ONNX 18 (onnxruntime 1.14 and later), ONNX-ML 3.
 TARGET_OPSET = {"": 18, "ai.onnx.ml": 3}
-#: Trees per TreeEnsembleRegressor node of a LightGBM regressor (onnxmltools' ``split``).
-LIGHTGBM_SPLIT = 20
 #: Metadata keys written into the model.
 META_INPUTS = "cirrusml.inputs"
 META_TASK = "cirrusml.task"
 META_CLASSES = "cirrusml.classes"
 
-_LEARNER_NAMES: dict[type, str] = {
-    LightGBMClassifier: "LightGBM", LightGBMRegressor: "LightGBM",
-    XGBoostClassifier: "XGBoostClassifier", XGBoostRegressor: "XGBoostRegressor",
-    RandomForestClassifier: "RandomForest", RandomForestRegressor: "RandomForest",
-    ExtraTreesClassifier: "ExtremeRandomTrees", ExtraTreesRegressor: "ExtremeRandomTrees",
-    DecisionTreeClassifier: "DecisionTree", DecisionTreeRegressor: "DecisionTree",
-    GradientBoostingClassifier: "GradientBoosting", GradientBoostingRegressor: "GradientBoosting",
-    LogisticRegression: "LogisticRegression", SGDClassifier: "SGD",
-    CalibratedLinearSVC: "LinearSVM", SubsampledSVC: "SVM",
-    WeightedKNeighborsClassifier: "KNN", WeightedKNeighborsRegressor: "KNN",
-    BernoulliNB: "BernoulliNaiveBayes", NonNegativeMultinomialNB: "MultinomialNaiveBayes",
-    ScaledTargetRegressor: "ElasticNet/LassoLars/SGD",
-}
-_SCALED_TARGET_NAMES = {"ElasticNet": "ElasticNet", "LassoLars": "LassoLars",
-                        "SGDRegressor": "SGD"}
-#: scikit-learn tree models: their features are cast to float32 first.
-_SKLEARN_TREES = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier,
-                  ExtraTreesRegressor, DecisionTreeClassifier, DecisionTreeRegressor)
-_SKLEARN_CLASSIFIERS = (LogisticRegression, SGDClassifier, BernoulliNB)
-
 
 def learner_name(estimator: Any) -> str:
-    """The Azure learner name behind an estimator (its class name when unknown)."""
-    if isinstance(estimator, ScaledTargetRegressor):
-        inner = type(getattr(estimator, "estimator_", estimator.estimator)).__name__
-        return _SCALED_TARGET_NAMES.get(inner, inner)
-    return _LEARNER_NAMES.get(type(estimator), type(estimator).__name__)
+    """The Azure learner name behind an estimator (its class name when no learner built it)."""
+    learner = learner_for_estimator(estimator)
+    return learner.name if learner is not None else type(estimator).__name__
+
+
+def _convertible_learner(estimator: Any) -> Learner | None:
+    learner = learner_for_estimator(estimator)
+    return learner if learner is not None and learner.onnx_convertible else None
 
 
 # ----------------------------------------------------------------------------- validation
@@ -163,30 +125,19 @@ def _unsupported(step: str, obj: Any, why: str) -> NotSupportedYetError:
 
 
 def _check_estimator(step: str, estimator: Any) -> None:
-    if type(estimator) not in _LEARNER_NAMES:
+    learner = _convertible_learner(estimator)
+    if learner is None:
+        names = sorted(lr.name for lr in LEARNERS if lr.onnx_convertible)
         raise NotSupportedYetError(
             f"cannot export to ONNX: step '{step}' holds {type(estimator).__name__}, which is "
             "not the estimator of an ONNX-convertible learner; convertible learners are "
-            f"{', '.join(sorted(set(_LEARNER_NAMES.values()) - {'ElasticNet/LassoLars/SGD'}))}, "
-            "ElasticNet, LassoLars and SGD."
+            f"{', '.join(names[:-1])} and {names[-1]}."
         )
     if not hasattr(estimator, "n_features_in_") and not hasattr(estimator, "estimator_"):
         raise _unsupported(step, estimator, "is not fitted.")
-    if isinstance(estimator, (WeightedKNeighborsClassifier, WeightedKNeighborsRegressor)) \
-            and estimator.train_weights_ is not None:
-        raise _unsupported(step, estimator, "was fitted with sample weights, which weigh the "
-                           "neighbours' votes; the ONNX neighbour converters cannot weigh them. "
-                           "Fit without weights to export it.")
-    if isinstance(estimator, NonNegativeMultinomialNB) and estimator.sparse_input_:
-        raise _unsupported(step, estimator, "was fitted on sparse features; only the dense "
-                           "features of the ONNX-compatible featurizer export.")
-    if isinstance(estimator, SGDClassifier) and estimator.loss not in ("log_loss",
-                                                                       "modified_huber"):
-        raise _unsupported(step, estimator, f"uses loss '{estimator.loss}', which has no "
-                           "probabilities.")
-    if isinstance(estimator, ScaledTargetRegressor) and type(estimator.estimator_).__name__ \
-            not in _SCALED_TARGET_NAMES:
-        raise _unsupported(step, estimator, "wraps a regressor cirrusml does not export.")
+    why = learner.onnx_refusal(estimator)
+    if why is not None:
+        raise _unsupported(step, estimator, why)
 
 
 def _check_pipeline(pipeline: Any, where: str = "") -> OnnxCompatibleFeaturizer:
@@ -326,26 +277,38 @@ class _Parsing:
         return self._operator(scope, CAST, Cast(np.float32), inputs, ["features32"],
                               [FloatTensorType])
 
-    def _library(self, scope: Any, model: Any, inputs: list[Any], *, cast: bool) -> Any:
+    def _library(self, scope: Any, model: Any, inputs: list[Any]) -> Any:
         """Parse a library model skl2onnx (or onnxmltools) converts; return its probabilities
         (classifiers) or predictions (regressors)."""
         self.keep.append(model)
-        if cast:
-            inputs = self._float32(scope, inputs)
         outputs = _parse_sklearn_simple_model(scope, model, inputs)
         return outputs[1] if is_classifier(model) else outputs[0]
 
-    def _lightgbm_regressor(self, scope: Any, model: Any, inputs: list[Any]) -> Any:
-        """LightGBM sums its trees in float64; onnxmltools' documented ``split`` option sums
-        groups of :data:`LIGHTGBM_SPLIT` trees in float32 and the groups in float64."""
+    def _grouped(self, scope: Any, model: Any, inputs: list[Any], groups: int) -> Any:
+        """A tree regressor whose trees are summed in float32 groups of ``groups`` and the
+        groups in float64 (onnxmltools' documented ``split`` option)."""
         self.keep.append(model)
-        operator = scope.declare_local_operator("LightGbmLGBMRegressor", model)
-        operator.inputs = self._float32(scope, inputs)
-        if model.booster_.current_iteration() > LIGHTGBM_SPLIT:
-            operator.split = LIGHTGBM_SPLIT
+        operator = scope.declare_local_operator(sklearn_operator_name_map[type(model)], model)
+        operator.inputs = list(inputs)
+        operator.split = groups
         output = scope.declare_local_variable("variable", FloatTensorType())
         operator.outputs.append(output)
         return output
+
+    def _recipe(self, scope: Any, recipe: OnnxRecipe, inputs: list[Any]) -> Any:
+        """The graph of one :class:`~cirrusml.models.OnnxRecipe`: its probabilities
+        (classifiers) or predictions (regressors)."""
+        if recipe.preprocess is not None:
+            self.keep.append(recipe.preprocess)
+            inputs = _parse_sklearn_simple_model(scope, recipe.preprocess, inputs)
+        if recipe.clip is not None:
+            low, high = recipe.clip
+            inputs = self._operator(scope, CLIP, Clip(low, high), inputs, ["clipped"])
+        if recipe.float32:
+            inputs = self._float32(scope, inputs)
+        if recipe.tree_groups is not None:
+            return self._grouped(scope, recipe.model, inputs, recipe.tree_groups)
+        return self._library(scope, recipe.model, inputs)
 
     # --------------------------------------------------------------------- parsers
 
@@ -361,13 +324,10 @@ class _Parsing:
             VotingClassifierEnsemble: self.ensemble,
             VotingRegressorEnsemble: self.ensemble,
         }
-        for kind in (*_SKLEARN_TREES, *_SKLEARN_CLASSIFIERS, LightGBMClassifier,
-                     LightGBMRegressor, XGBoostClassifier, XGBoostRegressor,
-                     GradientBoostingClassifier, GradientBoostingRegressor, SubsampledSVC,
-                     CalibratedLinearSVC, WeightedKNeighborsClassifier,
-                     WeightedKNeighborsRegressor, NonNegativeMultinomialNB,
-                     ScaledTargetRegressor):
-            table[kind] = self.estimator
+        for learner in LEARNERS:
+            if learner.onnx_convertible:
+                for kind in learner.estimator_types():
+                    table[kind] = self.estimator
         return table
 
     @staticmethod
@@ -422,32 +382,12 @@ class _Parsing:
 
     def estimator(self, scope: Any, model: Any, inputs: list[Any], custom_parsers: Any = None
                   ) -> list[Any]:
-        """Any final estimator: its probabilities (classifiers) or predictions."""
-        if isinstance(model, _SKLEARN_TREES):
-            return [self._library(scope, model, inputs, cast=True)]
-        if isinstance(model, _SKLEARN_CLASSIFIERS):
-            return [self._library(scope, model, inputs, cast=False)]
-        if isinstance(model, LightGBMRegressor):
-            return [self._lightgbm_regressor(scope, _lightgbm_at_best(model), inputs)]
-        if isinstance(model, LightGBMClassifier):
-            return [self._library(scope, _lightgbm_at_best(model), inputs, cast=True)]
-        if isinstance(model, (XGBoostClassifier, XGBoostRegressor)):
-            return [self._library(scope, _xgboost_at_best(model), inputs, cast=True)]
-        if isinstance(model, (GradientBoostingClassifier, GradientBoostingRegressor)):
-            return [self._library(scope, model.estimator_, inputs, cast=True)]
-        if isinstance(model, CalibratedLinearSVC):
-            return [self._library(scope, _unfrozen(model.estimator_), inputs, cast=False)]
-        if isinstance(model, ScaledTargetRegressor):
-            return [self._library(scope, _with_array_intercept(model.estimator_), inputs,
-                                  cast=False)]
-        if isinstance(model, (SubsampledSVC, WeightedKNeighborsClassifier,
-                              WeightedKNeighborsRegressor)):
-            return [self._library(scope, model.estimator_, inputs, cast=False)]
-        if isinstance(model, NonNegativeMultinomialNB):
-            scaled = _parse_sklearn_simple_model(scope, model.scaler_, inputs)
-            clipped = self._operator(scope, CLIP, Clip(0.0, 1.0), scaled, ["clipped"])
-            return [self._library(scope, model.estimator_, clipped, cast=False)]
-        raise _unsupported("model", model, "has no ONNX converter.")  # pragma: no cover
+        """Any final estimator, as its learner's recipe says: its probabilities (classifiers)
+        or predictions."""
+        learner = _convertible_learner(model)
+        if learner is None:  # pragma: no cover - _check_pipeline refused it already
+            raise _unsupported("model", model, "has no ONNX converter.")
+        return [self._recipe(scope, learner.onnx_recipe(model), inputs)]
 
 
 def _class_map(member: list[Any], ensemble: list[Any]) -> np.ndarray | None:
@@ -463,62 +403,6 @@ def _class_map(member: list[Any], ensemble: list[Any]) -> np.ndarray | None:
                 "ensemble does not list.")
         mapping[row, index[label]] = 1.0
     return mapping
-
-
-def _with_array_intercept(model: Any) -> Any:
-    """A linear regressor whose ``intercept_`` is a NumPy value (skl2onnx reshapes it);
-    ``ScaledTargetRegressor`` may leave a Python float there."""
-    if isinstance(model.intercept_, np.ndarray):
-        return model
-    out = copy.copy(model)
-    out.intercept_ = np.float64(model.intercept_)
-    return out
-
-
-def _lightgbm_at_best(wrapper: Any) -> Any:
-    """The wrapper's LightGBM model cut to the rounds it predicts with."""
-    import lightgbm as lgb
-
-    model = wrapper.estimator_
-    booster = model.booster_
-    best = int(wrapper.best_iteration_)
-    if best >= booster.current_iteration():
-        return model
-    cut = copy.copy(model)
-    cut._Booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    return cut
-
-
-def _xgboost_at_best(wrapper: Any) -> Any:
-    """The wrapper's XGBoost model cut to the rounds it predicts with."""
-    model = wrapper.estimator_
-    booster = model.get_booster()
-    best = int(wrapper.best_iteration_)
-    if best >= booster.num_boosted_rounds():
-        return model
-    cut = copy.copy(model)
-    cut._Booster = booster[:best]
-    return cut
-
-
-def _unfrozen(calibrated: CalibratedClassifierCV) -> CalibratedClassifierCV:
-    """``CalibratedClassifierCV`` with any ``FrozenEstimator`` replaced by the model it holds
-    (skl2onnx converts the model, not the frozen wrapper)."""
-    try:
-        from sklearn.frozen import FrozenEstimator
-    except ImportError:  # pragma: no cover - scikit-learn < 1.6
-        return calibrated
-    if not any(isinstance(c.estimator, FrozenEstimator)
-               for c in calibrated.calibrated_classifiers_):
-        return calibrated
-    out = copy.copy(calibrated)
-    out.calibrated_classifiers_ = []
-    for fitted in calibrated.calibrated_classifiers_:
-        piece = copy.copy(fitted)
-        if isinstance(piece.estimator, FrozenEstimator):
-            piece.estimator = piece.estimator.estimator
-        out.calibrated_classifiers_.append(piece)
-    return out
 
 
 # --------------------------------------------------------------------------------- export
@@ -580,10 +464,9 @@ def to_onnx_model(model: Any) -> onnx.ModelProto:
             f"{type(exc).__name__}: {exc}"
         ) from exc
     _rename_inputs(onx, [entry["name"] for entry in spec])
-    task = "classification" if classes is not None else "regression"
     meta = {
         META_INPUTS: json.dumps(spec),
-        META_TASK: task,
+        META_TASK: task_for_output(probabilistic=classes is not None).name,
         "cirrusml.version": __version__,
     }
     if classes is not None:

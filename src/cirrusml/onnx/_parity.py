@@ -17,6 +17,7 @@ import numpy as np
 from cirrusml.exceptions import CirrusMLError
 from cirrusml.onnx._runtime import predict_onnx
 from cirrusml.spec import TaskType
+from cirrusml.tasks import Task, as_task
 
 __all__ = ["PROBA_ATOL", "VALUE_ATOL", "VALUE_RTOL", "OnnxParityError", "check_parity"]
 
@@ -36,23 +37,23 @@ def _same_label(python: np.ndarray, onnx_labels: np.ndarray) -> np.ndarray:
         np.asarray([str(b) for b in onnx_labels], dtype=object)
 
 
-def check_parity(model: Any, path: Any, X: Any, task: str | TaskType, *,
+def check_parity(model: Any, path: Any, X: Any, task: Task | TaskType | str, *,
                  atol: float = PROBA_ATOL, rtol: float = VALUE_RTOL) -> dict[str, Any]:
     """Score ``X`` with ``model`` and with the ONNX file at ``path``; compare.
 
-    Returns ``{"task", "rows", "max_abs_diff", "max_rel_diff", "label_mismatches", "passed"}``
-    (differences of probabilities for classification, of predictions for regression; relative
+    ``task`` is a :class:`~cirrusml.tasks.Task` or a task name. Returns ``{"task", "rows",
+    "max_abs_diff", "max_rel_diff", "label_mismatches", "passed"}`` (differences of
+    probabilities, in the model's ``classes_`` order, for a probabilistic task; of predictions
+    otherwise; relative
     differences are taken against the Python output, no smaller than ``atol`` for
     probabilities and than the mean absolute prediction for regression). Raises
     :class:`OnnxParityError` when a probability differs by more than ``atol``, a prediction by
     more than ``rtol`` relative, or a clear-cut label differs.
     """
-    parsed = TaskType.parse(task, field="task")
-    if parsed not in (TaskType.CLASSIFICATION, TaskType.REGRESSION):
-        raise ValueError(f"check_parity compares classification or regression models, not "
-                         f"{parsed.yaml}.")
-    report: dict[str, Any] = {"task": parsed.yaml}
-    if parsed is TaskType.CLASSIFICATION:
+    kind = as_task(task)
+    report: dict[str, Any] = {"task": kind.name}
+    if kind.probabilistic:
+        # The graph's probabilities follow the model's own classes_, not the job's class list.
         expected = np.asarray(model.predict_proba(X), dtype=np.float64)
         labels, got = predict_onnx(path, X)
         if got.shape != expected.shape:
@@ -78,6 +79,9 @@ def check_parity(model: Any, path: Any, X: Any, task: str | TaskType, *,
         return report
     expected = np.asarray(model.predict(X), dtype=np.float64).ravel()
     got = predict_onnx(path, X)
+    if isinstance(got, tuple):
+        raise OnnxParityError("the ONNX model gives class probabilities, but the task's models "
+                              "predict values.")
     if got.shape != expected.shape:
         raise OnnxParityError(f"the ONNX predictions have shape {got.shape}, the model's "
                               f"{expected.shape}.")

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from cirrusml.tasks._splits import SplitPlan, can_stratify, label_text, plan_splits
-from cirrusml.tasks._task import ClassificationTask, RegressionTask, Task, align_proba, as_task, task_for
+from cirrusml.tasks._task import (
+    ClassificationTask,
+    RegressionTask,
+    Task,
+    align_proba,
+    as_task,
+    task_for,
+    task_for_output,
+)
 
 __all__ = [
     "ClassificationTask",
@@ -16,4 +24,5 @@ __all__ = [
     "Task",
     "plan_splits",
     "task_for",
+    "task_for_output",
 ]

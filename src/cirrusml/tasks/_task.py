@@ -41,6 +41,7 @@ __all__ = [
     "align_proba",
     "as_task",
     "task_for",
+    "task_for_output",
 ]
 
 
@@ -336,3 +337,12 @@ class TimeOrderedTask(RegressionTask):
     kind = TaskType.FORECASTING
     time_ordered = True
     stack_by_default = False
+
+
+def task_for_output(probabilistic: bool) -> Task:
+    """A new (unfitted) task whose models predict class probabilities (``probabilistic``) or
+    numbers: for code that meets a fitted model without its job (an ONNX file's metadata)."""
+    for cls in _TASKS.values():
+        if cls.probabilistic == probabilistic:
+            return cls()
+    raise NotSupportedYetError(f"no task has probabilistic={probabilistic!r} outputs.")
