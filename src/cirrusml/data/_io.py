@@ -86,7 +86,7 @@ class _Port:
         return out
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._to_dict() == other._to_dict()  # type: ignore[attr-defined]
+        return type(other) is type(self) and self._to_dict() == other._to_dict()
 
     def __hash__(self) -> int:
         return hash(tuple(sorted(self._to_dict().items())))

@@ -84,7 +84,7 @@ def _split_xyw(frame: pd.DataFrame, job: AutoMLTabular, task: Task, field_name: 
         dropped[field_name] = int(missing.sum())
         frame = frame.loc[~missing]
     frame = frame.reset_index(drop=True)
-    y = task.check_target(frame[target], target)
+    y = task.check_target(frame[target], str(target))
     weights = None
     if job.weight_column_name:
         w = pd.to_numeric(frame[job.weight_column_name], errors="coerce")

@@ -78,14 +78,14 @@ def ensembles_enabled(job: Any, task: Task) -> tuple[bool, bool]:
 def cv_refit_seconds(trials: list[Any], n_folds: int, workers: int) -> float:
     """About how long refitting ``trials`` on every training row takes after cross-validation:
     each about one fold's fit scaled up to every row, plus the dispatch overhead."""
-    per_trial = [1.3 * t.output.fit_seconds / max(1, n_folds - 1) + REFIT_OVERHEAD_SECONDS
+    per_trial = [1.3 * float(t.output.fit_seconds) / max(1, n_folds - 1) + REFIT_OVERHEAD_SECONDS
                  for t in trials if t.output is not None]
     return sum(per_trial) / max(1, workers)
 
 
 def holdout_stack_seconds(trials: list[Any], workers: int) -> float:
     """About how long a train/validation StackEnsemble's member refits take."""
-    fits = sorted((t.output.fit_seconds for t in trials if t.output is not None),
+    fits = sorted((float(t.output.fit_seconds) for t in trials if t.output is not None),
                   reverse=True)[:MAX_STACK_MEMBERS]
     return 0.9 * sum(fits) / max(1, workers)
 _POLL_SECONDS = 0.2
@@ -254,8 +254,8 @@ class FinalPhase:
         candidates = self.candidates()
         if len(candidates) < 2 or not (self.vote or self.stack):
             return
-        rows = candidates[0].output.validation_rows  # type: ignore[union-attr]
-        preds = [t.output.predictions for t in candidates]  # type: ignore[union-attr]
+        rows = candidates[0].output.validation_rows
+        preds = [t.output.predictions for t in candidates]
         weights, _loss = caruana_selection(preds, self._fold_loss(rows))
         members = [candidates[i] for i in weights]
         if self.vote:
@@ -404,7 +404,7 @@ class FinalPhase:
         best_trial = self.loop.best()
         if best_trial is None:
             raise CirrusMLError("no trial completed")
-        pool: list[Any] = [best_trial, *self.ensembles]
+        pool: list[TrialRecord | EnsembleRecord] = [best_trial, *self.ensembles]
         # Ties go to the simpler model: a single trial, then the voting ensemble.
         return min(pool, key=lambda r: (r.loss, isinstance(r, EnsembleRecord),
                                         getattr(r, "kind", "") == "StackEnsemble"))
@@ -428,9 +428,9 @@ class FinalPhase:
                 self.ctx.log.warning(
                     "Refitting on every row did not finish in time (%s); the best model uses "
                     "the models trained on the last cross-validation fold.", err)
-                estimators = [m.output.load_model() for m in members]  # type: ignore[union-attr]
+                estimators = [m.output.load_model() for m in members]
         else:
-            estimators = [m.output.load_model() for m in members]  # type: ignore[union-attr]
+            estimators = [m.output.load_model() for m in members]
         if any(e is None for e in estimators):
             raise CirrusMLError("a fitted model of the chosen trial was not kept")
         if not isinstance(best, EnsembleRecord):

@@ -35,15 +35,16 @@ def input_schema(frame: pd.DataFrame) -> Any:
     itself coerces both. No column is required, so MLflow lets through what the model handles
     itself: missing values, and columns it ignores or reports by name.
     """
-    from mlflow.types.schema import AnyType, ColSpec, Schema
+    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
 
-    specs = []
+    specs: list[ColSpec | TensorSpec] = []
     for column in frame.columns:
         series = frame[column]
         text = not (pd.api.types.is_numeric_dtype(series)
                     or pd.api.types.is_bool_dtype(series)
                     or pd.api.types.is_datetime64_any_dtype(series))
-        specs.append(ColSpec("string" if text else AnyType(), str(column), required=False))
+        specs.append(ColSpec("string" if text else AnyType(),  # type: ignore[no-untyped-call]
+                             str(column), required=False))
     return Schema(specs)
 
 

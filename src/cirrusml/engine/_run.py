@@ -458,6 +458,8 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
         explanation_seconds(budget) if explain else 0.0)
     final.build_ensembles(final_deadline)
     best = final.best()
+    best_score = best.score
+    assert best_score is not None  # the best record is a completed one
     ctx.phase("Building the best model", trial=best.index)
     model = final.fit_best(best, final_deadline)
     members = best.members if isinstance(best, EnsembleRecord) else [best]
@@ -483,7 +485,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     ctx.tracker.log_json(ctx.parent_run_id, summary, "outputs/featurization_summary.json")
     if summary:
         ctx.log.info("Featurization of the best model:\n%s", render_featurization_summary(summary))
-    ctx.tracker.log(ctx.parent_run_id, metrics={metric: best.score},
+    ctx.tracker.log(ctx.parent_run_id, metrics={metric: best_score},
                     tags={BEST_CHILD_TAG: best.run_id, "best_algorithm": best.learner,
                           "best_iteration": best.index})
 
@@ -592,8 +594,10 @@ class _FinalSteps:
             self.ctx.log.warning("The %s %s (%.1f s); skipped.", name, how, outcome.seconds)
             self.ctx.event("step", step=name, status=outcome.status, error=outcome.error)
             return
-        {"test scoring": self._record_test, "ONNX export": self._record_onnx,
-         "explanation": self._record_explanation}[name](outcome.value)
+        record: dict[str, Callable[[Any], None]] = {
+            "test scoring": self._record_test, "ONNX export": self._record_onnx,
+            "explanation": self._record_explanation}
+        record[name](outcome.value)
 
     def _record_test(self, value: tuple[dict[str, float], float]) -> None:
         metrics, _seconds = value

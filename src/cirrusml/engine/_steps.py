@@ -39,7 +39,7 @@ def explain_step(model_path: str, X: pd.DataFrame, y: pd.Series, task: Task, met
     from cirrusml.explain import explain_global, render_importance
 
     model = load_model(model_path)
-    explanation = explain_global(model, X, y, task=task.name, metric=metric, max_rows=1000,
+    explanation = explain_global(model, X, y, task=task, metric=metric, max_rows=1000,
                                  seed=seed, time_budget=time_budget)
     return (explanation.to_dict(), render_importance(explanation, top=10),
             int(explanation.n_rows), float(explanation.seconds))
@@ -53,7 +53,7 @@ def onnx_step(model_path: str, sample: pd.DataFrame, rows: pd.DataFrame, task: T
     model = load_model(model_path)
     try:
         path = export_onnx(model, sample, out_path)
-        parity = check_parity(model, path, rows, task.name)
+        parity = check_parity(model, path, rows, task)
     except CirrusMLError as err:
         return str(err)
     return str(path), parity

@@ -43,6 +43,7 @@ def _worker_main(conn: Connection, env: dict[str, str]) -> None:
             return
         fn, args = message
         start = time.monotonic()
+        reply: tuple[str, Any, str | None, str | None, str | None, float]
         try:
             value = fn(*args)
             reply = ("ok", value, None, None, None, time.monotonic() - start)

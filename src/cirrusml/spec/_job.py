@@ -477,7 +477,7 @@ class ForecastingJob(AutoMLTabular):
         """Set the time axis and look-back features of the forecast."""
         self._merge("forecasting_settings", ForecastingSettings, locals())
 
-    def set_training(self, **kwargs: Any) -> None:  # type: ignore[override]
+    def set_training(self, **kwargs: Any) -> None:
         """As for other tasks, but StackEnsemble stays off unless asked for (Azure's rule)."""
         if kwargs.get("enable_stack_ensemble") is None:
             current = self.training.enable_stack_ensemble if self.training else None

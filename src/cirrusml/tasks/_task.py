@@ -107,8 +107,10 @@ class Task(ABC):
                f"y_max={self.y_max!r})"
 
     def __eq__(self, other: object) -> bool:
-        return (type(self) is type(other) and self.classes == other.classes  # type: ignore[attr-defined]
-                and self.y_min == other.y_min and self.y_max == other.y_max)  # type: ignore[attr-defined]
+        if not isinstance(other, Task) or type(self) is not type(other):
+            return False
+        return (self.classes == other.classes and self.y_min == other.y_min
+                and self.y_max == other.y_max)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -250,7 +252,7 @@ class ClassificationTask(Task):
 
     def score(self, y_true: Any, predictions: np.ndarray, weights: np.ndarray | None = None,
               positive_label: Any = None) -> dict[str, float]:
-        return classification_metrics(np.asarray(y_true), predictions, self.classes,
+        return classification_metrics(np.asarray(y_true), predictions, self.classes or [],
                                       sample_weight=weights, positive_label=positive_label)
 
 
