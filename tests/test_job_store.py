@@ -37,12 +37,14 @@ from tests.conftest import breast_cancer_frame
 
 
 def test_statuses_are_their_azure_strings():
-    assert JobStatus.COMPLETED == "Completed" and f"{JobStatus.CANCEL_REQUESTED}" == "CancelRequested"
+    assert JobStatus.COMPLETED == "Completed"
+    assert f"{JobStatus.CANCEL_REQUESTED}" == "CancelRequested"
     assert json.dumps({"s": JobStatus.FAILED}) == '{"s": "Failed"}'
     assert set(ACTIVE_STATUSES) == {"NotStarted", "Queued", "Running", "Finalizing",
                                     "CancelRequested"}
     assert set(TERMINAL_STATUSES) == {"Completed", "Failed", "Canceled"}
-    assert "Running" in ACTIVE_STATUSES and "Failed" in TERMINAL_STATUSES
+    assert "Running" in ACTIVE_STATUSES
+    assert "Failed" in TERMINAL_STATUSES
     assert {s.value for s in TrialStatus} == {"Running", "Completed", "Failed", "TimedOut",
                                               "Canceled"}
     assert TrialStatus.TIMED_OUT.mlflow_status == "FAILED"
@@ -55,7 +57,9 @@ def test_record_round_trips_and_keeps_unknown_keys():
            "notices": ["n"], "pid": 12, "best_score": 0.5, "test_metrics": {"accuracy": 0.9},
            "someday_field": {"x": 1}}
     record = JobRecord.from_dict(raw)
-    assert record.status is JobStatus.RUNNING and record.is_active and not record.is_terminal
+    assert record.status is JobStatus.RUNNING
+    assert record.is_active
+    assert not record.is_terminal
     assert record.extra == {"someday_field": {"x": 1}}
     assert record.to_dict() == raw
     assert json.loads(json.dumps(record.to_dict()))["status"] == "Running"
@@ -136,13 +140,16 @@ def test_recorder_writes_what_the_store_reads(tmp_path):
     recorder.close_job(JobStatus.COMPLETED)
 
     record = store.read("j")
-    assert record.status is JobStatus.COMPLETED and record.ended
+    assert record.status is JobStatus.COMPLETED
+    assert record.ended
     assert record.test_metrics == {"accuracy": 0.8}
     runs = store.trial_runs("j")
     assert [(r.iteration, r.algorithm, r.status) for r in runs] == [
         (0, "LightGBM", "Completed"), (1, "KNN", "TimedOut"), (2, "VotingEnsemble", "Completed")]
-    assert runs[0].score == 0.9 and runs[0].params == {"n_estimators": "10"}
-    assert runs[1].tags["error"] == "too slow" and runs[1].params["class_weight"] == "balanced"
+    assert runs[0].score == 0.9
+    assert runs[0].params == {"n_estimators": "10"}
+    assert runs[1].tags["error"] == "too slow"
+    assert runs[1].params["class_weight"] == "balanced"
     assert sorted(store.trial_infos("j")) == [0, 2]
     assert store.trial_infos("j")[2]["run_id"] == ensemble
     assert store.guardrails("j")[0]["status"] == "Passed"
@@ -198,13 +205,19 @@ def test_a_job_whose_runner_died_is_put_back_in_the_queue(tmp_path):
               started=now_iso(), mlflow_run_id="r", mlflow_experiment_id="1")
     store = JobStore(ws)
     lost = store.refresh("j")
-    assert lost.status is JobStatus.FAILED and lost.resumable
+    assert lost.status is JobStatus.FAILED
+    assert lost.resumable
     assert "killed or crashed" in (lost.error or "")
     resumed = store.prepare_resume("j")
-    assert resumed.status is JobStatus.NOT_STARTED and resumed.resumed == 1
-    assert resumed.resumed_at and resumed.error is None and resumed.ended is None
-    assert resumed.pid is None and not resumed.resumable
-    assert resumed.mlflow_run_id == "r" and resumed.started == lost.started  # kept
+    assert resumed.status is JobStatus.NOT_STARTED
+    assert resumed.resumed == 1
+    assert resumed.resumed_at
+    assert resumed.error is None
+    assert resumed.ended is None
+    assert resumed.pid is None
+    assert not resumed.resumable
+    assert resumed.mlflow_run_id == "r"
+    assert resumed.started == lost.started
     assert store.refresh("j").status is JobStatus.NOT_STARTED  # not "never started" at once
 
 
@@ -216,11 +229,13 @@ def test_cli_resume_refuses_with_one_clear_line(tmp_path):
                          ("ghost", "no job named 'ghost'")):
         result = subprocess.run([cirrus, "job", "resume", "-n", name, "--workspace",
                                  str(ws.root)], capture_output=True, text=True, timeout=120)
-        assert result.returncode == 1 and needle in result.stderr, result.stderr
+        assert result.returncode == 1, result.stderr
+        assert needle in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
     shown = subprocess.run([cirrus, "job", "resume", "--help"], capture_output=True, text=True,
                            timeout=120)
-    assert shown.returncode == 0 and "--stream" in shown.stdout
+    assert shown.returncode == 0
+    assert "--stream" in shown.stdout
 
 
 def _wait_for(predicate, timeout=90.0, step=0.2):
@@ -258,7 +273,8 @@ def test_a_killed_runner_is_resumed_by_a_new_runner(workspace, monkeypatch):
     returned = client.jobs.resume(name)
     assert returned.status in ("NotStarted", "Queued", "Running")
     record = client.jobs.record(name)
-    assert record["resumed"] == 1 and record["pid"] != old_pid
+    assert record["resumed"] == 1
+    assert record["pid"] != old_pid
     assert "error" not in record
     new_pid = record["pid"]
     assert new_pid in [p.pid for p in psutil.Process().children(recursive=True)]
@@ -279,7 +295,8 @@ def test_a_resumed_job_completes(workspace, monkeypatch):
     client.jobs.resume(name)
     assert client.jobs.wait(name, timeout=600) == "Completed", client.jobs.record(name)
     record = client.jobs.record(name)
-    assert record["resumed"] == 1 and record["best_score"] > 0.9
+    assert record["resumed"] == 1
+    assert record["best_score"] > 0.9
     assert "Resuming job" in (workspace / "jobs" / name / "log.txt").read_text()
     with pytest.raises(CirrusMLError, match="it completed"):
         client.jobs.resume(name)
