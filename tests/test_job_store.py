@@ -185,7 +185,7 @@ def _dead_pid() -> tuple[int, float | None]:
       "error": "target_column_name: column 'label' is not in training_data"},
      "cannot be resumed: it failed on its own (target_column_name: column 'label'"),
     ({"status": JobStatus.RUNNING, "pid": os.getpid(),
-      "pid_started": process_start_time(os.getpid())}, "is Running and its runner"),
+      "pid_started": process_start_time(os.getpid())}, "is Running and its runner is alive"),
 ])
 def test_resume_is_refused_unless_the_runner_died(tmp_path, fields, needle):
     ws = Workspace(tmp_path / "ws")
@@ -280,7 +280,7 @@ def test_a_killed_runner_is_resumed_by_a_new_runner(workspace, monkeypatch):
     assert new_pid in [p.pid for p in psutil.Process().children(recursive=True)]
     _wait_for(lambda: client.jobs.get(name).status == "Running")
     assert "--resume" in psutil.Process(new_pid).cmdline()
-    with pytest.raises(CirrusMLError, match="is Running and its runner"):
+    with pytest.raises(CirrusMLError, match="is Running and its runner is alive"):
         client.jobs.resume(name)
     assert client.jobs.cancel(name) == "Canceled"
     with pytest.raises(CirrusMLError, match="it was canceled"):

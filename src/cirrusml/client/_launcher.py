@@ -12,15 +12,13 @@ import os
 import subprocess
 import sys
 
+from cirrusml.client._runner import RESUME_FLAG
 from cirrusml.tracking import JobStore, process_start_time
 
 __all__ = ["reap", "settle", "start_runner"]
 
 #: Runner processes started by this process, kept so that they are reaped when they end.
 _RUNNERS: list[subprocess.Popen[bytes]] = []
-
-#: The runner's flag for a resumed job.
-RESUME_FLAG = "--resume"
 
 
 def reap() -> None:

@@ -26,6 +26,8 @@ from typing import Any
 from cirrusml.exceptions import CirrusMLError, JobCanceled
 
 _QUEUE_POLL_SECONDS = 0.5
+#: The argument that starts a resumed job's runner.
+RESUME_FLAG = "--resume"
 
 
 def _setup_log(path: Path) -> logging.Logger:
@@ -170,8 +172,8 @@ def _seconds_since(iso: str | None) -> float:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    resume_flag = "--resume" in args
-    args = [a for a in args if a != "--resume"]
+    resume_flag = RESUME_FLAG in args
+    args = [a for a in args if a != RESUME_FLAG]
     if len(args) != 2:
         print("usage: python -m cirrusml.client._runner WORKSPACE JOB_NAME [--resume]",
               file=sys.stderr)

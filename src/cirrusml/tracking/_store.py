@@ -158,9 +158,10 @@ class JobStore:
         """
         record = self.refresh(name)
         if record.is_active:
+            runner = "starting" if record.pid is None else f"alive (pid {record.pid})"
             raise CirrusMLError(
-                f"job '{name}' is {record.status} and its runner (pid {record.pid}) is alive; "
-                "only a job whose runner was killed or crashed can be resumed.")
+                f"job '{name}' is {record.status} and its runner is {runner}; only a job whose "
+                "runner was killed or crashed can be resumed.")
         if not record.resumable:
             why = {JobStatus.COMPLETED: "it completed",
                    JobStatus.CANCELED: "it was canceled"}.get(
