@@ -92,7 +92,7 @@ def process_alive(pid: int | None, started: float | None = None) -> bool:
 
 def process_start_time(pid: int) -> float | None:
     try:
-        return psutil.Process(pid).create_time()
+        return float(psutil.Process(pid).create_time())
     except psutil.Error:
         return None
 
