@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from rich.text import Text
 
 from cirrusml._version import __version__
 from cirrusml.exceptions import CirrusMLError, InvalidSpecError
+from cirrusml.tracking import JobRecord, JobStatus
 
 app = typer.Typer(
     help="cirrusml: local-first AutoML that runs Azure ML AutoML job files.",
@@ -44,7 +46,6 @@ WorkspaceOpt = Annotated[
 ]
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="Name of the job.")]
 
-TERMINAL = ("Completed", "Failed", "Canceled")
 STATUS_STYLE = {"Completed": "green", "Failed": "red", "Canceled": "yellow", "Running": "cyan",
                 "Queued": "magenta", "NotStarted": "dim", "TimedOut": "red"}
 
@@ -107,15 +108,15 @@ def job_create(
         job.name = name
     client = _client(workspace)
     returned = client.jobs.create_or_update(job)
-    record = client.jobs.record(returned.name)
-    for notice in record.get("notices", []):
+    record = client.jobs.job_record(returned.name)
+    for notice in record.notices:
         err_console.print(f"[yellow]Notice:[/yellow] {notice}")
     table = Table(show_header=False, box=None)
     table.add_row("name", returned.name)
     table.add_row("status", _status(returned.status))
     table.add_row("task", returned.task)
     table.add_row("primary metric", returned.primary_metric_name)
-    table.add_row("experiment", record.get("experiment_name", ""))
+    table.add_row("experiment", record.experiment_name or "")
     table.add_row("workspace", str(client.workspace_path))
     console.print(table)
     if stream:
@@ -177,15 +178,15 @@ def _greater_is_better(metric: str) -> bool | None:
 def _stream(client: Any, name: str) -> int:
     """Follow a job; returns the exit code (0 completed, 1 failed or canceled)."""
     jobs = client.jobs
-    record = jobs.record(name)
-    metric = record.get("primary_metric") or jobs.get(name).primary_metric_name
+    record = jobs.job_record(name)
+    metric = record.primary_metric or jobs.get(name).primary_metric_name
     greater = _greater_is_better(metric)
     trials: dict[int, dict[str, Any]] = {}
     state: dict[str, Any] = {"phase": "", "timeout": None, "max_trials": None}
     log_lines: list[str] = []
     offsets = {"log": 0, "events": 0}
 
-    def pull() -> None:
+    def pull() -> list[str]:
         events, offsets["events"] = jobs.read_events(name, offsets["events"])
         for event in events:
             kind = event.get("event")
@@ -204,11 +205,10 @@ def _stream(client: Any, name: str) -> int:
         log_lines.extend(new)
         return new
 
-    def render(record: dict[str, Any]) -> Group:
-        started = record.get("started")
-        elapsed = _elapsed(started)
+    def render(record: JobRecord) -> Group:
+        elapsed = _elapsed(record.started)
         header = Table.grid(padding=(0, 2))
-        header.add_row("job", name, "status", _status(record.get("status")))
+        header.add_row("job", name, "status", _status(record.status))
         header.add_row("phase", state["phase"] or "—", "elapsed", f"{elapsed:.0f} s")
         finished = sum(1 for t in trials.values() if t.get("status") != "Running")
         header.add_row("trials", f"{finished}" + (f" / {state['max_trials']}"
@@ -227,9 +227,9 @@ def _stream(client: Any, name: str) -> int:
         with Live(render(record), console=console, refresh_per_second=4) as live:
             while True:
                 pull()
-                record = jobs.record(name)
+                record = jobs.job_record(name)
                 live.update(render(record))
-                if record.get("status") in TERMINAL:
+                if record.is_terminal:
                     pull()
                     live.update(render(record))
                     break
@@ -238,8 +238,8 @@ def _stream(client: Any, name: str) -> int:
         while True:
             for line in pull():
                 console.print(line, markup=False, highlight=False)
-            record = jobs.record(name)
-            if record.get("status") in TERMINAL:
+            record = jobs.job_record(name)
+            if record.is_terminal:
                 for line in pull():
                     console.print(line, markup=False, highlight=False)
                 break
@@ -259,30 +259,31 @@ def _best_text(trials: dict[int, dict[str, Any]], greater: bool | None) -> str:
 
 
 def _elapsed(started: str | None) -> float:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if not started:
         return 0.0
     try:
-        return (datetime.now(timezone.utc) - datetime.fromisoformat(started)).total_seconds()
+        return (datetime.now(UTC) - datetime.fromisoformat(started)).total_seconds()
     except ValueError:
         return 0.0
 
 
-def _summary(client: Any, name: str, record: dict[str, Any]) -> int:
-    status = record.get("status")
-    console.print(Text.assemble("Job ", (name, "bold"), " ", _status(status)))
-    if status == "Completed":
-        best_model = client.workspace_path / "jobs" / name / "outputs" / "best_model"
-        console.print(f"Best: trial {record.get('best_iteration')} "
-                      f"({record.get('best_algorithm')}), {record.get('primary_metric')} = "
-                      f"{_fmt(record.get('best_score'))}")
+def _summary(client: Any, name: str, record: JobRecord) -> int:
+    console.print(Text.assemble("Job ", (name, "bold"), " ", _status(record.status)))
+    if record.status is JobStatus.COMPLETED:
+        best_model = client.jobs.layout(name).best_model
+        console.print(f"Best: trial {record.best_iteration} "
+                      f"({record.best_algorithm}), {record.primary_metric} = "
+                      f"{_fmt(record.best_score)}")
         console.print(f"Best model (MLflow): {best_model}")
         console.print(f"Download it with: cirrus job download -n {name} "
                       "--output-name best_model")
         return 0
-    if record.get("error"):
-        err_console.print(Text.assemble(("Error: ", "red"), str(record["error"])))
+    if record.error:
+        err_console.print(Text.assemble(("Error: ", "red"), record.error))
+    if record.resumable:
+        err_console.print(f"Resume it with: cirrus job resume -n {name}")
     return 1
 
 
@@ -299,34 +300,35 @@ def job_stream(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
 def job_show(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
     """Show a job: status, timings, best model, and the leaderboard of its trials."""
     client = _client(workspace)
-    record = client.jobs.record(name)
+    record = client.jobs.job_record(name)
     job = client.jobs.get(name)
     table = Table(show_header=False, box=None, title=f"Job {name}", title_justify="left")
     rows = [
-        ("status", _status(record.get("status"))),
+        ("status", _status(record.status)),
         ("task", job.task),
         ("primary metric", job.primary_metric_name),
         ("target", job.target_column_name),
-        ("experiment", record.get("experiment_name")),
-        ("compute", record.get("compute")),
-        ("created", record.get("created")),
-        ("started", record.get("started")),
-        ("ended", record.get("ended")),
-        ("stop reason", record.get("stop_reason")),
-        ("best trial", None if record.get("best_iteration") is None else
-         f"{record.get('best_iteration')} ({record.get('best_algorithm')}), "
-         f"{_fmt(record.get('best_score'))}"),
-        ("error", record.get("error")),
+        ("experiment", record.experiment_name),
+        ("compute", record.compute),
+        ("created", record.created),
+        ("started", record.started),
+        ("ended", record.ended),
+        ("resumed", f"{record.resumed} time(s), last at {record.resumed_at}"
+         if record.resumed else None),
+        ("stop reason", record.stop_reason),
+        ("best trial", None if record.best_iteration is None else
+         f"{record.best_iteration} ({record.best_algorithm}), {_fmt(record.best_score)}"),
+        ("error", record.error),
     ]
     for key, value in rows:
         if value not in (None, ""):
             table.add_row(key, value if isinstance(value, Text) else str(value))
-    for notice in record.get("notices", []):
+    for notice in record.notices:
         table.add_row("notice", notice)
-    if record.get("test_metrics"):
+    if record.test_metrics:
         table.add_row("test " + job.primary_metric_name,
-                      _fmt(record["test_metrics"].get(job.primary_metric_name)))
-    best_model = client.workspace_path / "jobs" / name / "outputs" / "best_model"
+                      _fmt(record.test_metrics.get(job.primary_metric_name)))
+    best_model = client.jobs.layout(name).best_model
     if best_model.exists():
         table.add_row("best model", str(best_model))
     console.print(table)
@@ -359,16 +361,13 @@ def job_list(workspace: WorkspaceOpt = None) -> None:
     table = Table(title=f"Jobs in {client.workspace_path}", title_justify="left")
     for column in ("name", "task", "status", "created", "best score"):
         table.add_column(column)
-    for record in client.jobs._ws.records():
-        if record.get("status") not in TERMINAL:
-            record = client.jobs.record(record["name"])
-        table.add_row(record.get("name", ""), record.get("task", ""),
-                      _status(record.get("status")), record.get("created", ""),
-                      _fmt(record.get("best_score")))
+    for record in client.jobs.job_records():
+        table.add_row(record.name, record.task or "", _status(record.status),
+                      record.created or "", _fmt(record.best_score))
     console.print(table)
 
 
-# -------------------------------------------------------------------------- cancel / download
+# -------------------------------------------------------------------- cancel / resume / download
 
 
 @job_app.command("cancel")
@@ -376,6 +375,24 @@ def job_cancel(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
     """Cancel a job and wait until it has stopped."""
     status = _client(workspace).jobs.cancel(name)
     console.print(Text.assemble("Job ", (name, "bold"), " ", _status(status)))
+
+
+@job_app.command("resume")
+def job_resume(
+    name: NameOpt,
+    stream: Annotated[bool, typer.Option("--stream", "-s", help="Follow the job until it ends; "
+                                         "exit non-zero if it fails or is canceled.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Resume a job whose runner was killed or crashed, from its recorded trials."""
+    client = _client(workspace)
+    client.jobs.resume(name)
+    record = client.jobs.job_record(name)
+    console.print(Text.assemble("Job ", (name, "bold"), " ", _status(record.status),
+                                f" (resumed {record.resumed} time(s))"))
+    if stream:
+        raise typer.Exit(_stream(client, name))
+    console.print(f"Follow it with: cirrus job stream -n {name}")
 
 
 @job_app.command("download")

@@ -1,4 +1,4 @@
-"""The client (L4): ``MLClient`` and its operations."""
+"""The client (L4): ``MLClient`` and its operations (a façade over the job store)."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ class MLClient:
                 raise WorkspaceError(
                     f"max_concurrent_jobs must be 1 or more, got {max_concurrent_jobs!r}.")
             self._workspace.update_settings(max_concurrent_jobs=int(max_concurrent_jobs))
-        self.jobs = JobOperations(self)
+        self.jobs = JobOperations(self._workspace, compute_notices=self._compute_notices)
 
     @classmethod
     def from_config(
@@ -97,14 +97,7 @@ class MLClient:
 
     def _compute_notices(self, compute: str | None) -> list[str]:
         """One notice when the job names a compute this workspace does not have."""
-        if not compute or compute in ("local", "azureml:local"):
-            return []
-        name = compute.split(":", 1)[1] if compute.startswith("azureml:") else compute
-        registered = self._workspace.settings().get("computes", {})
-        if name in registered:
-            return []
-        return [f"compute '{name}' is not registered in this workspace; the job runs on the "
-                "local machine."]
+        return self._workspace.compute_notices(compute)
 
     def __repr__(self) -> str:
         return f"MLClient(workspace={str(self._workspace.root)!r})"

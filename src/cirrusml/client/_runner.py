@@ -1,20 +1,23 @@
 """The job runner: the detached process that runs one job and is the only writer to MLflow.
 
-Started by ``jobs.create_or_update`` as ``python -m cirrusml.client._runner WORKSPACE NAME`` in a
-session of its own (so it outlives the caller) without a double fork (so it stays in the caller's
-process tree). It waits for a queue slot, runs the engine and records the final status. SIGTERM
-(``jobs.cancel``) cancels the job; any other death is noticed by readers, who mark it Failed.
+Started by :func:`cirrusml.client._launcher.start_runner` as ``python -m cirrusml.client._runner
+WORKSPACE NAME [--resume]`` in a session of its own (so it outlives the caller) without a double
+fork (so it stays in the caller's process tree). It waits for a queue slot, runs the engine and
+records the final status, all through one :class:`~cirrusml.tracking.JobRecorder`. SIGTERM
+(``jobs.cancel``) cancels the job; any other death is noticed by readers, who mark it Failed
+(and resumable). ``--resume`` (``jobs.resume``) reopens the job's parent run and tells the
+engine to continue from the recorded trials (``JobContext.resume``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 import signal
 import sys
 import time
 import traceback
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,8 @@ from typing import Any
 from cirrusml.exceptions import CirrusMLError, JobCanceled
 
 _QUEUE_POLL_SECONDS = 0.5
+#: The argument that starts a resumed job's runner.
+RESUME_FLAG = "--resume"
 
 
 def _setup_log(path: Path) -> logging.Logger:
@@ -45,29 +50,27 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise JobCanceled()
 
 
-def _my_turn(ws: Any, name: str, created: str) -> bool:
+def _my_turn(store: Any, name: str, created: str) -> bool:
     """FIFO: no older job is still waiting in the queue."""
-    from cirrusml.tracking import process_alive
+    from cirrusml.tracking import JobStatus
 
-    for record in ws.records():
-        if record.get("name") == name or record.get("status") != "Queued":
+    for record in store.records():
+        if record.name == name or record.status is not JobStatus.QUEUED:
             continue
-        if (record.get("created", ""), record.get("name", "")) < (created, name) and process_alive(
-            record.get("pid"), record.get("pid_started")
-        ):
+        if (record.created or "", record.name) < (created, name) and store.runner_alive(record):
             return False
     return True
 
 
-def _wait_for_slot(ws: Any, name: str, log: logging.Logger) -> int:
-    record = ws.read_record(name)
+def _wait_for_slot(store: Any, name: str, created: str, log: logging.Logger) -> int:
+    ws = store.workspace
     slots = int(ws.settings().get("max_concurrent_jobs", 1))
     announced = False
     while True:
-        if _my_turn(ws, name, record.get("created", "")):
+        if _my_turn(store, name, created):
             fd = ws.try_take_slot(slots)
             if fd is not None:
-                return fd
+                return int(fd)
         if not announced:
             log.info("Queued: %d job(s) may run at a time in this workspace; waiting for a slot.",
                      slots)
@@ -75,127 +78,104 @@ def _wait_for_slot(ws: Any, name: str, log: logging.Logger) -> int:
         time.sleep(_QUEUE_POLL_SECONDS)
 
 
-def main(workspace: str, name: str) -> int:
+def main(workspace: str, name: str, resume: bool = False) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     # MLflow narrates its own housekeeping (database migrations) at INFO on stderr.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     try:
-        return _run(workspace, name)
+        return _run(workspace, name, resume)
     except JobCanceled:  # canceled before the job could start its work
-        from cirrusml.tracking import Workspace
+        from cirrusml.tracking import JobStatus, JobStore, Workspace
 
-        Workspace(workspace).transition(name, "Canceled")
+        JobStore(Workspace(workspace)).transition(name, JobStatus.CANCELED)
         return 1
 
 
-def _run(workspace: str, name: str) -> int:
-    from cirrusml.tracking import Workspace, now_iso
+def _run(workspace: str, name: str, resume: bool) -> int:
+    from cirrusml.tracking import JobStatus, JobStore, Workspace, now_iso
 
-    ws = Workspace(workspace)
-    record = ws.read_record(name)
-    log = _setup_log(ws.job_dir(name) / "log.txt")
-    ws.transition(name, "Queued", only_from=("NotStarted",))
+    store = JobStore(Workspace(workspace))
+    record = store.read(name)
+    log = _setup_log(store.layout(name).log)
+    store.transition(name, JobStatus.QUEUED, only_from=(JobStatus.NOT_STARTED,))
     queued_at = time.monotonic()
-    slot_fd = _wait_for_slot(ws, name, log)
+    slot_fd = _wait_for_slot(store, name, record.created or "", log)
     # The job's clock starts at submission, since starting this process is part of the job; a
-    # job that waited in the queue starts its clock when it leaves the queue instead.
+    # job that waited in the queue starts its clock when it leaves the queue instead. A resumed
+    # job keeps the time it first started on record.
     started = time.monotonic()
-    if started - queued_at < 1.0:
-        started -= _seconds_since(record.get("created"))
+    if started - queued_at < 1.0 and not resume:
+        started -= _seconds_since(record.created)
     try:
-        ws.transition(name, "Running", only_from=("Queued",), started=now_iso())
-        log.info("Running job %s (runner pid %d)", name, os.getpid())
-        return _execute(ws, name, record, log, started)
+        store.transition(name, JobStatus.RUNNING, only_from=(JobStatus.QUEUED,),
+                         started=record.started if resume and record.started else now_iso())
+        if resume:
+            log.info("Resuming job %s (runner pid %d, resume %d)", name, os.getpid(),
+                     record.resumed)
+        else:
+            log.info("Running job %s (runner pid %d)", name, os.getpid())
+        return _execute(store, name, log, started, resume)
     finally:
         os.close(slot_fd)
 
 
-def _execute(ws: Any, name: str, record: dict[str, Any], log: logging.Logger,
-             started: float) -> int:
+def _execute(store: Any, name: str, log: logging.Logger, started: float, resume: bool) -> int:
     from cirrusml.engine import JobContext, run_job
     from cirrusml.spec import load_job
-    from cirrusml.tracking import JOB_NAME_TAG, Tracker
+    from cirrusml.tracking import JobRecorder, JobStatus
 
-    tracker = Tracker(record.get("tracking_uri") or ws.tracking_uri, ws.artifacts_dir)
-    parent_run_id = None
-    runs: Any = None
-    opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow-open")
+    recorder = JobRecorder(store.workspace, name, log=log)
+    record = recorder.read_record()
     try:
-        for notice in record.get("notices", []):
+        for notice in record.notices:
             log.warning("%s", notice)
-        job = load_job(ws.job_dir(name) / "job.yml")
-
-        def open_runs() -> tuple[str, str]:
-            # Opening the store (importing MLflow, creating its tables) takes seconds; it runs
-            # while the engine loads the data.
-            experiment_id = tracker.experiment_id(record.get("experiment_name") or "Default")
-            run_id = tracker.start_run(experiment_id, name, tags={
-                JOB_NAME_TAG: name, "cirrus.kind": "job", "task": job.task,
-                **{f"user.{k}": v for k, v in (job.tags or {}).items()}})
-            ws.update_record(name, mlflow_run_id=run_id, mlflow_experiment_id=experiment_id)
-            return experiment_id, run_id
-
-        runs = opener.submit(open_runs)
-        ctx = JobContext(ws, name, tracker, runs, log, started=started)
+        job = load_job(recorder.layout.job_file)
+        if resume:
+            recorder.event("resumed", count=record.resumed)
+        # Opening the store (importing MLflow, creating its tables) takes seconds; it runs
+        # while the engine loads the data.
+        recorder.open_job(record.experiment_name or "Default", {
+            "task": job.task, **{f"user.{k}": v for k, v in (job.tags or {}).items()}},
+            resume=resume)
+        ctx = JobContext(store.workspace, name, recorder.tracker, recorder.runs, log,
+                         started=started, resume=resume)
         result = run_job(job, ctx)
-        parent_run_id = ctx.parent_run_id
-        tracker.end_run(parent_run_id, "FINISHED")
-        ws.transition(name, "Completed")
+        recorder.close_job(JobStatus.COMPLETED)
         log.info("Completed: %d trial(s); best %s = %s.", result.trials, result.metric,
                  "n/a" if result.best_score is None else f"{result.best_score:.4f}")
         return 0
     except JobCanceled:
         log.warning("Canceled.")
-        parent_run_id = _finished_run(runs)
-        if parent_run_id:
-            _end_quietly(tracker, parent_run_id, "KILLED")
-        ws.transition(name, "Canceled")
+        recorder.close_job(JobStatus.CANCELED)
         return 1
     except CirrusMLError as err:
         log.error("Failed: %s", err)
-        parent_run_id = _finished_run(runs)
-        if parent_run_id:
-            _end_quietly(tracker, parent_run_id, "FAILED")
-        ws.transition(name, "Failed", error=str(err))
+        recorder.close_job(JobStatus.FAILED, error=str(err))
         return 1
     except BaseException as err:  # noqa: BLE001 - the job fails with the reason on record
         log.error("Failed with an internal error: %s: %s\n%s", type(err).__name__, err,
                   traceback.format_exc())
-        parent_run_id = _finished_run(runs)
-        if parent_run_id:
-            _end_quietly(tracker, parent_run_id, "FAILED")
-        ws.transition(name, "Failed",
-                      error=f"internal error: {type(err).__name__}: {err} (see the job log)")
+        recorder.close_job(JobStatus.FAILED,
+                           error=f"internal error: {type(err).__name__}: {err} (see the job log)")
         return 1
 
 
 def _seconds_since(iso: str | None) -> float:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     try:
-        elapsed = (datetime.now(timezone.utc) - datetime.fromisoformat(str(iso))).total_seconds()
+        elapsed = (datetime.now(UTC) - datetime.fromisoformat(str(iso))).total_seconds()
     except ValueError:
         return 0.0
     return min(max(0.0, elapsed), 30.0)
 
 
-def _finished_run(runs: Any) -> str | None:
-    """The parent run id if the store opened (waiting for it), else None."""
-    try:
-        return str(runs.result(timeout=60)[1])
-    except BaseException:  # noqa: BLE001 - no run to close
-        return None
-
-
-def _end_quietly(tracker: Any, run_id: str, status: str) -> None:
-    try:
-        tracker.end_run(run_id, status)
-    except Exception:  # noqa: BLE001 - the store may be the reason we are failing
-        pass
-
-
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        print("usage: python -m cirrusml.client._runner WORKSPACE JOB_NAME", file=sys.stderr)
+    args = sys.argv[1:]
+    resume_flag = RESUME_FLAG in args
+    args = [a for a in args if a != RESUME_FLAG]
+    if len(args) != 2:
+        print("usage: python -m cirrusml.client._runner WORKSPACE JOB_NAME [--resume]",
+              file=sys.stderr)
         sys.exit(2)
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(args[0], args[1], resume=resume_flag))

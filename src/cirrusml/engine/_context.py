@@ -30,7 +30,7 @@ class JobContext:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("cirrusml.job"))
     #: ``time.monotonic()`` when the job's clock started (its runner got a queue slot).
     started: float | None = None
-    #: Continue the search from the trials an earlier runner of this job recorded.
+    #: The job was resumed after its runner died: continue from its recorded trials.
     resume: bool = False
 
     def _ids(self) -> tuple[str, str]:

@@ -1,8 +1,21 @@
-"""Workspace and tracking (L2): job records on disk, runs and artifacts in MLflow."""
+"""Workspace and tracking (L2): the typed job store over the workspace folder and MLflow.
+
+* :class:`JobLayout` names every file of a job folder; :class:`RunArtifacts` every artifact path
+  of its MLflow runs.
+* :class:`JobRecord` is the typed ``record.json``, with :class:`JobStatus` and
+  :class:`TrialStatus`.
+* :class:`JobStore` is the one reader of jobs (and the client's side of their records).
+* :class:`JobRecorder` is the one writer of a running job: its MLflow runs and its folder.
+* :class:`Workspace` holds what is not one job's: settings, computes, queue slots, job names.
+"""
 
 from __future__ import annotations
 
+from cirrusml.tracking._layout import JobLayout, RunArtifacts
 from cirrusml.tracking._mlflow import BEST_CHILD_TAG, JOB_NAME_TAG, PARENT_TAG, Tracker
+from cirrusml.tracking._record import JobRecord, JobStatus, TrialStatus
+from cirrusml.tracking._recorder import JobRecorder
+from cirrusml.tracking._store import CodeInputs, JobStore, TrialRun
 from cirrusml.tracking._workspace import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
@@ -19,7 +32,16 @@ __all__ = [
     "JOB_NAME_TAG",
     "PARENT_TAG",
     "TERMINAL_STATUSES",
+    "CodeInputs",
+    "JobLayout",
+    "JobRecord",
+    "JobRecorder",
+    "JobStatus",
+    "JobStore",
+    "RunArtifacts",
     "Tracker",
+    "TrialRun",
+    "TrialStatus",
     "Workspace",
     "default_workspace_path",
     "now_iso",

@@ -1,21 +1,20 @@
-"""The workspace folder: job records, logs, events, queue slots and settings.
+"""The workspace folder: settings, computes, queue slots, job names, and the file mechanics of
+job records (atomic writes under a lock, appended event lines).
 
 Layout (``./.cirrus`` by default, or ``$CIRRUS_WORKSPACE``)::
 
     mlflow.db                 the MLflow store (SQLite) unless a tracking URI is given
     artifacts/                MLflow artifacts, one folder per experiment
-    settings.json             workspace settings (max_concurrent_jobs, computes)
+    settings.json             workspace settings (max_concurrent_jobs, computes, tracking_uri)
+    settings.lock             held while the settings are read-modified-written
     slots/slot-<i>.lock       queue slots: a running job holds one (an OS file lock)
-    jobs/<name>/
-        job.yml               the job as submitted
-        record.json           status, runner pid, timings, MLflow run ids, error
-        log.txt               the runner's log (what ``jobs.stream`` prints)
-        events.jsonl          structured progress (trials, phases) for live displays
-        inputs/               in-memory DataFrames saved at submission
-        outputs/best_model/   the job's ``best_model`` output (an MLflow model)
+    jobs/<name>/              one job folder; every file in it is named by
+                              :class:`~cirrusml.tracking.JobLayout` (see ``tracking/_layout.py``)
 
-``record.json`` is written by the client (submission, a runner found dead, a forced cancel) and by
-the runner (every other transition). Writers hold ``record.lock`` while they read-modify-write.
+Only :class:`~cirrusml.tracking.JobStore` (the readers, and the client's writes: submission, a
+runner found dead, a cancel, a resume) and :class:`~cirrusml.tracking.JobRecorder` (the runner's
+writes) call the per-job methods here. ``record.json`` writers hold ``record.lock`` while they
+read-modify-write.
 """
 
 from __future__ import annotations
@@ -28,17 +27,21 @@ import random
 import string
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from cirrusml.exceptions import JobNotFoundError, WorkspaceError
+from cirrusml.tracking._layout import JobLayout
+from cirrusml.tracking._record import ACTIVE, TERMINAL, JobStatus
 from cirrusml.utils import suggestion
 
-ACTIVE_STATUSES = ("NotStarted", "Queued", "Running", "Finalizing", "CancelRequested")
-TERMINAL_STATUSES = ("Completed", "Failed", "Canceled")
+#: Statuses of a job that has not ended, and of one that has (``JobStatus`` members, which
+#: compare equal to their strings).
+ACTIVE_STATUSES: tuple[JobStatus, ...] = ACTIVE
+TERMINAL_STATUSES: tuple[JobStatus, ...] = TERMINAL
 
 _ADJECTIVES = (
     "amber", "brave", "calm", "crisp", "eager", "fancy", "gentle", "happy", "jolly", "keen",
@@ -53,7 +56,7 @@ _NOUNS = (
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def default_workspace_path(workspace: str | os.PathLike[str] | None = None) -> Path:
@@ -89,7 +92,7 @@ def process_alive(pid: int | None, started: float | None = None) -> bool:
 
 def process_start_time(pid: int) -> float | None:
     try:
-        return psutil.Process(pid).create_time()
+        return float(psutil.Process(pid).create_time())
     except psutil.Error:
         return None
 
@@ -156,6 +159,18 @@ class Workspace:
             _write_json_atomic(self.root / "settings.json", data)
         return data
 
+    # ---------------------------------------------------------------------------- computes
+
+    def compute_notices(self, compute: str | None) -> list[str]:
+        """One notice when a job names a compute this workspace does not have."""
+        if not compute or compute in ("local", "azureml:local"):
+            return []
+        name = compute.split(":", 1)[1] if compute.startswith("azureml:") else compute
+        if name in self.settings().get("computes", {}):
+            return []
+        return [f"compute '{name}' is not registered in this workspace; the job runs on the "
+                "local machine."]
+
     # -------------------------------------------------------------------------------- jobs
 
     def new_job_name(self) -> str:
@@ -169,25 +184,29 @@ class Workspace:
     def job_dir(self, name: str) -> Path:
         return self.jobs_dir / name
 
+    def layout(self, name: str) -> JobLayout:
+        """The paths of job ``name``'s folder."""
+        return JobLayout(self.job_dir(name))
+
     def has_job(self, name: str) -> bool:
-        return (self.job_dir(name) / "record.json").exists()
+        return self.layout(name).record.exists()
 
     def create_job(self, name: str, record: dict[str, Any]) -> Path:
         self.ensure()
-        folder = self.job_dir(name)
+        layout = self.layout(name)
         try:
-            folder.mkdir(parents=True, exist_ok=False)
+            layout.root.mkdir(parents=True, exist_ok=False)
         except FileExistsError:
             raise WorkspaceError(
                 f"a job named '{name}' already exists in {self.root}; choose another name."
             ) from None
-        (folder / "log.txt").touch()
-        (folder / "events.jsonl").touch()
-        _write_json_atomic(folder / "record.json", record)
-        return folder
+        layout.log.touch()
+        layout.events.touch()
+        _write_json_atomic(layout.record, record)
+        return layout.root
 
     def read_record(self, name: str) -> dict[str, Any]:
-        path = self.job_dir(name) / "record.json"
+        path = self.layout(name).record
         for attempt in range(3):
             try:
                 return dict(json.loads(path.read_text(encoding="utf-8")))
@@ -204,11 +223,11 @@ class Workspace:
 
     def update_record(self, name: str, **changes: Any) -> dict[str, Any]:
         """Read-modify-write a job's record under its lock; returns the new record."""
-        folder = self.job_dir(name)
-        with self._lock(folder / "record.lock"):
+        layout = self.layout(name)
+        with self._lock(layout.record_lock):
             record = self.read_record(name)
             record.update(changes)
-            _write_json_atomic(folder / "record.json", record)
+            _write_json_atomic(layout.record, record)
         return record
 
     def transition(self, name: str, status: str, *, only_from: tuple[str, ...] | None = None,
@@ -216,22 +235,23 @@ class Workspace:
         """Move a job to ``status`` if it is in one of ``only_from`` (any non-terminal status
         by default). Returns the new record, or ``None`` when the job was already elsewhere."""
         allowed = only_from if only_from is not None else ACTIVE_STATUSES
-        folder = self.job_dir(name)
-        with self._lock(folder / "record.lock"):
+        layout = self.layout(name)
+        with self._lock(layout.record_lock):
             record = self.read_record(name)
             if record.get("status") not in allowed:
                 return None
             record.update(changes)
-            record["status"] = status
+            record["status"] = str(status)
             if status in TERMINAL_STATUSES and not record.get("ended"):
                 record["ended"] = now_iso()
-            _write_json_atomic(folder / "record.json", record)
+            _write_json_atomic(layout.record, record)
         return record
 
     def job_names(self) -> list[str]:
         if not self.jobs_dir.is_dir():
             return []
-        return sorted(p.parent.name for p in self.jobs_dir.glob("*/record.json"))
+        return sorted(p.name for p in self.jobs_dir.iterdir()
+                      if p.is_dir() and JobLayout(p).record.exists())
 
     def records(self) -> list[dict[str, Any]]:
         """Every job record, newest first."""
@@ -246,12 +266,12 @@ class Workspace:
 
     def append_event(self, name: str, event: dict[str, Any]) -> None:
         event = {"time": time.time(), **event}
-        with open(self.job_dir(name) / "events.jsonl", "a", encoding="utf-8") as fh:
+        with open(self.layout(name).events, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(event, default=str) + "\n")
 
     def read_events(self, name: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Complete event lines from byte ``offset``; returns them and the next offset."""
-        chunk, offset = self._complete_lines(self.job_dir(name) / "events.jsonl", offset)
+        chunk, offset = self._complete_lines(self.layout(name).events, offset)
         events = []
         for line in chunk.splitlines():
             with contextlib.suppress(ValueError):
@@ -260,7 +280,7 @@ class Workspace:
 
     def read_log(self, name: str, offset: int = 0) -> tuple[str, int]:
         """Complete log lines from byte ``offset``; returns the text and the next offset."""
-        chunk, offset = self._complete_lines(self.job_dir(name) / "log.txt", offset)
+        chunk, offset = self._complete_lines(self.layout(name).log, offset)
         return chunk.decode("utf-8", errors="replace"), offset
 
     @staticmethod

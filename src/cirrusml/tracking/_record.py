@@ -1,0 +1,174 @@
+"""The typed job record (``record.json``) and the status enums of jobs and trials.
+
+Both enums are ``StrEnum``: a status compares equal to its Azure string (``JobStatus.COMPLETED ==
+"Completed"``) and is written to JSON as that string, so records written before these types
+existed read the same.
+
+Who writes which keys of ``record.json``:
+
+* the client at submission: ``name``, ``status``, ``created``, ``task``, ``experiment_name``,
+  ``display_name``, ``description``, ``compute``, ``tracking_uri``, ``notices``; when it starts
+  a runner: ``pid``, ``pid_started``; on a cancel: ``cancel_requested``; when it finds the runner
+  dead: ``status``, ``error``, ``runner_lost``; on a resume: ``resumed``, ``resumed_at``;
+* the runner (through :class:`~cirrusml.tracking.JobRecorder`): ``started``, the MLflow ids,
+  ``ended``, ``error``, and the results (``best_*``, ``primary_metric``, ``stop_reason``,
+  ``trials``, ``search_seconds``, ``test_metrics``, ``onnx_model``, ``onnx_parity``).
+
+Keys this module does not know are kept in :attr:`JobRecord.extra` and written back unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from cirrusml.exceptions import WorkspaceError
+
+__all__ = ["JobRecord", "JobStatus", "TrialStatus"]
+
+
+class JobStatus(StrEnum):
+    """A job's status, as Azure names it."""
+
+    NOT_STARTED = "NotStarted"
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    FINALIZING = "Finalizing"
+    CANCEL_REQUESTED = "CancelRequested"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL
+
+    @property
+    def is_active(self) -> bool:
+        return self not in TERMINAL
+
+    @property
+    def mlflow_status(self) -> str:
+        """The MLflow run status a job's parent run ends with."""
+        return {JobStatus.COMPLETED: "FINISHED", JobStatus.CANCELED: "KILLED"}.get(self, "FAILED")
+
+
+TERMINAL = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
+ACTIVE = tuple(s for s in JobStatus if s not in TERMINAL)
+#: Fields left out of ``record.json`` while they hold their empty default.
+_OMITTED_WHEN_EMPTY = ("test_metrics", "resumed")
+
+
+class TrialStatus(StrEnum):
+    """A trial's (child run's) status."""
+
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    TIMED_OUT = "TimedOut"
+    CANCELED = "Canceled"
+
+    @property
+    def mlflow_status(self) -> str:
+        """The MLflow run status the trial's child run ends with."""
+        return {TrialStatus.COMPLETED: "FINISHED", TrialStatus.CANCELED: "KILLED",
+                TrialStatus.RUNNING: "RUNNING"}.get(self, "FAILED")
+
+    @classmethod
+    def from_mlflow(cls, status: str) -> TrialStatus | str:
+        """The trial status of an MLflow run status (unknown ones are returned as they are)."""
+        return {"RUNNING": cls.RUNNING, "FINISHED": cls.COMPLETED, "FAILED": cls.FAILED,
+                "KILLED": cls.CANCELED}.get(status, status)
+
+
+@dataclass
+class JobRecord:
+    """A typed view of a job's ``record.json``."""
+
+    name: str
+    status: JobStatus = JobStatus.NOT_STARTED
+    created: str | None = None
+    started: str | None = None
+    ended: str | None = None
+    task: str | None = None
+    experiment_name: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    compute: str | None = None
+    tracking_uri: str | None = None
+    notices: list[str] = field(default_factory=list)
+    #: The runner process and its start time (to tell it from a later process with its pid).
+    pid: int | None = None
+    pid_started: float | None = None
+    mlflow_run_id: str | None = None
+    mlflow_experiment_id: str | None = None
+    error: str | None = None
+    #: Set when a reader found the runner dead with no result recorded: the job can be resumed.
+    runner_lost: bool | None = None
+    cancel_requested: str | None = None
+    #: How many times the job was resumed, and when last.
+    resumed: int = 0
+    resumed_at: str | None = None
+    best_child_run_id: str | None = None
+    best_iteration: int | None = None
+    best_algorithm: str | None = None
+    best_score: float | None = None
+    primary_metric: str | None = None
+    stop_reason: str | None = None
+    trials: int | None = None
+    search_seconds: float | None = None
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    onnx_model: str | None = None
+    onnx_parity: dict[str, Any] | None = None
+    #: Keys of the file this class does not name, kept as they are.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # ----------------------------------------------------------------------- conversion
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobRecord:
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        values = {k: v for k, v in data.items() if k in known}
+        if "name" not in values:
+            raise WorkspaceError("a job record without a name; the file is damaged.")
+        try:
+            values["status"] = JobStatus(values.get("status", JobStatus.NOT_STARTED))
+        except ValueError:
+            raise WorkspaceError(
+                f"job '{values['name']}' has an unknown status {values.get('status')!r} in its "
+                "record.") from None
+        for key in ("notices", "test_metrics", "resumed"):
+            if values.get(key) is None:
+                values.pop(key, None)  # written as null: the field's default
+        return cls(**values, extra={k: v for k, v in data.items() if k not in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as ``record.json`` holds it: set fields and the unknown keys, with plain
+        strings for statuses."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            if value is None or (f.name in _OMITTED_WHEN_EMPTY and not value):
+                continue
+            out[f.name] = str(value) if isinstance(value, StrEnum) else value
+        out.update(self.extra)
+        return out
+
+    # -------------------------------------------------------------------------- queries
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status.is_terminal
+
+    @property
+    def is_active(self) -> bool:
+        return self.status.is_active
+
+    @property
+    def resumable(self) -> bool:
+        """Failed because its runner died without recording a result (so not for bad input)."""
+        return self.status is JobStatus.FAILED and bool(self.runner_lost)
