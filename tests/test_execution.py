@@ -124,20 +124,28 @@ def _label_all(fn, args):
     return "task"
 
 
-def test_the_fault_wrapper_makes_labelled_tasks_raise_or_kill_their_worker():
+def test_the_fault_wrapper_makes_labelled_tasks_raise_or_kill_their_worker(backend):
     from cirrusml.execution import FaultPlan, FaultyBackend
 
-    with LocalBackend(n_workers=1) as inner:
-        backend = FaultyBackend(inner, FaultPlan(crashes="task:raise"), _label_all)
-        backend.submit("a", _square, 3)
-        outcome = _drain(backend, 1).popitem()[1]
-        assert outcome.status == "failed" and "asked task to fail" in outcome.error
-        backend = FaultyBackend(inner, FaultPlan(crashes="task"), _label_all)
-        backend.submit("b", _square, 3)
-        outcome = _drain(backend, 1).popitem()[1]
-        assert outcome.status == "failed" and "SIGKILL" in outcome.error
-        # Unlabelled tasks run untouched.
-        backend = FaultyBackend(inner, FaultPlan(crashes="task"), lambda fn, args: None)
-        backend.submit("c", _square, 3)
-        outcome = _drain(backend, 1).popitem()[1]
-        assert outcome.ok and outcome.value == 9
+    faulty = FaultyBackend(backend, FaultPlan(crashes="task:raise"), _label_all)
+    faulty.submit("a", _square, 3)
+    outcome = _drain(faulty, 1)["a"]
+    assert outcome.status == "failed" and "asked task to fail" in outcome.error
+    faulty = FaultyBackend(backend, FaultPlan(crashes="task"), _label_all)
+    faulty.submit("b", _square, 3)
+    outcome = _drain(faulty, 1)["b"]
+    assert outcome.status == "failed" and "SIGKILL" in outcome.error
+    # Unlabelled tasks run untouched.
+    faulty = FaultyBackend(backend, FaultPlan(crashes="task"), lambda fn, args: None)
+    faulty.submit("c", _square, 3)
+    outcome = _drain(faulty, 1)["c"]
+    assert outcome.ok and outcome.value == 9
+
+
+def test_a_second_backend_closing_leaves_the_first_working(backend):
+    # The fork server is shared: closing one backend must not stop it under another.
+    with LocalBackend(n_workers=1) as other:
+        other.submit("x", _square, 2)
+        assert _drain(other, 1)["x"].value == 4
+    backend.submit("y", _square, 5)
+    assert _drain(backend, 1)["y"].value == 25

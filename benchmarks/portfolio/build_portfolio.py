@@ -41,7 +41,7 @@ from cirrusml.featurize import profile_columns
 from cirrusml.metrics import classification_metrics, regression_metrics
 from cirrusml.models import learners_for
 from cirrusml.spec import TaskType
-from cirrusml.tasks import plan_splits
+from cirrusml.tasks import task_for
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -147,13 +147,11 @@ def evaluate(args: argparse.Namespace) -> list[dict[str, Any]]:
             X, y = frame.drop(columns=[target]), frame[target]
             if problem == "regression":
                 y = y.astype(float)
-            plan = plan_splits(len(y), y=None if problem == "regression" else y,
-                               seed=args.seed, n_cross_validations=3)
+            job_task = task_for(task)
+            plan = job_task.plan_splits(len(y), y, seed=args.seed, n_cross_validations=3)
             data = JobData(X=X, y=y, weights=None, folds=plan.folds,
-                           classes=None if problem == "regression" else sorted(y.unique()),
-                           profile=profile_columns(X), featurization=None, task=task.value,
-                           y_min=float(y.min()) if problem == "regression" else None,
-                           y_max=float(y.max()) if problem == "regression" else None)
+                           task=job_task.fit_target(y), profile=profile_columns(X),
+                           featurization=None)
             path = save_for_workers(data, work / f"{meta['name']}.pkl")
             base = baseline_loss(problem, y, plan.folds)
             todo = [c for c in candidates(problem, args.seed) if (meta["name"], c["id"]) not in done]
@@ -164,7 +162,7 @@ def evaluate(args: argparse.Namespace) -> list[dict[str, Any]]:
                 while pending and backend.free_slots:
                     cand = pending.pop(0)
                     spec = TrialSpec(index=0, learner=cand["learner"], params=cand["params"],
-                                     task=task.value, metric=METRIC[problem], seed=args.seed,
+                                     task=task, metric=METRIC[problem], seed=args.seed,
                                      n_jobs=1, keep_model=False)
                     backend.submit(cand["id"], run_trial, spec, path, timeout=args.trial_timeout)
                 for outcome in backend.wait(1.0):

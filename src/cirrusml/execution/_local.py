@@ -73,6 +73,11 @@ def _stop_forkserver() -> None:
             stop()
 
 
+#: The backends of this process that have workers (ids): the fork server outlives all but the
+#: last of them.
+_LIVE: set[int] = set()
+
+
 @dataclass
 class _Worker:
     process: Any
@@ -121,6 +126,8 @@ class LocalBackend:
         return _Worker(process=process, conn=parent)
 
     def start(self) -> None:
+        if not self._workers:
+            _LIVE.add(id(self))
         while len(self._workers) < self.n_workers:
             self._workers.append(self._spawn())
 
@@ -263,7 +270,9 @@ class LocalBackend:
                 worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
             self._kill(worker)
         self._workers.clear()
-        if self._ctx.get_start_method() == "forkserver":
+        _LIVE.discard(id(self))
+        # The fork server is shared by every backend of this process: the last one stops it.
+        if self._ctx.get_start_method() == "forkserver" and not _LIVE:
             _stop_forkserver()
 
     def __enter__(self) -> LocalBackend:
