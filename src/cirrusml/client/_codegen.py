@@ -14,6 +14,7 @@ from typing import Any
 from cirrusml.codegen import ENSEMBLE_LEARNERS, generate_training_script
 from cirrusml.exceptions import CirrusMLError
 from cirrusml.spec import load_job
+from cirrusml.tracking import JobLayout
 
 __all__ = ["generate_code", "read_trials"]
 
@@ -29,15 +30,10 @@ def _read_json(path: Path, what: str) -> Any:
 
 def read_trials(job_folder: Path) -> dict[int, dict[str, Any]]:
     """Every trial record of a job folder, by index (ensembles included)."""
-    folder = Path(job_folder) / "trials"
     out: dict[int, dict[str, Any]] = {}
-    if not folder.is_dir():
-        return out
-    for path in folder.glob("*.json"):
-        if not path.stem.isdigit():
-            continue
-        info = _read_json(path, f"the record of trial {path.stem}")
-        out[int(info.get("index", path.stem))] = info
+    for index, path in JobLayout(Path(job_folder)).trial_files().items():
+        info = _read_json(path, f"the record of trial {index}")
+        out[int(info.get("index", index))] = info
     return dict(sorted(out.items()))
 
 
@@ -55,15 +51,16 @@ def generate_code(job_folder: Path, trial: int | None = None) -> str:
     not complete, listing the trials there are.
     """
     folder = Path(job_folder)
+    layout = JobLayout(folder)
     name = folder.name
-    job_file = folder / "job.yml"
+    job_file = layout.job_file
     if not job_file.is_file():
         raise CirrusMLError(f"job '{name}' has no job.yml in {folder}; is it a job folder?")
     job = load_job(job_file)
     name = job.name or name
     trials = read_trials(folder)
     if trial is None:
-        record_file = folder / "record.json"
+        record_file = layout.record
         record = _read_json(record_file, f"the record of job '{name}'") \
             if record_file.is_file() else {}
         best = record.get("best_iteration")

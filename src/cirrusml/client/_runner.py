@@ -137,8 +137,7 @@ def _execute(store: Any, name: str, log: logging.Logger, started: float, resume:
         recorder.open_job(record.experiment_name or "Default", {
             "task": job.task, **{f"user.{k}": v for k, v in (job.tags or {}).items()}},
             resume=resume)
-        ctx = JobContext(store.workspace, name, recorder.tracker, recorder.runs, log,
-                         started=started, resume=resume)
+        ctx = JobContext(recorder, name, log, started=started, resume=resume)
         result = run_job(job, ctx)
         recorder.close_job(JobStatus.COMPLETED)
         log.info("Completed: %d trial(s); best %s = %s.", result.trials, result.metric,

@@ -17,7 +17,6 @@ configuration (or each ensemble member's) refit on every training row, as Azure 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -46,6 +45,7 @@ from cirrusml.exceptions import CirrusMLError
 from cirrusml.execution import Backend
 from cirrusml.metrics import to_loss
 from cirrusml.tasks import SplitPlan, Task
+from cirrusml.tracking import TrialStatus
 
 #: Trials considered for ensembling (the best, by validation score).
 MAX_CANDIDATES = 20
@@ -363,39 +363,31 @@ class FinalPhase:
         self._record(record, rows, predictions)
 
     def _record(self, record: EnsembleRecord, rows: np.ndarray, predictions: np.ndarray) -> None:
-        tracker = self.ctx.tracker
         record.index = len(self.loop.trials) + len(self.ensembles)
         record.metrics = _fold_metrics(self.plan, self.job_data, rows, predictions,
                                        self.positive_label)
         record.score = record.metrics.get(self.metric)
         record.loss = (to_loss(self.metric, record.score)
                        if record.score is not None and math.isfinite(record.score) else math.inf)
-        record.run_id = tracker.start_run(
-            self.ctx.experiment_id, f"{self.ctx.name}_{record.index}",
-            parent_run_id=self.ctx.parent_run_id,
-            tags={"iteration": record.index, "run_algorithm": record.kind,
-                  "cirrus.kind": "ensemble", "score": record.score, "status": "Completed"})
         params = {"ensembled_iterations": [m.index for m in record.members],
                   "ensembled_algorithms": [m.learner for m in record.members],
                   "ensemble_weights": [round(w, 6) for w in record.weights]}
         if record.meta_learner is not None:
             params["meta_learner"] = type(record.meta_learner).__name__
-        tracker.log(record.run_id, params=params, metrics=record.metrics)
-        tracker.end_run(record.run_id, "FINISHED")
+        recorder = self.ctx.recorder
+        record.run_id = recorder.record_ensemble(
+            record.index, record.kind, params=params, metrics=record.metrics,
+            score=record.score, info={
+                "learner": record.kind, "members": [m.index for m in record.members],
+                "weights": record.weights, "meta_learner": params.get("meta_learner"),
+                "seed": self.seed, "task": self.task.kind.value, "metric": self.metric,
+                "status": str(TrialStatus.COMPLETED), "score": record.score})
         self.ensembles.append(record)
-        folder = self.ctx.folder / "trials"
-        folder.mkdir(exist_ok=True)
-        (folder / f"{record.index}.json").write_text(json.dumps({
-            "index": record.index, "run_id": record.run_id, "learner": record.kind,
-            "members": [m.index for m in record.members], "weights": record.weights,
-            "meta_learner": params.get("meta_learner"), "seed": self.seed,
-            "task": self.task.kind.value, "metric": self.metric, "status": "Completed",
-            "score": record.score}, indent=2, default=str), encoding="utf-8")
         shown = "—" if record.score is None else f"{record.score:.4f}"
         self.ctx.log.info("Trial %d: %-20s %s=%s (members %s)", record.index, record.kind,
                           self.metric, shown, ", ".join(
                               f"{m.index}:{w:.2f}" for m, w in zip(record.members, record.weights)))
-        self.ctx.event("trial", index=record.index, algorithm=record.kind, status="Completed",
+        recorder.event("trial", index=record.index, algorithm=record.kind, status="Completed",
                        score=record.score, seconds=0.0)
 
     # ---------------------------------------------------------------------- the choice

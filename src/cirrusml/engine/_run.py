@@ -15,7 +15,6 @@ and skipped.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from collections.abc import Callable
@@ -23,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import psutil
 
@@ -57,12 +55,12 @@ from cirrusml.featurize import (
     profile_columns,
     render_featurization_summary,
 )
-from cirrusml.models import learners_for
 from cirrusml.metrics import to_loss
+from cirrusml.models import learners_for
 from cirrusml.search import Planner, Proposal
 from cirrusml.spec import AutoMLTabular, FeaturizationMode, resolved_limits
 from cirrusml.tasks import Task, task_for
-from cirrusml.tracking import BEST_CHILD_TAG
+from cirrusml.tracking import JobStore, TrialStatus
 
 DEFAULT_SEED = 0
 #: Past the timeout, the share of the budget the first trial may still use (the 1.1 x guarantee).
@@ -118,41 +116,26 @@ class _TrialBook:
 
     def trial_started(self, record: TrialRecord) -> None:
         proposal = record.proposal
-        tags: dict[str, Any] = {"iteration": record.index, "run_algorithm": proposal.learner,
-                                "cirrus.kind": "trial", "source": proposal.source}
-        if proposal.class_weight:
-            tags["class_weight"] = proposal.class_weight
-        record.run_id = self.ctx.tracker.start_run(
-            self.ctx.experiment_id, f"{self.ctx.name}_{record.index}",
-            parent_run_id=self.ctx.parent_run_id, tags=tags)
-        params = dict(proposal.params)
-        if proposal.class_weight:
-            params["class_weight"] = proposal.class_weight
-        self.ctx.tracker.log(record.run_id, params=params)
-        self.ctx.event("trial_started", index=record.index, algorithm=proposal.learner,
+        recorder = self.ctx.recorder
+        record.run_id = recorder.start_trial(record.index, proposal.learner, proposal.params,
+                                             source=proposal.source,
+                                             class_weight=proposal.class_weight)
+        recorder.event("trial_started", index=record.index, algorithm=proposal.learner,
                        run_id=record.run_id, elapsed_seconds=round(self.elapsed(), 2))
 
     def trial_finished(self, record: TrialRecord, loop: SearchLoop) -> None:
-        tracker = self.ctx.tracker
+        recorder = self.ctx.recorder
         output = record.output
+        status = TrialStatus(record.status)
         if output is not None:
-            tracker.log(record.run_id,
-                        metrics={**output.metrics, "training_time_seconds": output.fit_seconds,
-                                 "engineered_features": output.n_features},
-                        tags={"score": record.score, "status": record.status})
-            if output.featurization:
-                tracker.log_json(record.run_id, output.featurization,
-                                 "outputs/featurization_summary.json")
-            tracker.end_run(record.run_id, "FINISHED" if record.completed else "FAILED")
+            recorder.finish_trial(
+                record.run_id, status,
+                metrics={**output.metrics, "training_time_seconds": output.fit_seconds,
+                         "engineered_features": output.n_features},
+                score=record.score, featurization=output.featurization)
         else:
-            tracker.log(record.run_id, tags={"status": record.status,
-                                             "error": (record.error or "")[:5000]})
-            if record.traceback:
-                tracker.log_json(record.run_id, {"error": record.error,
-                                                 "traceback": record.traceback},
-                                 "outputs/error.json")
-            tracker.end_run(record.run_id,
-                            "KILLED" if record.status == "Canceled" else "FAILED")
+            recorder.finish_trial(record.run_id, status, error=record.error,
+                                  traceback=record.traceback)
         self.save(record)
         self._prune_models(loop.trials)
         best = loop.best()
@@ -161,7 +144,7 @@ class _TrialBook:
         weight = " (class_weight=balanced)" if record.proposal.class_weight else ""
         self.ctx.log.info("Trial %d: %-20s %s=%s (%.1f s)%s%s", record.index, record.learner,
                           self.metric, shown, record.seconds, weight, extra)
-        self.ctx.event("trial", index=record.index, algorithm=record.learner,
+        recorder.event("trial", index=record.index, algorithm=record.learner,
                        status=record.status, score=record.score,
                        seconds=round(record.seconds, 3), error=record.error,
                        class_weight=record.proposal.class_weight,
@@ -174,27 +157,20 @@ class _TrialBook:
         kept = sorted((t for t in trials if t.output is not None
                        and t.output.model_path is not None), key=lambda t: (t.loss, t.index))
         for trial in kept[MAX_CANDIDATES:]:
-            path = trial.output.model_path
             trial.output.model_path = None
-            with contextlib.suppress(OSError):
-                os.remove(path)
-            with contextlib.suppress(OSError):
-                os.remove(_oof_path(path))
+            self.ctx.recorder.discard_trial_model(trial.index)
             self.save(trial)
 
     def save(self, record: TrialRecord) -> None:
         """``trials/<index>.json``: what it takes to rebuild the trial (generated code reads it),
         and ``trials/<index>.model.pkl``: its fitted model, for download."""
-        folder = self.ctx.folder / "trials"
-        folder.mkdir(exist_ok=True)
         model_file = None
         output = record.output
         if output is not None and output.model_path is not None:
             model_file = Path(output.model_path)
-            oof = _oof_path(output.model_path)
-            if not os.path.exists(oof):
-                # What a resumed job needs to ensemble this trial without rerunning it.
-                np.savez(oof, predictions=output.predictions, rows=output.validation_rows)
+            # What a resumed job needs to ensemble this trial without rerunning it.
+            self.ctx.recorder.save_trial_predictions(record.index, output.predictions,
+                                                     output.validation_rows)
         plan = self.plan
         info = {"index": record.index, "run_id": record.run_id, "learner": record.learner,
                 "params": record.params, "class_weight": record.proposal.class_weight,
@@ -210,8 +186,7 @@ class _TrialBook:
         if output is not None:
             info.update(metrics=output.metrics, fit_seconds=output.fit_seconds,
                         n_features=output.n_features, featurization=output.featurization)
-        (folder / f"{record.index}.json").write_text(json.dumps(info, indent=2, default=str),
-                                                     encoding="utf-8")
+        self.ctx.recorder.save_trial(record.index, info)
 
 
 def explainability_enabled(job: AutoMLTabular) -> bool:
@@ -257,15 +232,7 @@ def _check_named_columns(job: AutoMLTabular) -> None:
 
 
 def _save_guardrails(ctx: JobContext, guardrails: list[Any]) -> None:
-    payload = [g.to_dict() for g in guardrails]
-    (ctx.folder / "guardrails.json").write_text(json.dumps(payload, indent=2, default=str),
-                                               encoding="utf-8")
-    ctx.tracker.log_json(ctx.parent_run_id, payload, "outputs/guardrails.json")
-
-
-def _oof_path(model_path: str) -> str:
-    """Beside a trial's stored model: its validation predictions and their rows."""
-    return str(model_path).replace(".model.pkl", ".oof.npz")
+    ctx.recorder.save_guardrails([g.to_dict() for g in guardrails])
 
 
 def _restore(ctx: JobContext, metric: str) -> tuple[list[TrialRecord], float]:
@@ -275,14 +242,16 @@ def _restore(ctx: JobContext, metric: str) -> tuple[list[TrialRecord], float]:
     ended), so indices stay contiguous; a completed trial whose model and predictions were kept
     can be an ensemble member or the best model without being rerun.
     """
-    events, _offset = ctx.workspace.read_events(ctx.name)
+    recorder = ctx.recorder
+    store = JobStore(recorder.workspace)
+    events, _offset = store.read_events(ctx.name)
     used = max([float(e.get("elapsed_seconds", 0.0)) for e in events] or [0.0])
     started = {int(e["index"]): e for e in events if e.get("event") == "trial_started"}
-    folder = ctx.folder / "trials"
+    infos = store.trial_infos(ctx.name)
+    layout = recorder.layout
     records: list[TrialRecord] = []
     for index in sorted(started):
-        path = folder / f"{index}.json"
-        info = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        info = infos.get(index)
         if info is None or "learner" not in info or info.get("members") is not None:
             run_id = str(started[index].get("run_id") or "")
             proposal = Proposal(learner=str(started[index].get("algorithm")), params={},
@@ -291,8 +260,7 @@ def _restore(ctx: JobContext, metric: str) -> tuple[list[TrialRecord], float]:
                                  error="the job's runner stopped while this trial ran")
             if run_id:
                 with contextlib.suppress(Exception):
-                    ctx.tracker.log(run_id, tags={"status": "Failed", "error": record.error})
-                    ctx.tracker.end_run(run_id, "FAILED")
+                    recorder.finish_trial(run_id, TrialStatus.FAILED, error=record.error)
             records.append(record)
             continue
         proposal = Proposal(learner=info["learner"], params=dict(info.get("params") or {}),
@@ -305,14 +273,15 @@ def _restore(ctx: JobContext, metric: str) -> tuple[list[TrialRecord], float]:
             record.loss = to_loss(metric, float(record.score))
             record.metrics = dict(info.get("metrics") or {metric: record.score})
         model = info.get("model")
-        oof = folder / str(model).replace(".model.pkl", ".oof.npz") if model else None
-        if record.completed and model and oof is not None and oof.exists():
+        oof = layout.trial_predictions(index)
+        if record.completed and model and oof.exists():
             saved = np.load(oof)
             record.output = TrialOutput(
                 metrics=record.metrics, fold_scores=[], predictions=saved["predictions"],
                 validation_rows=saved["rows"], fit_seconds=float(info.get("fit_seconds", 0.0)),
                 predict_seconds=0.0, featurization=list(info.get("featurization") or []),
-                n_features=int(info.get("n_features") or 0), model_path=str(folder / model))
+                n_features=int(info.get("n_features") or 0),
+                model_path=str(layout.trial_model(index)))
         records.append(record)
     return records, used
 
@@ -381,7 +350,8 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
         deadline -= used_before
         ctx.log.info("Resuming: %d trial(s) recorded, %.1f s of the budget used; %.1f s left.",
                      len(restored), used_before, max(0.0, deadline - time.monotonic()))
-    ctx.phase("Loading and checking data")
+    recorder = ctx.recorder
+    recorder.phase("Loading and checking data")
     data = prepare_data(job, task_for(job.task_type), seed)
     plan = data.plan
     ctx.log.info("Training rows: %d, feature columns: %d; validation: %s", data.n_train_rows,
@@ -391,21 +361,19 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     for where, count in data.dropped_target_rows.items():
         ctx.log.warning("Dropped %d row(s) of %s whose target is missing.", count, where)
 
-    ctx.phase("Profiling columns and checking guardrails")
+    recorder.phase("Profiling columns and checking guardrails")
     profile, guardrails = _prepare_featurization(job, ctx, data)
     for guardrail in guardrails:
         ctx.log.info("Guardrail %-36s %s", guardrail.name, guardrail.status)
     _save_guardrails(ctx, guardrails)
     imbalanced = any(g.name == "Class balancing detection" and g.status == "Alerted"
                      for g in guardrails)
-    ctx.tracker.log(ctx.parent_run_id, params={
+    recorder.log_job(params={
         "task": job.task, "primary_metric": metric, "target_column_name": job.target_column_name,
         "validation": plan.rule, "n_folds": plan.n_folds, "training_rows": data.n_train_rows,
         "seed": seed})
-    ctx.tracker.log_json(ctx.parent_run_id, plan.describe(), "outputs/validation_plan.json")
-    ctx.tracker.log_json(ctx.parent_run_id,
-                         {name: col.to_dict() for name, col in profile.columns.items()},
-                         "outputs/column_profile.json")
+    recorder.save_validation_plan(plan.describe())
+    recorder.save_column_profile({name: col.to_dict() for name, col in profile.columns.items()})
 
     # The task, fitted on the target: the class list, or the training target's range.
     task = data.task
@@ -413,7 +381,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     job_data = JobData(X=data.X, y=data.y, weights=data.weights, folds=plan.folds, task=task,
                        profile=profile, featurization=job.featurization,
                        onnx_compatible=onnx_mode)
-    data_path = save_for_workers(job_data, ctx.folder / "work" / "data.pkl")
+    data_path = save_for_workers(job_data, recorder.worker_data_path())
 
     explain = explainability_enabled(job)
     _vote, stack = ensembles_enabled(job, task)
@@ -422,8 +390,6 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
                       problem=task.problem_type, imbalanced=imbalanced)
     book = _TrialBook(ctx, task, metric, seed, plan,
                       elapsed=lambda: used_before + time.monotonic() - start)
-    trials_folder = ctx.folder / "trials"
-    trials_folder.mkdir(exist_ok=True)
     positive_label = getattr(job, "positive_label", None)
 
     def make_task(record: TrialRecord) -> tuple[Callable[..., Any], tuple[Any, ...]]:
@@ -431,7 +397,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
         spec = TrialSpec(index=record.index, learner=proposal.learner, params=proposal.params,
                          task=task.kind, metric=metric, seed=seed, n_jobs=threads,
                          class_weight=proposal.class_weight, positive_label=positive_label,
-                         model_path=str(trials_folder / f"{record.index}.model.pkl"))
+                         model_path=str(recorder.trial_model_path(record.index)))
         return run_trial, (spec, data_path)
 
     loop = SearchLoop(
@@ -442,7 +408,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     if restored:
         loop.restore(restored)
     _warn_about_concurrency(ctx, limits)
-    ctx.phase("Searching", timeout_seconds=budget, max_trials=limits.max_trials,
+    recorder.phase("Searching", timeout_seconds=budget, max_trials=limits.max_trials,
               concurrent_trials=backend.n_workers,
               elapsed_seconds=round(time.monotonic() - start, 2))
     loop.run(backend)
@@ -452,7 +418,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
                              for t in loop.trials[:3])
         raise CirrusMLError(f"no trial completed ({loop.stop_reason}). {failures}")
     final = FinalPhase(job, ctx, loop, plan, backend, job_data, data_path, threads, seed)
-    ctx.phase("Building ensembles")
+    recorder.phase("Building ensembles")
     # Ensembles and refits end early enough to leave room for saving and explaining.
     final_deadline = deadline - SAVE_RESERVE_SECONDS - (
         explanation_seconds(budget) if explain else 0.0)
@@ -460,7 +426,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     best = final.best()
     best_score = best.score
     assert best_score is not None  # the best record is a completed one
-    ctx.phase("Building the best model", trial=best.index)
+    recorder.phase("Building the best model", trial=best.index)
     model = final.fit_best(best, final_deadline)
     members = best.members if isinstance(best, EnsembleRecord) else [best]
     balanced = [m for m in members if m.proposal.class_weight == "balanced"]
@@ -470,36 +436,33 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
                       f"part of the best model ({metric} {best.score:.4f})"})
         _save_guardrails(ctx, guardrails)
 
-    ctx.phase("Saving the best model")
-    out_dir = ctx.folder / "outputs" / "best_model"
+    recorder.phase("Saving the best model")
+    out_dir = recorder.best_model_path()
     save_mlflow_model(model, out_dir, data.X.iloc[: data.n_train_rows],
                       metadata_={"cirrusml_job": ctx.name, "algorithm": best.learner,
                                  "primary_metric": metric, "score": best.score})
-    ctx.tracker.log_artifacts(best.run_id, out_dir, "outputs/mlflow-model")
+    recorder.save_best_model(best.run_id)
     # An ensemble's summary is that of its heaviest member.
     heaviest = (best.members[int(np.argmax(best.weights))] if isinstance(best, EnsembleRecord)
                 else best)
     summary = heaviest.output.featurization if heaviest.output is not None else []
-    (ctx.folder / "featurization_summary.json").write_text(
-        json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    ctx.tracker.log_json(ctx.parent_run_id, summary, "outputs/featurization_summary.json")
+    recorder.save_featurization_summary(summary)
     if summary:
         ctx.log.info("Featurization of the best model:\n%s", render_featurization_summary(summary))
-    ctx.tracker.log(ctx.parent_run_id, metrics={metric: best_score},
-                    tags={BEST_CHILD_TAG: best.run_id, "best_algorithm": best.learner,
-                          "best_iteration": best.index})
+    recorder.record_best(best.run_id, best.index, best.learner, metric, best_score)
 
     steps = _FinalSteps(ctx, backend, job, data, task, model, best, seed, budget, deadline)
     steps.run(onnx=onnx_mode, explain=explain,
               test=data.X_test is not None and data.y_test is not None)
-    ctx.update_record(best_child_run_id=best.run_id, best_iteration=best.index,
+    recorder.update_record(best_child_run_id=best.run_id, best_iteration=best.index,
                       best_algorithm=best.learner, best_score=best.score, primary_metric=metric,
                       stop_reason=loop.stop_reason,
                       trials=len(loop.trials) + len(final.ensembles),
                       search_seconds=round(time.monotonic() - start, 2))
     ctx.log.info("Best model: trial %d (%s), %s=%.4f. Saved to %s", best.index, best.learner,
                  metric, best.score, out_dir)
-    ctx.event("best", index=best.index, algorithm=best.learner, score=best.score, metric=metric)
+    recorder.event("best", index=best.index, algorithm=best.learner, score=best.score,
+                   metric=metric)
     return JobResult(best.index, best.score, metric, len(loop.trials) + len(final.ensembles),
                      loop.stop_reason)
 
@@ -514,9 +477,8 @@ class _FinalSteps:
                  budget: float, deadline: float) -> None:
         self.ctx, self.backend, self.job, self.data, self.task = ctx, backend, job, data, task
         self.best, self.seed, self.budget, self.deadline = best, seed, budget, deadline
-        work = ctx.folder / "work"
-        work.mkdir(parents=True, exist_ok=True)
-        self.model_path = str(work / "best_model.joblib")
+        self.recorder = ctx.recorder
+        self.model_path = str(self.recorder.layout.final_model)
         self._model = model
 
     def allowance_left(self) -> float:
@@ -533,7 +495,7 @@ class _FinalSteps:
             wanted.append(("explanation", self._explain_task))
         if not wanted:
             return
-        joblib.dump(self._model, self.model_path)
+        self.model_path = str(self.recorder.save_final_model(self._model))
         pending = list(wanted)
         running: dict[str, float] = {}
         while pending or running:
@@ -544,14 +506,13 @@ class _FinalSteps:
                     continue
                 fn, args, limit = made
                 if name == "explanation":
-                    self.ctx.phase("Explaining the best model")
+                    self.recorder.phase("Explaining the best model")
                 self.backend.submit(name, fn, *args, timeout=limit)
                 running[name] = time.monotonic()
             for outcome in self.backend.wait(_POLL_SECONDS):
                 running.pop(outcome.key, None)
                 self._done(outcome)
-        with contextlib.suppress(OSError):
-            os.remove(self.model_path)
+        self.recorder.discard_final_model()
 
     def _limit(self, wanted: float | None = None) -> float:
         left = self.allowance_left()
@@ -565,13 +526,12 @@ class _FinalSteps:
                            getattr(self.job, "positive_label", None)), self._limit()
 
     def _onnx_task(self) -> tuple[Any, tuple[Any, ...], float]:
-        folder = self.ctx.folder / "outputs" / "onnx_model"
-        folder.mkdir(parents=True, exist_ok=True)
+        onnx_path = self.recorder.onnx_path()
         d = self.data
         sample = d.X.iloc[: d.n_train_rows]
         rows = d.plan.folds[0][1][:2000]
         return onnx_step, (self.model_path, sample.head(50), d.X.iloc[rows], self.task,
-                           str(folder / "model.onnx")), self._limit()
+                           str(onnx_path)), self._limit()
 
     def _explain_task(self) -> tuple[Any, tuple[Any, ...], float] | None:
         allowed = min(explanation_seconds(self.budget), self.allowance_left())
@@ -592,7 +552,7 @@ class _FinalSteps:
             how = ("was stopped at its time limit" if outcome.status == "timeout"
                    else f"failed: {outcome.error}")
             self.ctx.log.warning("The %s %s (%.1f s); skipped.", name, how, outcome.seconds)
-            self.ctx.event("step", step=name, status=outcome.status, error=outcome.error)
+            self.recorder.event("step", step=name, status=outcome.status, error=outcome.error)
             return
         record: dict[str, Callable[[Any], None]] = {
             "test scoring": self._record_test, "ONNX export": self._record_onnx,
@@ -602,12 +562,8 @@ class _FinalSteps:
     def _record_test(self, value: tuple[dict[str, float], float]) -> None:
         metrics, _seconds = value
         ctx, d = self.ctx, self.data
-        ctx.tracker.log(ctx.parent_run_id, metrics={f"test_{k}": v for k, v in metrics.items()})
-        ctx.tracker.log_json(ctx.parent_run_id, {"source": d.test_source,
-                                                 "rows": len(d.y_test),  # type: ignore[arg-type]
-                                                 "metrics": metrics},
-                             "outputs/test_metrics.json")
-        ctx.update_record(test_metrics={k: v for k, v in metrics.items() if v == v})
+        self.recorder.save_test_metrics(metrics, source=d.test_source,
+                                        rows=len(d.y_test))  # type: ignore[arg-type]
         ctx.log.info("Test %s (%d rows): %.4f", self.job.primary_metric_name,
                      len(d.y_test),  # type: ignore[arg-type]
                      metrics.get(self.job.primary_metric_name, float("nan")))
@@ -618,26 +574,15 @@ class _FinalSteps:
             ctx.log.warning("ONNX export failed: %s", value)
             return
         path, parity = value
-        folder = Path(path).parent
-        ctx.tracker.log_artifacts(self.best.run_id, folder, "outputs")
-        ctx.tracker.log(ctx.parent_run_id, metrics={"onnx_max_abs_diff": parity["max_abs_diff"]})
-        ctx.update_record(onnx_model=str(path), onnx_parity=parity)
+        self.recorder.save_onnx(self.best.run_id, Path(path), parity)
         ctx.log.info("ONNX model: %s (parity on %d rows: max abs diff %.2e)", path,
                      parity["rows"], parity["max_abs_diff"])
 
     def _record_explanation(self, value: tuple[dict[str, Any], str, int, float]) -> None:
         payload, table, n_rows, seconds = value
         ctx, d = self.ctx, self.data
-        folder = ctx.folder / "outputs" / "explanation"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "global_importance.json").write_text(
-            json.dumps(payload, indent=2, default=str), encoding="utf-8")
         background = d.X.iloc[: d.n_train_rows].sample(
             n=min(100, d.n_train_rows), random_state=self.seed)
-        background.to_pickle(folder / "background.pkl")
-        ctx.tracker.log_json(self.best.run_id, payload,
-                             "outputs/explanation/global_importance.json")
-        ctx.tracker.log_json(ctx.parent_run_id, payload,
-                             "outputs/explanation/global_importance.json")
+        self.recorder.save_explanation(payload, background, self.best.run_id)
         ctx.log.info("Explanation of the best model (%s, %d rows, %.1f s):\n%s",
                      payload.get("method"), n_rows, seconds, table)

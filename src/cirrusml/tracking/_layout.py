@@ -11,8 +11,10 @@ nobody else spells a file name of a job folder. ``jobs/<name>/`` holds::
     events.jsonl                              progress events (phases, trials) for live displays
     inputs/<field>.parquet                    in-memory DataFrames saved at submission
     work/data.pkl                             the prepared data the trial workers read
+    work/best_model.joblib                    the best model, for the final steps' workers
     trials/<index>.json                       one trial or ensemble: learner, parameters, score
     trials/<index>.model.pkl                  that trial's fitted model (the best ones only)
+    trials/<index>.oof.npz                    beside it: its validation predictions and rows
     guardrails.json                           Azure's data guardrails
     featurization_summary.json                how the best model featurizes each raw column
     outputs/best_model/                       the ``best_model`` output (an MLflow model)
@@ -101,6 +103,11 @@ class JobLayout:
         """The prepared data (features, target, folds) every trial worker loads."""
         return self.work_dir / "data.pkl"
 
+    @property
+    def final_model(self) -> Path:
+        """The fitted best model (joblib) that the final steps' workers load; removed after."""
+        return self.work_dir / "best_model.joblib"
+
     # ----------------------------------------------------------------------------- trials
 
     @property
@@ -114,6 +121,11 @@ class JobLayout:
     def trial_model(self, index: int) -> Path:
         """``trials/<index>.model.pkl``: trial ``index``'s fitted model (joblib)."""
         return self.trials_dir / f"{index}.model.pkl"
+
+    def trial_predictions(self, index: int) -> Path:
+        """``trials/<index>.oof.npz``: trial ``index``'s validation predictions and their rows
+        (``predictions``, ``rows``), kept with its model so a resumed job can ensemble it."""
+        return self.trials_dir / f"{index}.oof.npz"
 
     def trial_files(self) -> dict[int, Path]:
         """The trial records present, by index, in index order."""

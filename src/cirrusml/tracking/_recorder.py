@@ -11,11 +11,12 @@ Who calls what:
   :meth:`~JobRecorder.transition`, :meth:`~JobRecorder.close_job`;
 * the search: :meth:`~JobRecorder.start_trial`, :meth:`~JobRecorder.trial_model_path`,
   :meth:`~JobRecorder.finish_trial`, :meth:`~JobRecorder.save_trial`,
-  :meth:`~JobRecorder.discard_trial_model`;
+  :meth:`~JobRecorder.save_trial_predictions`, :meth:`~JobRecorder.discard_trial_model`;
 * the final steps: :meth:`~JobRecorder.record_ensemble`, :meth:`~JobRecorder.save_best_model`,
   :meth:`~JobRecorder.record_best`, :meth:`~JobRecorder.save_explanation`,
   :meth:`~JobRecorder.save_onnx`, :meth:`~JobRecorder.save_test_metrics`,
-  :meth:`~JobRecorder.save_featurization_summary`;
+  :meth:`~JobRecorder.save_featurization_summary`, :meth:`~JobRecorder.save_final_model`,
+  :meth:`~JobRecorder.discard_final_model`;
 * all of them: :meth:`~JobRecorder.event`, :meth:`~JobRecorder.phase`,
   :meth:`~JobRecorder.update_record`, :meth:`~JobRecorder.log_job`.
 
@@ -220,10 +221,24 @@ class JobRecorder:
         """Write ``trials/<index>.json`` (learner, parameters, status, score, model file)."""
         _write_json(self.layout.trial(index), info)
 
-    def discard_trial_model(self, path: str | os.PathLike[str]) -> None:
-        """Delete a stored trial model no ensemble will use (bounds the disk a job takes)."""
-        with contextlib.suppress(OSError):
-            os.remove(path)
+    def save_trial_predictions(self, index: int, predictions: Any, rows: Any) -> None:
+        """Keep trial ``index``'s validation predictions and their rows beside its model
+        (``trials/<index>.oof.npz``): what a resumed job needs to ensemble the trial without
+        rerunning it. Written once; a later call leaves the file as it is."""
+        path = self.layout.trial_predictions(index)
+        if path.exists():
+            return
+        import numpy as np
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, predictions=predictions, rows=rows)
+
+    def discard_trial_model(self, index: int) -> None:
+        """Delete trial ``index``'s stored model and predictions, which no ensemble will use
+        (bounds the disk a job takes)."""
+        for path in (self.layout.trial_model(index), self.layout.trial_predictions(index)):
+            with contextlib.suppress(OSError):
+                os.remove(path)
 
     def record_ensemble(self, index: int, kind: str, *, params: dict[str, Any],
                         metrics: dict[str, float], score: float | None,
@@ -250,6 +265,21 @@ class JobRecorder:
         """``featurization_summary.json`` (the best model's) and its parent-run artifact."""
         _write_json(self.layout.featurization_summary, summary)
         self.tracker.log_json(self.parent_run_id, summary, RunArtifacts.FEATURIZATION_SUMMARY)
+
+    def save_final_model(self, model: Any) -> Path:
+        """Store the fitted best model for the final steps' workers (``work/best_model.joblib``);
+        returns its path."""
+        import joblib
+
+        path = self.layout.final_model
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(model, path)
+        return path
+
+    def discard_final_model(self) -> None:
+        """Delete ``work/best_model.joblib`` once the final steps are done."""
+        with contextlib.suppress(OSError):
+            os.remove(self.layout.final_model)
 
     def best_model_path(self) -> Path:
         """Where the engine saves the best MLflow model (``outputs/best_model``)."""
