@@ -300,3 +300,45 @@ def test_a_resumed_job_completes(workspace, monkeypatch):
     assert "Resuming job" in (workspace / "jobs" / name / "log.txt").read_text()
     with pytest.raises(CirrusMLError, match="it completed"):
         client.jobs.resume(name)
+
+
+@pytest.mark.slow
+def test_a_resumed_job_continues_from_its_recorded_trials(workspace, monkeypatch):
+    # The runner is killed once a trial has completed (the next one is usually in flight). The
+    # resumed job keeps the recorded trials as they were, records an interrupted one as Failed,
+    # starts no index twice, and runs only the trials max_trials still allows.
+    client = MLClient(workspace=workspace)
+    job = automl.classification(training_data=breast_cancer_frame(),
+                                target_column_name="diagnosis", primary_metric="AUC_weighted",
+                                n_cross_validations=3)
+    job.set_limits(max_trials=5, timeout_minutes=5)
+    name = client.jobs.create_or_update(job).name
+    folder = workspace / "jobs" / name
+    events = folder / "events.jsonl"
+
+    def finished() -> list[dict]:
+        lines = events.read_text().splitlines() if events.exists() else []
+        return [e for e in map(json.loads, lines) if e.get("event") == "trial"]
+
+    _wait_for(lambda: len(finished()) >= 1, timeout=180)
+    pid = client.jobs.record(name)["pid"]
+    os.killpg(pid, signal.SIGKILL)
+    _wait_for(lambda: not psutil.pid_exists(pid) or
+              psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    done = {e["index"]: e for e in finished()}
+    before = {i: json.loads((folder / "trials" / f"{i}.json").read_text()) for i in done}
+    assert client.jobs.get(name).status == "Failed"
+
+    client.jobs.resume(name)
+    assert client.jobs.wait(name, timeout=600) == "Completed", client.jobs.record(name)
+    log = (folder / "log.txt").read_text()
+    assert "trial(s) recorded" in log
+    trials = [t for t in client.jobs.list_trials(name) if t.tags.get("cirrus.kind") == "trial"]
+    assert len(trials) == 5  # max_trials holds across both runs
+    for index, info in before.items():
+        # A recorded trial is kept, not rerun: same MLflow run, same score.
+        after = json.loads((folder / "trials" / f"{index}.json").read_text())
+        assert after["run_id"] == info["run_id"] and after["score"] == info["score"]
+    started = [json.loads(line) for line in events.read_text().splitlines()]
+    starts = [e["index"] for e in started if e.get("event") == "trial_started"]
+    assert len(starts) == len(set(starts)) == 5  # no index started twice

@@ -50,14 +50,14 @@ def check_named_columns(job: Any, field_name: str, columns: Sequence[str],
     """Raise ``DataError`` if a column the job names is not in ``columns`` of ``field_name``.
 
     The training data must hold the target, weight and cross-validation split columns; the
-    validation and test data the target.
+    validation and test data the target and the weight.
     """
     target = job.target_column_name
     weight = job.weight_column_name
     if field_name == "training_data":
         wanted = [c for c in [target, weight, *(job.cv_split_column_names or [])] if c]
     else:
-        wanted = [target]
+        wanted = [c for c in [target, weight] if c]
     where = "" if source is None else f" ({source})"
     for column in wanted:
         if column not in columns:

@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from cirrusml.data import read_input
+from cirrusml.data._checks import check_frame, check_named_columns
 from cirrusml.exceptions import DataError
 from cirrusml.spec import AutoMLTabular
 from cirrusml.tasks import SplitPlan, Task, can_stratify
@@ -42,37 +43,23 @@ class PreparedData:
 
 
 def _read(job: AutoMLTabular, field_name: str) -> pd.DataFrame:
+    """The rows of one data input, checked as at submission (the same function, the same
+    messages): it has rows, unique column names and the columns the job names."""
     value = getattr(job, field_name)
     if isinstance(value, pd.DataFrame):
-        frame = value
+        frame, source = value, None
     else:
-        frame = read_input(value.type, value.path)
-    if frame.shape[0] == 0:
-        where = "" if isinstance(value, pd.DataFrame) else f" ('{value.path}')"
-        raise DataError(f"{field_name}{where} has no rows; point it at data with rows.")
-    dupes = frame.columns[frame.columns.duplicated()].unique().tolist()
-    if dupes:
-        raise DataError(
-            f"{field_name} has duplicate column names {dupes}; give each column a unique name."
-        )
+        frame, source = read_input(value.type, value.path), str(value.path)
+    check_frame(frame, field_name, source)
     frame.columns = [str(c) for c in frame.columns]
+    check_named_columns(job, field_name, list(frame.columns), source)
     return frame
-
-
-def _require(frame: pd.DataFrame, column: str | None, what: str, field_name: str) -> None:
-    if column is not None and column not in frame.columns:
-        raise DataError(
-            f"{what} '{column}' is not a column of {field_name}; its columns are: "
-            f"{', '.join(map(str, frame.columns))}."
-        )
 
 
 def _split_xyw(frame: pd.DataFrame, job: AutoMLTabular, task: Task, field_name: str,
                dropped: dict[str, int], drop: list[str]
                ) -> tuple[pd.DataFrame, pd.Series, Any, pd.DataFrame]:
     target = job.target_column_name
-    _require(frame, target, "target_column_name", field_name)
-    _require(frame, job.weight_column_name, "weight_column_name", field_name)
     missing = frame[target].isna()
     if pd.api.types.is_object_dtype(frame[target]):
         missing |= frame[target].astype(str).str.strip().eq("")
@@ -111,8 +98,6 @@ def prepare_data(job: AutoMLTabular, task: Task, seed: int) -> PreparedData:
     cv_columns = list(job.cv_split_column_names or [])
     drop = [c for c in [job.weight_column_name, *cv_columns] if c]
     train = _read(job, "training_data")
-    for column in cv_columns:
-        _require(train, column, "cv_split_column_names entry", "training_data")
     X, y, w, kept = _split_xyw(train, job, task, "training_data", dropped, drop)
     masks = kept[cv_columns] if cv_columns else None
 
