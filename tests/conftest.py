@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -69,3 +70,14 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("CIRRUS_DEBUG_TRIAL_SECONDS", raising=False)
     monkeypatch.delenv("CIRRUS_DEBUG_TRIAL_CRASH", raising=False)
     os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+def wait_for(predicate, timeout=90.0, step=0.1):
+    """``predicate()``'s first truthy value, polled until ``timeout`` seconds pass."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("condition not reached in time")

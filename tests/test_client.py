@@ -21,19 +21,12 @@ from cirrusml.exceptions import (
     NotSupportedYetError,
     WorkspaceError,
 )
-from tests.conftest import breast_cancer_frame, write_mltable
+from tests.conftest import breast_cancer_frame, wait_for, write_mltable
 
 pytestmark = pytest.mark.slow
 
 
-def _wait_for(predicate, timeout=60.0, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not reached in time")
+_wait_for = wait_for
 
 
 def _wait_status(client, name, status, timeout=60.0):

@@ -31,7 +31,7 @@ from cirrusml.tracking import (
     now_iso,
     process_start_time,
 )
-from tests.conftest import breast_cancer_frame
+from tests.conftest import breast_cancer_frame, wait_for
 
 # ------------------------------------------------------------------------------ the record
 
@@ -238,14 +238,7 @@ def test_cli_resume_refuses_with_one_clear_line(tmp_path):
     assert "--stream" in shown.stdout
 
 
-def _wait_for(predicate, timeout=90.0, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not reached in time")
+_wait_for = wait_for
 
 
 def _kill_runner_mid_search(client: MLClient, workspace: Path, monkeypatch) -> str:

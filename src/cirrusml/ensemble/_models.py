@@ -13,20 +13,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from cirrusml.exceptions import NotFittedError
+from cirrusml.tasks import align_proba
 
 
 def member_proba(member: Any, X: Any, classes: list[Any]) -> np.ndarray:
     """``member``'s class probabilities with one column per class of ``classes`` (a class the
-    member never saw gets 0)."""
-    proba = np.asarray(member.predict_proba(X), dtype=float)
-    fitted = list(member.classes_)
-    if fitted == classes:
-        return proba
-    out = np.zeros((proba.shape[0], len(classes)))
-    index = {c: i for i, c in enumerate(classes)}
-    for j, c in enumerate(fitted):
-        out[:, index[c]] = proba[:, j]
-    return out
+    member never saw gets 0): :func:`cirrusml.tasks.align_proba`."""
+    return align_proba(member, X, classes)
 
 
 class _Ensemble(BaseEstimator):

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from cirrusml.exceptions import DataError
+
 #: Azure v1's default number of selection rounds (not a v2 setting).
 ENSEMBLE_ITERATIONS = 15
 INIT_SIZE = 5
@@ -32,12 +34,12 @@ def caruana_selection(predictions: Sequence[np.ndarray], loss: Callable[[np.ndar
     ``({model index: weight}, ensemble loss)`` with weights summing to 1.
     """
     if not predictions:
-        raise ValueError("ensemble selection needs at least one model")
+        raise DataError("ensemble selection needs at least one model")
     single = [loss(p) for p in predictions]
     order = sorted(range(len(predictions)), key=lambda i: (single[i], i))
     best_single = single[order[0]]
     if not math.isfinite(best_single):
-        raise ValueError("no candidate model has a finite score")
+        raise DataError("no candidate model has a finite score")
     # "Within 5% of the best": relative to the best loss's magnitude (losses may be negative
     # scores, such as -AUC).
     slack = init_tolerance * max(abs(best_single), 1e-12)

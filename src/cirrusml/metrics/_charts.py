@@ -21,6 +21,7 @@ from sklearn import metrics as skm
 from cirrusml.metrics._classification import _prepare as _prepare_classification
 from cirrusml.metrics._classification import _Prepared
 from cirrusml.metrics._regression import _prepare as _prepare_regression
+from cirrusml.metrics._quiet import quiet_scoring
 
 __all__ = ["classification_charts", "regression_charts"]
 
@@ -227,7 +228,7 @@ def classification_charts(
     prep = _prepare_classification(y_true, proba, classes, sample_weight)
     with warnings.catch_warnings():
         # Undefined curves are reported as None; scikit-learn's warnings about them are noise.
-        warnings.simplefilter("ignore")
+        quiet_scoring()
         return _classification_charts(prep)
 
 

@@ -26,6 +26,7 @@ from sklearn import metrics as skm
 
 from cirrusml.exceptions import DataError, InvalidSpecError
 from cirrusml.metrics._registry import metric_names
+from cirrusml.metrics._quiet import quiet_scoring
 
 __all__ = ["classification_metrics"]
 
@@ -286,7 +287,7 @@ def classification_metrics(
     with warnings.catch_warnings():
         # Undefined ratios and constant inputs are handled here; scikit-learn's warnings
         # about them would only be noise in a trial log.
-        warnings.simplefilter("ignore")
+        quiet_scoring()
 
         out["accuracy"] = skm.accuracy_score(codes, pred, sample_weight=sw)
 

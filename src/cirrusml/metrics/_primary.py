@@ -14,6 +14,7 @@ import numpy as np
 from scipy import stats
 from sklearn import metrics as skm
 
+from cirrusml.exceptions import InvalidSpecError
 from cirrusml.metrics._classification import (
     _average,
     _check_sample_weight,
@@ -24,6 +25,7 @@ from cirrusml.metrics._classification import (
     _Prepared,
 )
 from cirrusml.metrics._registry import get_metric, to_loss
+from cirrusml.metrics._quiet import quiet_scoring
 
 __all__ = ["PRIMARY_METRICS", "PrimaryScorer"]
 
@@ -47,7 +49,7 @@ class PrimaryScorer:
                  y_max: float | None = None) -> None:
         self.metric = get_metric(metric).name
         if self.metric not in PRIMARY_METRICS:
-            raise ValueError(f"{self.metric} is not a primary metric")
+            raise InvalidSpecError(f"{self.metric} is not a primary metric")
         self.classification = get_metric(self.metric).task == "classification"
         if self.classification:
             self.labels = _labels(classes or [])
@@ -69,7 +71,7 @@ class PrimaryScorer:
 
     def __call__(self, predictions: np.ndarray) -> float:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            quiet_scoring()
             if self.classification:
                 return float(self._classification(np.asarray(predictions, dtype=float)))
             return float(self._regression(np.asarray(predictions, dtype=float)))

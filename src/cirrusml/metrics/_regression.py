@@ -12,6 +12,7 @@ from sklearn import metrics as skm
 from cirrusml.exceptions import DataError
 from cirrusml.metrics._classification import _as_1d, _check_sample_weight
 from cirrusml.metrics._registry import metric_names
+from cirrusml.metrics._quiet import quiet_scoring
 
 __all__ = ["regression_metrics"]
 
@@ -97,7 +98,7 @@ def regression_metrics(
 
     out: dict[str, float] = {}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        quiet_scoring()
 
         out["explained_variance"] = skm.explained_variance_score(y, p, sample_weight=sw)
 

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 
-from cirrusml.exceptions import NotFittedError
+from cirrusml.exceptions import DataError, NotFittedError
 
 
 def take_rows(X: Any, rows: np.ndarray) -> Any:
@@ -29,7 +29,7 @@ def as_vector(y: Any) -> np.ndarray:
     if array.ndim == 2 and array.shape[1] == 1:
         array = array.ravel()
     if array.ndim != 1:
-        raise ValueError(f"the target must be one-dimensional; got shape {array.shape}.")
+        raise DataError(f"the target must be one-dimensional; got shape {array.shape}.")
     return array
 
 
@@ -45,9 +45,9 @@ def weights_or_none(sample_weight: Any, n: int) -> np.ndarray | None:
         return None
     weights = np.asarray(sample_weight, dtype=float).ravel()
     if weights.shape[0] != n:
-        raise ValueError(f"sample_weight has {weights.shape[0]} values for {n} rows.")
+        raise DataError(f"sample_weight has {weights.shape[0]} values for {n} rows.")
     if np.any(weights < 0) or not np.all(np.isfinite(weights)):
-        raise ValueError("sample_weight must be finite and non-negative.")
+        raise DataError("sample_weight must be finite and non-negative.")
     return weights
 
 
@@ -62,7 +62,7 @@ def with_class_weight(class_weight: str | Mapping[Any, float] | None, y: np.ndar
         return sample_weight
     if isinstance(class_weight, str):
         if class_weight != "balanced":
-            raise ValueError(f"class_weight must be 'balanced' or a mapping; got {class_weight!r}.")
+            raise DataError(f"class_weight must be 'balanced' or a mapping; got {class_weight!r}.")
         classes, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
         per_row = len(y) / (len(classes) * counts[codes])
     else:
@@ -101,7 +101,7 @@ def as_matrix(X: Any) -> Any:
     """
     if isinstance(X, pd.DataFrame):
         if X.shape[0] == 0 or X.shape[1] == 0:
-            raise ValueError(f"X is empty (shape {X.shape}); at least one row and one column "
+            raise DataError(f"X is empty (shape {X.shape}); at least one row and one column "
                              "are required.")
         return X
     if sp.issparse(X):
@@ -114,7 +114,7 @@ def fit_inputs(estimator: Any, X: Any, y: Any, sample_weight: Any, *,
                classifier: bool) -> tuple[Any, np.ndarray, np.ndarray | None]:
     """Validate what ``fit`` received; record ``n_features_in_`` (and feature names)."""
     if y is None:
-        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target "
+        raise DataError(f"{type(estimator).__name__} requires y to be passed, but the target "
                          "y is None.")
     X = as_matrix(X)
     target = column_or_1d(y, warn=True)
@@ -133,7 +133,7 @@ def predict_input(estimator: Any, X: Any) -> Any:
     X = as_matrix(X)
     expected = getattr(estimator, "n_features_in_", None)
     if expected is not None and X.shape[1] != expected:
-        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+        raise DataError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
                          f"expecting {expected} features as input.")
     return X
 

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from cirrusml.exceptions import InvalidSpecError
 from cirrusml.models._common import (
     check_fitted,
     encode_labels,
@@ -133,19 +134,19 @@ class BoostingEstimator(BaseEstimator):
 
     def _check_params(self) -> None:
         if not (isinstance(self.n_estimators, (int, np.integer)) and self.n_estimators >= 1):
-            raise ValueError(f"n_estimators must be a positive integer; got {self.n_estimators!r}.")
+            raise InvalidSpecError(f"n_estimators must be a positive integer; got {self.n_estimators!r}.")
         if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be positive; got {self.learning_rate!r}.")
+            raise InvalidSpecError(f"learning_rate must be positive; got {self.learning_rate!r}.")
         if self.early_stopping not in ("auto", True, False):
-            raise ValueError(
+            raise InvalidSpecError(
                 f"early_stopping must be 'auto', True or False; got {self.early_stopping!r}.")
         if self.early_stopping_rounds != "auto" and not (
                 isinstance(self.early_stopping_rounds, (int, np.integer))
                 and self.early_stopping_rounds >= 1):
-            raise ValueError("early_stopping_rounds must be 'auto' or a positive integer; got "
+            raise InvalidSpecError("early_stopping_rounds must be 'auto' or a positive integer; got "
                              f"{self.early_stopping_rounds!r}.")
         if not 0.0 < self.validation_fraction < 1.0:
-            raise ValueError("validation_fraction must lie strictly between 0 and 1; got "
+            raise InvalidSpecError("validation_fraction must lie strictly between 0 and 1; got "
                              f"{self.validation_fraction!r}.")
 
     def _holdout_size(self, n: int) -> int:
