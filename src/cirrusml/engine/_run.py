@@ -15,6 +15,7 @@ and skipped.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from cirrusml.engine._context import JobContext
 from cirrusml.engine._data import PreparedData, prepare_data
 from cirrusml.engine._final import (
     MAX_CANDIDATES,
+    SAVE_BYTES_PER_SECOND,
     SAVE_RESERVE_SECONDS,
     EnsembleRecord,
     FinalPhase,
@@ -409,8 +411,8 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
         loop.restore(restored)
     _warn_about_concurrency(ctx, limits)
     recorder.phase("Searching", timeout_seconds=budget, max_trials=limits.max_trials,
-              concurrent_trials=backend.n_workers,
-              elapsed_seconds=round(time.monotonic() - start, 2))
+                   concurrent_trials=backend.n_workers,
+                   elapsed_seconds=round(time.monotonic() - start, 2))
     loop.run(backend)
     ctx.log.info("Search stopped: %s (%d trials).", loop.stop_reason, len(loop.trials))
     if loop.best() is None:
@@ -451,19 +453,25 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
         ctx.log.info("Featurization of the best model:\n%s", render_featurization_summary(summary))
     recorder.record_best(best.run_id, best.index, best.learner, metric, best_score)
 
-    steps = _FinalSteps(ctx, backend, job, data, task, model, best, seed, budget, deadline)
+    steps = _FinalSteps(ctx, backend, job, data, task, best, seed, budget, deadline)
+    n_ensembles = len(final.ensembles)
+    # The steps' workers load their own copy of the model: the runner's goes back to the system.
+    if isinstance(best, EnsembleRecord):
+        best.holdout_members = None
+    del model, final
+    gc.collect()
     steps.run(onnx=onnx_mode, explain=explain,
               test=data.X_test is not None and data.y_test is not None)
     recorder.update_record(best_child_run_id=best.run_id, best_iteration=best.index,
-                      best_algorithm=best.learner, best_score=best.score, primary_metric=metric,
-                      stop_reason=loop.stop_reason,
-                      trials=len(loop.trials) + len(final.ensembles),
-                      search_seconds=round(time.monotonic() - start, 2))
+                           best_algorithm=best.learner, best_score=best.score,
+                           primary_metric=metric, stop_reason=loop.stop_reason,
+                           trials=len(loop.trials) + n_ensembles,
+                           search_seconds=round(time.monotonic() - start, 2))
     ctx.log.info("Best model: trial %d (%s), %s=%.4f. Saved to %s", best.index, best.learner,
                  metric, best.score, out_dir)
     recorder.event("best", index=best.index, algorithm=best.learner, score=best.score,
                    metric=metric)
-    return JobResult(best.index, best.score, metric, len(loop.trials) + len(final.ensembles),
+    return JobResult(best.index, best.score, metric, len(loop.trials) + n_ensembles,
                      loop.stop_reason)
 
 
@@ -473,13 +481,15 @@ class _FinalSteps:
     skipped: a final step never fails the job or keeps it past its time)."""
 
     def __init__(self, ctx: JobContext, backend: Backend, job: AutoMLTabular,
-                 data: PreparedData, task: Task, model: Any, best: Any, seed: int,
+                 data: PreparedData, task: Task, best: Any, seed: int,
                  budget: float, deadline: float) -> None:
         self.ctx, self.backend, self.job, self.data, self.task = ctx, backend, job, data, task
         self.best, self.seed, self.budget, self.deadline = best, seed, budget, deadline
         self.recorder = ctx.recorder
-        self.model_path = str(self.recorder.layout.final_model)
-        self._model = model
+        # The workers load the model the runner saved (its MLflow folder's pickle): no second
+        # copy is written, and the runner lets go of its own copy while they work.
+        self.model_path = str(self.recorder.layout.best_model_pickle)
+        self.model_bytes = os.path.getsize(self.model_path)
 
     def allowance_left(self) -> float:
         """Seconds left of the job's allowance (1.1 x timeout), less what saving needs."""
@@ -495,7 +505,6 @@ class _FinalSteps:
             wanted.append(("explanation", self._explain_task))
         if not wanted:
             return
-        self.model_path = str(self.recorder.save_final_model(self._model))
         pending = list(wanted)
         running: dict[str, float] = {}
         while pending or running:
@@ -512,7 +521,6 @@ class _FinalSteps:
             for outcome in self.backend.wait(_POLL_SECONDS):
                 running.pop(outcome.key, None)
                 self._done(outcome)
-        self.recorder.discard_final_model()
 
     def _limit(self, wanted: float | None = None) -> float:
         left = self.allowance_left()
@@ -541,8 +549,10 @@ class _FinalSteps:
         d = self.data
         rows = d.plan.folds[0][1] if not d.plan.is_cv else np.arange(d.n_train_rows)
         X, y = d.X.iloc[rows], d.y.iloc[rows]
+        # The worker loads the model first (its clock for the explanation starts after that).
+        loading = self.model_bytes / SAVE_BYTES_PER_SECOND
         return explain_step, (self.model_path, X, y, self.task, self.job.primary_metric_name,
-                              self.seed, allowed), allowed + _STEP_GRACE_SECONDS
+                              self.seed, allowed), allowed + loading + _STEP_GRACE_SECONDS
 
     # --------------------------------------------------------------------------- results
 

@@ -1,7 +1,7 @@
 """The final steps as backend tasks: explanation, ONNX export and parity, test scoring.
 
-Each is a plain function a worker runs on the best model, loaded from the file the runner wrote
-once (``JobLayout.work_model``), so a crash, an out-of-memory kill or a hang inside SHAP or
+Each is a plain function a worker runs on the best model, loaded from the pickle inside the
+saved MLflow model (``JobLayout.best_model_pickle``), so a crash, an out-of-memory kill or a hang inside SHAP or
 onnxruntime is a failed or timed-out task with a hard limit, never a dead or stuck runner. They
 return plain data; the runner records it.
 """

@@ -11,7 +11,6 @@ nobody else spells a file name of a job folder. ``jobs/<name>/`` holds::
     events.jsonl                              progress events (phases, trials) for live displays
     inputs/<field>.parquet                    in-memory DataFrames saved at submission
     work/data.pkl                             the prepared data the trial workers read
-    work/best_model.joblib                    the best model, for the final steps' workers
     trials/<index>.json                       one trial or ensemble: learner, parameters, score
     trials/<index>.model.pkl                  that trial's fitted model (the best ones only)
     trials/<index>.oof.npz                    beside it: its validation predictions and rows
@@ -103,11 +102,6 @@ class JobLayout:
         """The prepared data (features, target, folds) every trial worker loads."""
         return self.work_dir / "data.pkl"
 
-    @property
-    def final_model(self) -> Path:
-        """The fitted best model (joblib) that the final steps' workers load; removed after."""
-        return self.work_dir / "best_model.joblib"
-
     # ----------------------------------------------------------------------------- trials
 
     @property
@@ -153,6 +147,11 @@ class JobLayout:
     @property
     def best_model(self) -> Path:
         return self.outputs_dir / "best_model"
+
+    @property
+    def best_model_pickle(self) -> Path:
+        """The pickled model inside the MLflow model (what the final steps' workers load)."""
+        return self.best_model / "model.pkl"
 
     @property
     def best_model_file(self) -> Path:

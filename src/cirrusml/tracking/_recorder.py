@@ -15,8 +15,7 @@ Who calls what:
 * the final steps: :meth:`~JobRecorder.record_ensemble`, :meth:`~JobRecorder.save_best_model`,
   :meth:`~JobRecorder.record_best`, :meth:`~JobRecorder.save_explanation`,
   :meth:`~JobRecorder.save_onnx`, :meth:`~JobRecorder.save_test_metrics`,
-  :meth:`~JobRecorder.save_featurization_summary`, :meth:`~JobRecorder.save_final_model`,
-  :meth:`~JobRecorder.discard_final_model`;
+  :meth:`~JobRecorder.save_featurization_summary`;
 * all of them: :meth:`~JobRecorder.event`, :meth:`~JobRecorder.phase`,
   :meth:`~JobRecorder.update_record`, :meth:`~JobRecorder.log_job`.
 
@@ -265,21 +264,6 @@ class JobRecorder:
         """``featurization_summary.json`` (the best model's) and its parent-run artifact."""
         _write_json(self.layout.featurization_summary, summary)
         self.tracker.log_json(self.parent_run_id, summary, RunArtifacts.FEATURIZATION_SUMMARY)
-
-    def save_final_model(self, model: Any) -> Path:
-        """Store the fitted best model for the final steps' workers (``work/best_model.joblib``);
-        returns its path."""
-        import joblib
-
-        path = self.layout.final_model
-        path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(model, path)
-        return path
-
-    def discard_final_model(self) -> None:
-        """Delete ``work/best_model.joblib`` once the final steps are done."""
-        with contextlib.suppress(OSError):
-            os.remove(self.layout.final_model)
 
     def best_model_path(self) -> Path:
         """Where the engine saves the best MLflow model (``outputs/best_model``)."""
