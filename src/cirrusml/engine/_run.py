@@ -15,7 +15,6 @@ and skipped.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import time
 from collections.abc import Callable
@@ -63,6 +62,7 @@ from cirrusml.search import Planner, Proposal
 from cirrusml.spec import AutoMLTabular, FeaturizationMode, resolved_limits
 from cirrusml.tasks import Task, task_for
 from cirrusml.tracking import JobStore, TrialStatus
+from cirrusml.utils import release_memory
 
 DEFAULT_SEED = 0
 #: Past the timeout, the share of the budget the first trial may still use (the 1.1 x guarantee).
@@ -459,7 +459,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     if isinstance(best, EnsembleRecord):
         best.holdout_members = None
     del model, final
-    gc.collect()
+    release_memory()
     steps.run(onnx=onnx_mode, explain=explain,
               test=data.X_test is not None and data.y_test is not None)
     recorder.update_record(best_child_run_id=best.run_id, best_iteration=best.index,
