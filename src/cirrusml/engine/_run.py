@@ -249,6 +249,13 @@ def _restore(ctx: JobContext, metric: str) -> tuple[list[TrialRecord], float]:
     events, _offset = store.read_events(ctx.name)
     used = max([float(e.get("elapsed_seconds", 0.0)) for e in events] or [0.0])
     started = {int(e["index"]): e for e in events if e.get("event") == "trial_started"}
+    # A runner killed between opening a trial's MLflow run and writing its event leaves a run
+    # with no event: it counts as started too, so its index is not given out twice.
+    for run in store.trial_runs(ctx.name):
+        if (run.tags.get("cirrus.kind") == "trial" and run.iteration is not None
+                and run.iteration not in started):
+            started[run.iteration] = {"index": run.iteration, "algorithm": run.algorithm,
+                                      "run_id": run.run_id}
     infos = store.trial_infos(ctx.name)
     layout = recorder.layout
     records: list[TrialRecord] = []
@@ -453,7 +460,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
         ctx.log.info("Featurization of the best model:\n%s", render_featurization_summary(summary))
     recorder.record_best(best.run_id, best.index, best.learner, metric, best_score)
 
-    steps = _FinalSteps(ctx, backend, job, data, task, best, seed, budget, deadline)
+    steps = _FinalSteps(ctx, backend, job, data, data_path, task, best, seed, budget, deadline)
     n_ensembles = len(final.ensembles)
     # The steps' workers load their own copy of the model: the runner's goes back to the system.
     if isinstance(best, EnsembleRecord):
@@ -481,9 +488,11 @@ class _FinalSteps:
     skipped: a final step never fails the job or keeps it past its time)."""
 
     def __init__(self, ctx: JobContext, backend: Backend, job: AutoMLTabular,
-                 data: PreparedData, task: Task, best: Any, seed: int,
+                 data: PreparedData, data_path: str, task: Task, best: Any, seed: int,
                  budget: float, deadline: float) -> None:
         self.ctx, self.backend, self.job, self.data, self.task = ctx, backend, job, data, task
+        #: The job's data as the workers hold it: steps get row positions, not copies of rows.
+        self.data_path = data_path
         self.best, self.seed, self.budget, self.deadline = best, seed, budget, deadline
         self.recorder = ctx.recorder
         # The workers load the model the runner saved (its MLflow folder's pickle): no second
@@ -506,7 +515,7 @@ class _FinalSteps:
         if not wanted:
             return
         pending = list(wanted)
-        running: dict[str, float] = {}
+        running: set[str] = set()
         while pending or running:
             while pending and self.backend.free_slots > 0:
                 name, make = pending.pop(0)
@@ -517,9 +526,9 @@ class _FinalSteps:
                 if name == "explanation":
                     self.recorder.phase("Explaining the best model")
                 self.backend.submit(name, fn, *args, timeout=limit)
-                running[name] = time.monotonic()
+                running.add(name)
             for outcome in self.backend.wait(_POLL_SECONDS):
-                running.pop(outcome.key, None)
+                running.discard(str(outcome.key))
                 self._done(outcome)
 
     def _limit(self, wanted: float | None = None) -> float:
@@ -536,9 +545,9 @@ class _FinalSteps:
     def _onnx_task(self) -> tuple[Any, tuple[Any, ...], float]:
         onnx_path = self.recorder.onnx_path()
         d = self.data
-        sample = d.X.iloc[: d.n_train_rows]
+        sample = np.arange(min(50, d.n_train_rows))
         rows = d.plan.folds[0][1][:2000]
-        return onnx_step, (self.model_path, sample.head(50), d.X.iloc[rows], self.task,
+        return onnx_step, (self.model_path, self.data_path, sample, rows,
                            str(onnx_path)), self._limit()
 
     def _explain_task(self) -> tuple[Any, tuple[Any, ...], float] | None:
@@ -548,11 +557,11 @@ class _FinalSteps:
             return None
         d = self.data
         rows = d.plan.folds[0][1] if not d.plan.is_cv else np.arange(d.n_train_rows)
-        X, y = d.X.iloc[rows], d.y.iloc[rows]
         # The worker loads the model first (its clock for the explanation starts after that).
         loading = self.model_bytes / SAVE_BYTES_PER_SECOND
-        return explain_step, (self.model_path, X, y, self.task, self.job.primary_metric_name,
-                              self.seed, allowed), allowed + loading + _STEP_GRACE_SECONDS
+        return explain_step, (self.model_path, self.data_path, rows,
+                              self.job.primary_metric_name, self.seed, allowed), \
+            allowed + loading + _STEP_GRACE_SECONDS
 
     # --------------------------------------------------------------------------- results
 

@@ -1,9 +1,10 @@
 """The final steps as backend tasks: explanation, ONNX export and parity, test scoring.
 
 Each is a plain function a worker runs on the best model, loaded from the pickle inside the
-saved MLflow model (``JobLayout.best_model_pickle``), so a crash, an out-of-memory kill or a hang inside SHAP or
-onnxruntime is a failed or timed-out task with a hard limit, never a dead or stuck runner. They
-return plain data; the runner records it.
+saved MLflow model (``JobLayout.best_model_pickle``), and on rows of the job's data file that
+the workers already hold (steps get row positions, not copies of the rows). So a crash, an
+out-of-memory kill or a hang inside SHAP or onnxruntime is a failed or timed-out task with a
+hard limit, never a dead or stuck runner. They return plain data; the runner records it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from cirrusml.engine._trial import JobData
 from cirrusml.exceptions import CirrusMLError
+from cirrusml.execution import cached_load
 from cirrusml.tasks import Task
 
 __all__ = ["explain_step", "load_model", "onnx_step", "test_step"]
@@ -33,27 +36,32 @@ def load_model(path: str) -> Any:
     return _MODELS[key]
 
 
-def explain_step(model_path: str, X: pd.DataFrame, y: pd.Series, task: Task, metric: str,
-                 seed: int, time_budget: float) -> tuple[dict[str, Any], str, int, float]:
-    """Global importance of the model: (payload, rendered table, rows, seconds)."""
+def explain_step(model_path: str, data_path: str, rows: np.ndarray, metric: str, seed: int,
+                 time_budget: float) -> tuple[dict[str, Any], str, int, float]:
+    """Global importance of the model on ``rows`` of the job's data (the file its workers
+    already hold): (payload, rendered table, rows, seconds)."""
     from cirrusml.explain import explain_global, render_importance
 
     model = load_model(model_path)
-    explanation = explain_global(model, X, y, task=task, metric=metric, max_rows=1000,
-                                 seed=seed, time_budget=time_budget)
+    data: JobData = cached_load(data_path)
+    explanation = explain_global(model, data.X.iloc[rows], data.y.iloc[rows], task=data.task,
+                                 metric=metric, max_rows=1000, seed=seed,
+                                 time_budget=time_budget)
     return (explanation.to_dict(), render_importance(explanation, top=10),
             int(explanation.n_rows), float(explanation.seconds))
 
 
-def onnx_step(model_path: str, sample: pd.DataFrame, rows: pd.DataFrame, task: Task,
-              out_path: str) -> tuple[str, dict[str, Any]] | str:
-    """``model.onnx`` for the model and its parity report, or the reason export failed."""
+def onnx_step(model_path: str, data_path: str, sample_rows: np.ndarray,
+              parity_rows: np.ndarray, out_path: str) -> tuple[str, dict[str, Any]] | str:
+    """``model.onnx`` for the model (its input types from ``sample_rows`` of the job's data)
+    and its parity report on ``parity_rows``, or the reason export failed."""
     from cirrusml.onnx import check_parity, export_onnx
 
     model = load_model(model_path)
+    data: JobData = cached_load(data_path)
     try:
-        path = export_onnx(model, sample, out_path)
-        parity = check_parity(model, path, rows, task)
+        path = export_onnx(model, data.X.iloc[sample_rows], out_path)
+        parity = check_parity(model, path, data.X.iloc[parity_rows], data.task)
     except CirrusMLError as err:
         return str(err)
     return str(path), parity
