@@ -1,7 +1,8 @@
 """One primary metric, scored fast and many times on the same rows (ensemble selection).
 
 :class:`PrimaryScorer` checks the true values once; each call scores one set of predictions with
-exactly the definitions :func:`classification_metrics` and :func:`regression_metrics` use.
+exactly the definitions :func:`classification_metrics` and :func:`regression_metrics` use, or,
+given the rows' time series (``groups=``), the macro averages :func:`forecasting_metrics` uses.
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ from cirrusml.metrics._classification import (
     _one_vs_rest,
     _Prepared,
 )
+from cirrusml.metrics._forecasting import (
+    MACRO_AVERAGED,
+    Ranges,
+    _macro,
+    _series_error,
+    _SeriesIndex,
+)
 from cirrusml.metrics._registry import get_metric, to_loss
 from cirrusml.metrics._quiet import quiet_scoring
 
@@ -42,15 +50,34 @@ class PrimaryScorer:
 
     ``__call__`` returns the metric's value; :meth:`loss` returns it as a loss (lower is better,
     NaN becomes +inf).
+
+    Forecasting: ``groups`` gives each row's time series (any hashable code, as the ``series``
+    of :func:`forecasting_metrics`). The normalised metrics are then macro-averaged over series,
+    each series normalised by its own range — from ``ranges`` (``{series: (min, max)}``, e.g.
+    the training ranges of :func:`series_ranges`) where it names the series, else from
+    ``y_true`` — exactly as :func:`forecasting_metrics` reports them; ``y_min``/``y_max`` do not
+    apply then. ``r2_score`` and ``spearman_correlation`` are pooled over all rows with or
+    without ``groups``.
     """
 
     def __init__(self, metric: str, y_true: Any, *, classes: Sequence[Any] | None = None,
                  sample_weight: Any = None, y_min: float | None = None,
-                 y_max: float | None = None) -> None:
+                 y_max: float | None = None, groups: Any = None,
+                 ranges: Ranges | None = None) -> None:
         self.metric = get_metric(metric).name
         if self.metric not in PRIMARY_METRICS:
             raise InvalidSpecError(f"{self.metric} is not a primary metric")
         self.classification = get_metric(self.metric).task == "classification"
+        self.series: _SeriesIndex | None = None
+        if groups is None and ranges is not None:
+            raise InvalidSpecError("ranges= are per-series ranges; pass the rows' series as "
+                                   "groups= too (or y_min/y_max for one range)")
+        if groups is not None and self.classification:
+            raise InvalidSpecError(f"groups= (time series) apply to forecasting metrics, not "
+                                   f"to {self.metric}")
+        if groups is not None and (y_min is not None or y_max is not None):
+            raise InvalidSpecError("with groups= each series is normalised by its own range; "
+                                   "pass ranges={series: (min, max)} instead of y_min/y_max")
         if self.classification:
             self.labels = _labels(classes or [])
             import pandas as pd
@@ -63,6 +90,10 @@ class PrimaryScorer:
             lo = float(np.min(self.y)) if y_min is None else float(y_min)
             hi = float(np.max(self.y)) if y_max is None else float(y_max)
             self.span = hi - lo
+            if groups is not None:
+                self.series = _SeriesIndex(groups, n, "groups")
+                series_lo, series_hi = self.series.bounds(self.y, ranges)
+                self.series_span = series_hi - series_lo
         self.sample_weight = _check_sample_weight(sample_weight, n)
 
     def loss(self, predictions: np.ndarray) -> float:
@@ -114,6 +145,10 @@ class PrimaryScorer:
             if y.shape[0] < 2 or np.ptp(y) == 0:
                 return 1.0 if np.allclose(y, pred) else 0.0
             return max(-1.0, skm.r2_score(y, pred, sample_weight=sw))
+        if self.series is not None and metric in MACRO_AVERAGED:
+            squared = metric == "normalized_root_mean_squared_error"
+            errors = _series_error(self.series, y, pred, sw, "rmse" if squared else "mae")
+            return _macro(errors, self.series_span)
         if metric == "normalized_root_mean_squared_error":
             error = float(np.sqrt(skm.mean_squared_error(y, pred, sample_weight=sw)))
         else:
