@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cirrusml.spec._enums import (
+    FORECASTING_EXTENSION_MODELS,
     AzureEnum,
     BlockedTransformers,
     ClassificationModels,
@@ -50,6 +51,7 @@ from cirrusml.spec._settings import (
 from cirrusml.spec._yaml import apply_overrides, dump_job, job_from_dict, load_job, read_yaml
 
 __all__ = [
+    "FORECASTING_EXTENSION_MODELS",
     "JOB_CLASSES",
     "AutoMLTabular",
     "AzureEnum",

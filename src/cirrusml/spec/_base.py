@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
@@ -49,6 +50,26 @@ def _string_list(value: Any) -> list[str]:
     return list(value)
 
 
+def _column_names(value: Any) -> list[str]:
+    """A list of column names; a single name is wrapped into a list.
+
+    Azure's SDK writes these lists into YAML as the text of a Python list (``"['store']"``).
+    Such text is read back as the list it spells, and only when it spells a list of strings;
+    anything else stays a single name.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("[") and text.endswith("]"):
+            try:
+                parsed = ast.literal_eval(text)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                parsed = None
+            if isinstance(parsed, list) and all(isinstance(v, str) for v in parsed):
+                return parsed
+        return [value]
+    return _string_list(value)
+
+
 def _string_map(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ValueError(f"must be a mapping of names to strings, got {value!r}")
@@ -60,12 +81,47 @@ Integer = Annotated[int, BeforeValidator(_integer)]
 Boolean = Annotated[bool, BeforeValidator(_boolean)]
 String = Annotated[str, BeforeValidator(_string)]
 StringList = Annotated[list[str], BeforeValidator(_string_list)]
+#: Column names: a list, a single name, or Azure's text form of a list (``"['a', 'b']"``).
+ColumnNames = Annotated[list[str], BeforeValidator(_column_names)]
 StringMap = Annotated[dict[str, str], BeforeValidator(_string_map)]
+
+
+def unwrap_mode(value: Any, *, key: str = "value") -> Any:
+    """The plain value of Azure's wire form ``{mode: Auto}`` / ``{mode: Custom, value: n}``.
+
+    ``{mode: Auto}`` becomes ``"auto"``; ``{mode: Custom, <key>: x}`` becomes ``x``. Anything
+    that is not a mapping is returned unchanged.
+    """
+    if not isinstance(value, dict):
+        return value
+    mode = value.get("mode")
+    if not isinstance(mode, str) or mode.lower() not in ("auto", "custom"):
+        raise ValueError(
+            f"must be a value or the mapping {{mode: Auto}} / {{mode: Custom, {key}: ...}}, "
+            f"got {value!r}"
+        )
+    extra = set(value) - {"mode", key}
+    if extra:
+        raise ValueError(
+            f"unknown key(s) {', '.join(sorted(map(str, extra)))} in {value!r}; "
+            f"the mapping takes mode and {key}"
+        )
+    if mode.lower() == "auto":
+        if value.get(key) is not None:
+            raise ValueError(f"mode Auto takes no {key}, got {value!r}")
+        return "auto"
+    if value.get(key) is None:
+        raise ValueError(f"mode Custom needs a {key}, got {value!r}")
+    return value[key]
 
 
 def spec_error(err: ValidationError, model: type[BaseModel], prefix: str = "") -> InvalidSpecError:
     """Turn pydantic's first error into one sentence naming the field."""
     first = err.errors(include_url=False)[0]
+    nested = (first.get("ctx") or {}).get("error")
+    if isinstance(nested, InvalidSpecError) and nested.field:
+        # A settings block built inside a validator already named its own field in full.
+        return InvalidSpecError(nested.message, field=nested.field)
     loc = [str(p) for p in first.get("loc", ())]
     field = ".".join(([prefix] if prefix else []) + loc) or None
     kind = first.get("type", "")

@@ -90,6 +90,13 @@ class RegressionModels(AzureEnum):
 
 
 class ForecastingModels(AzureEnum):
+    """Learners a forecasting job may allow or block: Azure's time-series and regression models.
+
+    Two members go beyond Azure's enum; they are cirrusml extensions, and a job file naming
+    them does not load in Azure's SDK: ``Theta`` (YAML ``theta``, the Theta method) and ``MSTL``
+    (YAML ``mstl``, seasonal-trend decomposition with several seasonal periods).
+    """
+
     AUTO_ARIMA = "AutoArima"
     PROPHET = "Prophet"
     NAIVE = "Naive"
@@ -109,6 +116,15 @@ class ForecastingModels(AzureEnum):
     EXTREME_RANDOM_TREES = "ExtremeRandomTrees"
     LIGHT_GBM = "LightGBM"
     XG_BOOST_REGRESSOR = "XGBoostRegressor"
+    # Extensions beyond Azure's enum (see the class docstring).
+    THETA = "Theta"
+    MSTL = "MSTL"
+
+
+#: The members of :class:`ForecastingModels` that Azure's SDK does not know.
+FORECASTING_EXTENSION_MODELS: frozenset[ForecastingModels] = frozenset(
+    {ForecastingModels.THETA, ForecastingModels.MSTL}
+)
 
 
 class ClassificationPrimaryMetrics(AzureEnum):
@@ -244,6 +260,13 @@ class TargetAggregationFunction(AzureEnum):
 
 
 class UseStl(AzureEnum):
+    """``forecasting.use_stl``: STL decomposition of the target into season (and trend) features.
+
+    Accepted in any spelling, in YAML as well as from Python: ``season``, ``season_trend`` (the
+    SDK's spelling), ``seasontrend``, ``seasonTrend``, ``none``. Azure's YAML loader rejects
+    ``season_trend``, so a job file is always written with ``seasontrend``, which both load.
+    """
+
     NONE = "None"
     SEASON = "Season"
     SEASON_TREND = "SeasonTrend"

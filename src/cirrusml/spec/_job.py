@@ -5,7 +5,10 @@ left as ``None`` keeps what was set before), the same YAML layout (``type: autom
 extensions, documented in docs/job-spec.md: fractional ``timeout_minutes`` and
 ``trial_timeout_minutes``; ``training_data`` (and validation/test data) may be a CSV or Parquet
 file (``type: uri_file``) or a pandas DataFrame; ``log_loss`` as a classification primary metric;
-``seed``.
+``seed``. For forecasting: the learners ``Theta`` and ``MSTL`` (``ForecastingModels``),
+``cv_step_size: auto``, and ``use_stl: season_trend`` in YAML (written back as ``seasontrend``,
+which Azure's loader reads). The loader also takes Azure's REST wire forms
+(``{mode: Custom, value: 14}``) and the text lists Azure's ``job.dump`` writes (``"['store']"``).
 """
 
 from __future__ import annotations
@@ -19,14 +22,24 @@ from pydantic import Field, field_validator
 
 from cirrusml.data._io import Input, Output, port_from_yaml
 from cirrusml.exceptions import InvalidSpecError
-from cirrusml.spec._base import Integer, Number, SpecModel, String, StringList, StringMap
+from cirrusml.spec._base import (
+    ColumnNames,
+    Integer,
+    Number,
+    SpecModel,
+    String,
+    StringMap,
+    unwrap_mode,
+)
 from cirrusml.spec._dump import write_yaml
 from cirrusml.spec._enums import (
     AzureEnum,
     ClassificationPrimaryMetrics,
+    FeaturizationMode,
     ForecastingPrimaryMetrics,
     LogVerbosity,
     RegressionPrimaryMetrics,
+    TargetAggregationFunction,
     TaskType,
     metric_report_name,
 )
@@ -99,7 +112,7 @@ class AutoMLTabular(SpecModel):
     validation_data_size: Number | None = None
     test_data_size: Number | None = None
     n_cross_validations: Any = None
-    cv_split_column_names: StringList | None = None
+    cv_split_column_names: ColumnNames | None = None
     limits: TabularLimitSettings | None = None
     training: TrainingSettings | None = None
     featurization: TabularFeaturizationSettings | None = None
@@ -191,12 +204,15 @@ class AutoMLTabular(SpecModel):
     @field_validator("n_cross_validations", mode="before")
     @classmethod
     def _folds(cls, value: Any) -> Any:
+        value = unwrap_mode(value)  # Azure's wire form {mode: Auto} / {mode: Custom, value: n}
         if value is None:
             return None
         if isinstance(value, str):
-            if value.lower() == "auto":
+            if value.strip().lower() == "auto":
                 return "auto"
             raise ValueError(f"must be 'auto' or a whole number of folds (2 or more), got {value!r}")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 2:
             raise ValueError(f"must be 'auto' or a whole number of folds (2 or more), got {value!r}")
         return value
@@ -440,7 +456,11 @@ class RegressionJob(AutoMLTabular):
 
 
 class ForecastingJob(AutoMLTabular):
-    """An AutoML forecasting job (``automl.forecasting(...)``)."""
+    """An AutoML forecasting job (``automl.forecasting(...)``).
+
+    ``forecasting.time_column_name`` is required; :meth:`validate_spec` (run when a file is
+    loaded and when a job is submitted) names it when it is missing.
+    """
 
     task_type: ClassVar[TaskType] = TaskType.FORECASTING
     _metrics: ClassVar[type[AzureEnum]] = ForecastingPrimaryMetrics
@@ -477,12 +497,84 @@ class ForecastingJob(AutoMLTabular):
         """Set the time axis and look-back features of the forecast."""
         self._merge("forecasting_settings", ForecastingSettings, locals())
 
-    def set_training(self, **kwargs: Any) -> None:
-        """As for other tasks, but StackEnsemble stays off unless asked for (Azure's rule)."""
-        if kwargs.get("enable_stack_ensemble") is None:
+    def set_training(
+        self,
+        *,
+        enable_onnx_compatible_models: bool | None = None,
+        enable_dnn_training: bool | None = None,
+        enable_model_explainability: bool | None = None,
+        enable_stack_ensemble: bool | None = None,
+        enable_vote_ensemble: bool | None = None,
+        stack_ensemble_settings: Any = None,
+        ensemble_model_download_timeout: float | None = None,
+        allowed_training_algorithms: list[Any] | None = None,
+        blocked_training_algorithms: list[Any] | None = None,
+        training_mode: Any = None,
+    ) -> None:
+        """As for other tasks, but StackEnsemble stays off unless asked for (Azure's rule).
+
+        ``enable_dnn_training=True`` lets TCNForecaster into the search. Algorithm names are
+        checked against :class:`~cirrusml.spec.ForecastingModels`.
+        """
+        if enable_stack_ensemble is None:
             current = self.training.enable_stack_ensemble if self.training else None
-            kwargs["enable_stack_ensemble"] = False if current is None else current
-        super().set_training(**kwargs)
+            enable_stack_ensemble = False if current is None else current
+        super().set_training(
+            enable_onnx_compatible_models=enable_onnx_compatible_models,
+            enable_dnn_training=enable_dnn_training,
+            enable_model_explainability=enable_model_explainability,
+            enable_stack_ensemble=enable_stack_ensemble,
+            enable_vote_ensemble=enable_vote_ensemble,
+            stack_ensemble_settings=stack_ensemble_settings,
+            ensemble_model_download_timeout=ensemble_model_download_timeout,
+            allowed_training_algorithms=allowed_training_algorithms,
+            blocked_training_algorithms=blocked_training_algorithms,
+            training_mode=training_mode,
+        )
+
+    def validate_spec(self) -> None:
+        """The shared checks, then forecasting's own (reference §2, §5, §6)."""
+        super().validate_spec()
+        fs = self.forecasting_settings
+        if fs is None or not fs.time_column_name:
+            raise InvalidSpecError(
+                "is required for a forecasting job: name the datetime column, in YAML under "
+                "'forecasting: {time_column_name: ...}' or with "
+                "job.set_forecast_settings(time_column_name=...).",
+                field="forecasting.time_column_name",
+            )
+        agg = fs.target_aggregate_function
+        if agg is not None and agg is not TargetAggregationFunction.NONE and fs.frequency is None:
+            raise InvalidSpecError(
+                f"'{agg.yaml}' needs forecasting.frequency, the frequency to aggregate the target "
+                "to; set frequency (such as D or W-THU) or remove target_aggregate_function.",
+                field="forecasting.target_aggregate_function",
+            )
+        if fs.time_column_name == self.target_column_name:
+            raise InvalidSpecError(
+                f"'{fs.time_column_name}' is also the target_column_name; the time column and "
+                "the column to forecast must differ.",
+                field="forecasting.time_column_name",
+            )
+        ids = fs.time_series_id_column_names or []
+        for column in ids:
+            if column in (fs.time_column_name, self.target_column_name):
+                role = "time column" if column == fs.time_column_name else "target column"
+                raise InvalidSpecError(
+                    f"'{column}' is the {role}; a time-series ID column must be another column.",
+                    field="forecasting.time_series_id_column_names",
+                )
+        if self.test_data_size is not None:
+            raise InvalidSpecError(
+                "is not supported for forecasting (Azure's rule); pass test_data instead.",
+                field="test_data_size",
+            )
+        featurization = self.featurization
+        if featurization is not None and featurization.mode is FeaturizationMode.OFF:
+            raise InvalidSpecError(
+                "'off' is not allowed for forecasting; use auto or custom.",
+                field="featurization.mode",
+            )
 
 
 JOB_CLASSES: dict[str, type[AutoMLTabular]] = {

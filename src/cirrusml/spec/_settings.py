@@ -9,19 +9,23 @@ Azure's sources disagree.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pandas.tseries.frequencies import to_offset
+from pydantic import AliasChoices, Field, field_validator
 
 from cirrusml.exceptions import InvalidSpecError
 from cirrusml.spec._base import (
     Boolean,
+    ColumnNames,
     Integer,
     Number,
     SpecModel,
     String,
     StringList,
+    unwrap_mode,
 )
 from cirrusml.spec._enums import (
     AzureEnum,
@@ -130,6 +134,8 @@ class StackEnsembleSettings(SpecModel):
 
     The meta-learner's keyword arguments are accepted under both spellings: YAML's
     ``stack_meta_learner_kwargs`` and the SDK's ``stack_meta_learner_k_wargs``.
+    ``stack_meta_learner_train_percentage`` defaults to 0.2 when the block is given, as in
+    Azure's SDK and YAML loader (both store 0.2, and its ``job.dump`` writes it).
     """
 
     _block: ClassVar[str] = "training.stack_ensemble_settings"
@@ -138,7 +144,7 @@ class StackEnsembleSettings(SpecModel):
         default=None,
         validation_alias=AliasChoices("stack_meta_learner_kwargs", "stack_meta_learner_k_wargs"),
     )
-    stack_meta_learner_train_percentage: Number | None = None
+    stack_meta_learner_train_percentage: Number | None = 0.2
     stack_meta_learner_type: StackMetaLearnerType | None = None
 
     @field_validator("stack_meta_learner_type", mode="before")
@@ -338,6 +344,10 @@ def _check_transformer_parameters(kind: TransformerParameterKeys, entry: ColumnT
             raise ValueError(f"unknown imputer parameter(s) {sorted(unknown)}; use strategy, fill_value")
     elif kind is TransformerParameterKeys.HASH_ONE_HOT_ENCODER:
         bits = params.get("number_of_bits")
+        if isinstance(bits, float) and bits.is_integer():
+            # Azure's job.dump writes the number as a float (3.0); it means the whole number.
+            bits = int(bits)
+            entry.parameters = {**params, "number_of_bits": bits}
         if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 24:
             raise ValueError(
                 f"hash_one_hot_encoder for {entry.fields} needs parameters.number_of_bits, "
@@ -351,12 +361,15 @@ Auto = Literal["auto"]
 
 
 def _auto_or_int(value: Any, *, minimum: int, what: str) -> Any:
+    value = unwrap_mode(value)
     if value is None:
         return None
     if isinstance(value, str):
-        if value.lower() == "auto":
+        if value.strip().lower() == "auto":
             return "auto"
         raise ValueError(f"must be 'auto' or a whole number, got {value!r}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"must be 'auto' or a whole number, got {value!r}")
     if value < minimum:
@@ -365,13 +378,26 @@ def _auto_or_int(value: Any, *, minimum: int, what: str) -> Any:
 
 
 class ForecastingSettings(SpecModel):
-    """``forecasting:`` — the time axis and the look-back features (``set_forecast_settings``)."""
+    """``forecasting:`` — the time axis and the look-back features (``set_forecast_settings``).
+
+    Every key of Azure's ``ForecastingSettings``, in the spellings of its SDK and YAML loader.
+    Values may also be given in the wire forms of Azure's REST body: ``{mode: Auto}`` or
+    ``{mode: Custom, value: n}`` for ``forecast_horizon``, ``seasonality`` and
+    ``target_rolling_window_size``, and ``{mode: Custom, values: [...]}`` for ``target_lags``.
+    They are stored, and written back to YAML, in the plain form (``14``, ``auto``, ``[1, 2]``),
+    which is what Azure's YAML loader takes. Lists of columns may be a single name or Azure's
+    text form of a list (``"['store']"``, as its ``job.dump`` writes them).
+
+    Checks that span several keys or the job (``time_column_name`` is required,
+    ``target_aggregate_function`` needs ``frequency``) run in ``ForecastingJob.validate_spec``,
+    so the settings can be built up over several ``set_forecast_settings`` calls.
+    """
 
     _block: ClassVar[str] = "forecasting"
 
     time_column_name: String | None = None
     forecast_horizon: Integer | Auto | None = None
-    time_series_id_column_names: StringList | None = None
+    time_series_id_column_names: ColumnNames | None = None
     frequency: String | None = None
     target_aggregate_function: TargetAggregationFunction | None = None
     target_lags: Integer | list[int] | Auto | None = None
@@ -381,8 +407,9 @@ class ForecastingSettings(SpecModel):
     use_stl: UseStl | None = None
     short_series_handling_config: ShortSeriesHandlingConfiguration | None = None
     country_or_region_for_holidays: String | None = None
+    #: ``auto`` is a cirrusml extension here: Azure's SDK and YAML loader take a whole number.
     cv_step_size: Integer | Auto | None = None
-    features_unknown_at_forecast_time: StringList | None = None
+    features_unknown_at_forecast_time: ColumnNames | None = None
 
     @field_validator("forecast_horizon", "cv_step_size", "seasonality", mode="before")
     @classmethod
@@ -397,11 +424,18 @@ class ForecastingSettings(SpecModel):
     @field_validator("target_lags", mode="before")
     @classmethod
     def _lags(cls, value: Any) -> Any:
+        value = unwrap_mode(value, key="values")
         if isinstance(value, (list, tuple)):
+            if not value:
+                raise ValueError("must list at least one lag (or be 'auto'), got []")
+            lags = []
             for lag in value:
+                if isinstance(lag, float) and lag.is_integer():
+                    lag = int(lag)
                 if isinstance(lag, bool) or not isinstance(lag, int) or lag < 1:
                     raise ValueError(f"lags must be whole numbers of 1 or more, got {lag!r}")
-            return list(value)
+                lags.append(lag)
+            return lags
         return _auto_or_int(value, minimum=1, what="target_lags")
 
     @field_validator(
@@ -413,11 +447,40 @@ class ForecastingSettings(SpecModel):
         if value is None:
             return None
         enum = cls.model_fields[info.field_name].annotation.__args__[0]  # type: ignore[union-attr]
-        return enum.parse(value)
+        try:
+            return enum.parse(value)
+        except InvalidSpecError as err:
+            raise ValueError(err.message) from None
 
-    @model_validator(mode="after")
-    def _aggregation_needs_frequency(self) -> ForecastingSettings:
-        agg = self.target_aggregate_function
-        if agg is not None and agg is not TargetAggregationFunction.NONE and self.frequency is None:
-            raise ValueError("target_aggregate_function needs forecasting.frequency to be set")
-        return self
+    @field_validator("frequency")
+    @classmethod
+    def _frequency(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            with warnings.catch_warnings():
+                # pandas 2.2 deprecates Azure's upper-case aliases (H, T, S) but still reads them.
+                warnings.simplefilter("ignore", FutureWarning)
+                to_offset(value)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"'{value}' is not a pandas offset alias; use one such as H, D, W-THU, MS or 15min"
+            ) from None
+        return value
+
+    @field_validator("country_or_region_for_holidays")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None and not (len(value) == 2 and value.isascii() and value.isalpha()):
+            raise ValueError(
+                f"must be a two-letter ISO 3166 country or region code such as US or DE, "
+                f"got {value!r}"
+            )
+        return value
+
+    @field_validator("time_column_name")
+    @classmethod
+    def _time_column(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must name the datetime column, got an empty string")
+        return value

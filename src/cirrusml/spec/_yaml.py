@@ -75,8 +75,18 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
 
 
 def resolve_local_path(path: str, base: Path) -> str:
-    """An absolute local path for ``path`` relative to ``base``; remote references unchanged."""
-    if path.startswith(_REMOTE_PREFIXES):
+    """An absolute local path for ``path`` relative to ``base``; remote references unchanged.
+
+    Azure's ``job.dump`` writes a local data path with an ``azureml:`` prefix
+    (``azureml:/data/train``, ``azureml:./train``). Such a path means the local folder its
+    author gave: the prefix is dropped when the rest is absolute, starts with ``./``, ``../`` or
+    ``~``, or names something that exists under ``base``. Asset references
+    (``azureml:name:version``, ``azureml:name@latest``) and ``azureml://`` URIs stay as written.
+    """
+    local = _local_azureml_path(path, base)
+    if local is not None:
+        path = local
+    elif path.startswith(_REMOTE_PREFIXES):
         return path
     if path.startswith("file://"):
         path = path[len("file://"):]
@@ -86,6 +96,20 @@ def resolve_local_path(path: str, base: Path) -> str:
     if not candidate.is_absolute():
         candidate = base / candidate
     return str(candidate.resolve())
+
+
+def _local_azureml_path(path: str, base: Path) -> str | None:
+    """The local path inside an ``azureml:`` reference written by Azure's SDK, else ``None``."""
+    if not path.startswith("azureml:") or path.startswith("azureml://"):
+        return None
+    rest = path[len("azureml:"):]
+    if not rest:
+        return None
+    if rest.startswith(("/", "./", "../", "~")) or rest in (".", ".."):
+        return rest
+    if ":" in rest or "@" in rest:
+        return None  # azureml:name:version, azureml:name@label
+    return rest if (base / rest).exists() else None
 
 
 def job_from_dict(
