@@ -128,10 +128,6 @@ def test_files_that_cannot_run(examples_dir, tmp_path, workspace):
         "pipeline.yml"
     _assert_clean_error(cirrus("job", "create", "--file", str(pipeline), workspace=workspace),
                         "not supported yet")
-    forecast = examples_dir / "cli-automl-forecasting-bike-share" / \
-        "cli-automl-forecasting-task-bike-share.yml"
-    _assert_clean_error(cirrus("job", "create", "--file", str(forecast), workspace=workspace),
-                        "forecasting jobs are not supported yet")
     broken = tmp_path / "broken.yml"
     broken.write_text("type: automl\ntask: classification\n  bad indent: [\n")
     _assert_clean_error(cirrus("job", "create", "--file", str(broken), workspace=workspace),

@@ -16,9 +16,9 @@ import pytest
 from cirrusml import Input, MLClient, automl
 from cirrusml.exceptions import (
     DataError,
+    InvalidSpecError,
     JobFailedError,
     JobNotFoundError,
-    NotSupportedYetError,
     WorkspaceError,
 )
 from tests.conftest import breast_cancer_frame, wait_for, write_mltable
@@ -186,11 +186,16 @@ def test_bad_data_is_refused_before_anything_is_recorded(workspace, tmp_path, ca
     assert not (workspace / "jobs").exists() or not any((workspace / "jobs").iterdir())
 
 
-def test_forecasting_is_refused_as_not_supported_yet(workspace, cancer_mltable):
+def test_forecasting_without_a_time_column_is_refused_before_recording(workspace,
+                                                                       cancer_mltable):
     job = automl.forecasting(training_data=Input(type="mltable", path=str(cancer_mltable)),
                              target_column_name="mean_radius")
-    with pytest.raises(NotSupportedYetError, match="forecasting"):
+    with pytest.raises(InvalidSpecError, match="forecasting.time_column_name"):
         MLClient(workspace=workspace).jobs.create_or_update(job)
+    job.set_forecast_settings(time_column_name="no_such_column", forecast_horizon=3)
+    with pytest.raises(DataError, match="forecasting.time_column_name: column 'no_such_column'"):
+        MLClient(workspace=workspace).jobs.create_or_update(job)
+    assert not (workspace / "jobs").exists() or not any((workspace / "jobs").iterdir())
 
 
 def test_names_and_lookups(workspace, cancer_mltable):

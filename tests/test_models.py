@@ -33,9 +33,11 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 CLS, REG = TaskType.CLASSIFICATION, TaskType.REGRESSION
 N_ROWS, N_FEATURES = 240, 8
 
+#: The tabular learners (forecasters have their own tests, in test_forecast.py).
+TABULAR = [learner for learner in LEARNERS if TaskType.FORECASTING not in learner.tasks]
 CASES = [pytest.param(learner, task, id=f"{learner.name}-{task.yaml}")
-         for learner in LEARNERS for task in learner.tasks]
-CLASSIFIERS = [pytest.param(learner, id=learner.name) for learner in LEARNERS
+         for learner in TABULAR for task in learner.tasks]
+CLASSIFIERS = [pytest.param(learner, id=learner.name) for learner in TABULAR
                if CLS in learner.tasks]
 BOOSTERS = ["LightGBM", "XGBoostClassifier", "XGBoostRegressor", "GradientBoosting"]
 
@@ -238,7 +240,7 @@ def test_sparse_input(learner: Learner, task: TaskType) -> None:
 
 def test_sparse_flags() -> None:
     assert not get_learner("LassoLars").sparse_ok
-    assert all(learner.sparse_ok for learner in LEARNERS if learner.name != "LassoLars")
+    assert all(learner.sparse_ok for learner in TABULAR if learner.name != "LassoLars")
 
 
 @pytest.mark.parametrize(("learner", "task"), CASES)
@@ -512,19 +514,19 @@ def test_lookup_errors() -> None:
 
 
 def test_registry_shape() -> None:
-    names = [learner.name for learner in LEARNERS]
+    names = [learner.name for learner in TABULAR]
     assert len(names) == len(set(names)) == 16
     assert [learner.name for learner in learners_for("classification")] == learner_names(CLS)
     assert learner_names(CLS)[0] == "LightGBM"
-    for learner in LEARNERS:
-        assert all(learner.onnx_convertible for learner in LEARNERS)
+    for learner in TABULAR:
+        assert all(learner.onnx_convertible for learner in TABULAR)
         assert learner.family
         for flag in ("native_categorical", "needs_scaling", "sparse_ok", "onnx_convertible",
                      "supports_class_weight"):
             assert isinstance(getattr(learner, flag), bool)
         if learner.tasks == (REG,):
             assert not learner.supports_class_weight
-    assert {lr.name for lr in LEARNERS if lr.native_categorical} == {
+    assert {lr.name for lr in TABULAR if lr.native_categorical} == {
         "LightGBM", "XGBoostClassifier", "XGBoostRegressor"}
     assert get_learner("XGBoostClassifier").family == get_learner("XGBoostRegressor").family
 

@@ -29,10 +29,10 @@ from cirrusml.exceptions import (
     CirrusMLError,
     InvalidSpecError,
     JobFailedError,
-    NotSupportedYetError,
     WorkspaceError,
 )
-from cirrusml.spec import AutoMLTabular, ForecastingJob, JobService, load_job
+from cirrusml.spec import AutoMLTabular, JobService, load_job
+from cirrusml.tasks import task_for
 from cirrusml.tracking import (
     JobLayout,
     JobRecord,
@@ -102,12 +102,10 @@ class JobOperations:
                 f"jobs.create_or_update takes an AutoML job (automl.classification(...) or "
                 f"load_job(...)), got {type(job).__name__}."
             )
-        if isinstance(job, ForecastingJob):
-            raise NotSupportedYetError(
-                "forecasting jobs are not supported yet; classification and regression are. "
-                "Forecasting arrives in a later release."
-            )
         job.validate_spec()
+        # The task reads its own settings (a forecast's time column and horizon) and refuses
+        # what it cannot use, before anything is recorded.
+        task_for(job.task_type).configure(job)
         check_job_columns(job)
 
     def create_or_update(

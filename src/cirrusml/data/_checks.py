@@ -45,6 +45,21 @@ def check_frame(frame: pd.DataFrame, field_name: str, source: str | None = None)
         raise DataError(f"{field_name} ('{source}') has no rows; point it at data with rows.")
 
 
+def _series_columns(job: Any) -> dict[str, str]:
+    """The columns a forecasting job's ``forecasting:`` block names (time, ids, unknowns)."""
+    settings = getattr(job, "forecasting_settings", None)
+    named: dict[str, str] = {}
+    if settings is None:
+        return named
+    if settings.time_column_name:
+        named[str(settings.time_column_name)] = "forecasting.time_column_name"
+    for column in settings.time_series_id_column_names or []:
+        named[str(column)] = "forecasting.time_series_id_column_names"
+    for column in settings.features_unknown_at_forecast_time or []:
+        named[str(column)] = "forecasting.features_unknown_at_forecast_time"
+    return named
+
+
 def check_named_columns(job: Any, field_name: str, columns: Sequence[str],
                         source: str | None = None) -> None:
     """Raise ``DataError`` if a column the job names is not in ``columns`` of ``field_name``.
@@ -58,11 +73,14 @@ def check_named_columns(job: Any, field_name: str, columns: Sequence[str],
         wanted = [c for c in [target, weight, *(job.cv_split_column_names or [])] if c]
     else:
         wanted = [c for c in [target, weight] if c]
+    series = _series_columns(job)
+    wanted += [c for c in series if c not in wanted]
     where = "" if source is None else f" ({source})"
     for column in wanted:
         if column not in columns:
             what = ("target_column_name" if column == target else
-                    "weight_column_name" if column == weight else "cv_split_column_names")
+                    "weight_column_name" if column == weight else
+                    series.get(column, "cv_split_column_names"))
             raise DataError(
                 f"{what}: column '{column}' is not in {field_name}{where}; its columns are: "
                 f"{', '.join(columns)}.")

@@ -42,9 +42,10 @@ class PreparedData:
         return [str(c) for c in self.X.columns]
 
 
-def _read(job: AutoMLTabular, field_name: str) -> pd.DataFrame:
+def _read(job: AutoMLTabular, field_name: str, task: Task, seed: int) -> pd.DataFrame:
     """The rows of one data input, checked as at submission (the same function, the same
-    messages): it has rows, unique column names and the columns the job names."""
+    messages): it has rows, unique column names and the columns the job names; then made ready
+    for the task (:meth:`Task.prepare_frame`: a forecast's time grid)."""
     value = getattr(job, field_name)
     if isinstance(value, pd.DataFrame):
         frame, source = value, None
@@ -53,7 +54,7 @@ def _read(job: AutoMLTabular, field_name: str) -> pd.DataFrame:
     check_frame(frame, field_name, source)
     frame.columns = [str(c) for c in frame.columns]
     check_named_columns(job, field_name, list(frame.columns), source)
-    return frame
+    return task.prepare_frame(frame, field_name, seed)
 
 
 def _split_xyw(frame: pd.DataFrame, job: AutoMLTabular, task: Task, field_name: str,
@@ -97,15 +98,15 @@ def prepare_data(job: AutoMLTabular, task: Task, seed: int) -> PreparedData:
     dropped: dict[str, int] = {}
     cv_columns = list(job.cv_split_column_names or [])
     drop = [c for c in [job.weight_column_name, *cv_columns] if c]
-    train = _read(job, "training_data")
+    train = _read(job, "training_data", task, seed)
     X, y, w, kept = _split_xyw(train, job, task, "training_data", dropped, drop)
     masks = kept[cv_columns] if cv_columns else None
 
     X_test = y_test = w_test = None
     test_source = None
     if job.test_data is not None:
-        X_test, y_test, w_test, _ = _split_xyw(_read(job, "test_data"), job, task, "test_data",
-                                               dropped, drop)
+        test = _read(job, "test_data", task, seed)
+        X_test, y_test, w_test, _ = _split_xyw(test, job, task, "test_data", dropped, drop)
         test_source = "test_data"
     elif job.test_data_size:
         positions = np.arange(len(y))
@@ -133,8 +134,8 @@ def prepare_data(job: AutoMLTabular, task: Task, seed: int) -> PreparedData:
     n_train = len(y)
     n_valid = 0
     if job.validation_data is not None:
-        Xv, yv, wv, _ = _split_xyw(_read(job, "validation_data"), job, task, "validation_data",
-                                   dropped, drop)
+        valid = _read(job, "validation_data", task, seed)
+        Xv, yv, wv, _ = _split_xyw(valid, job, task, "validation_data", dropped, drop)
         missing = [c for c in X.columns if c not in Xv.columns]
         if missing:
             raise DataError(

@@ -60,8 +60,12 @@ def _example(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def save_mlflow_model(model: Any, path: Path, input_example: pd.DataFrame,
-                      metadata_: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` to ``path`` as an MLflow model with signature and input example."""
+                      metadata_: dict[str, Any] | None = None,
+                      example: pd.DataFrame | None = None) -> Path:
+    """Write ``model`` to ``path`` as an MLflow model with signature and input example.
+
+    ``input_example`` (the training features) gives the input schema; ``example``, rows the
+    model can predict, the saved example (the first rows of ``input_example`` by default)."""
     import mlflow.sklearn
     from mlflow.models import ModelSignature
     from mlflow.models import infer_signature as infer
@@ -72,7 +76,7 @@ def save_mlflow_model(model: Any, path: Path, input_example: pd.DataFrame,
     # MLflow advises against pickles at every save; cirrusml models are pickled by design (a
     # scikit-learn pipeline of cirrusml and library estimators), and the advice is noise here.
     logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
-    example = _example(input_example)
+    example = _example(input_example if example is None else example)
     with warnings.catch_warnings():
         # MLflow's schema inference and the members' predictions warn about dtypes and
         # feature names; the saved model is checked by loading it, not by these warnings.

@@ -51,6 +51,7 @@ from cirrusml.execution import (
     save_for_workers,
 )
 from cirrusml.featurize import (
+    Guardrail,
     compute_guardrails,
     mark_class_balancing_done,
     profile_columns,
@@ -214,7 +215,9 @@ def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedDa
             dropped_target_rows=sum(n for where, n in data.dropped_target_rows.items()
                                     if where != "test_data"),
             memory_bytes_available=int(psutil.virtual_memory().available))
-    return profile, guardrails
+    # The task's own checks (a forecast's frequency, series ids, short series) come first.
+    own = [Guardrail(c.name, c.status, c.description, list(c.details)) for c in data.task.checks]
+    return profile, own + guardrails
 
 
 def _check_named_columns(job: AutoMLTabular) -> None:
@@ -361,7 +364,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
                      len(restored), used_before, max(0.0, deadline - time.monotonic()))
     recorder = ctx.recorder
     recorder.phase("Loading and checking data")
-    data = prepare_data(job, task_for(job.task_type), seed)
+    data = prepare_data(job, task_for(job.task_type).configure(job), seed)
     plan = data.plan
     ctx.log.info("Training rows: %d, feature columns: %d; validation: %s", data.n_train_rows,
                  len(data.feature_columns), plan.rule)
@@ -448,6 +451,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     recorder.phase("Saving the best model")
     out_dir = recorder.best_model_path()
     save_mlflow_model(model, out_dir, data.X.iloc[: data.n_train_rows],
+                      example=task.input_example(data.X),
                       metadata_={"cirrusml_job": ctx.name, "algorithm": best.learner,
                                  "primary_metric": metric, "score": best.score})
     recorder.save_best_model(best.run_id)
@@ -556,7 +560,12 @@ class _FinalSteps:
             self.ctx.log.warning("No time is left to explain the best model; skipped.")
             return None
         d = self.data
-        rows = d.plan.folds[0][1] if not d.plan.is_cv else np.arange(d.n_train_rows)
+        rows = self.task.explanation_rows(d.plan, d.n_train_rows)
+        if rows is None:
+            self.ctx.log.warning(
+                "The best model of a %s job forecasts only past the data it was fitted on, so "
+                "no row of the job can explain it; the explanation is skipped.", self.task.name)
+            return None
         # The worker loads the model first (its clock for the explanation starts after that).
         loading = self.model_bytes / SAVE_BYTES_PER_SECOND
         return explain_step, (self.model_path, self.data_path, rows,

@@ -73,6 +73,6 @@ def test_step(model_path: str, X_test: pd.DataFrame, y_test: pd.Series,
     """Every metric of the model on the test rows, and the seconds it took."""
     start = time.perf_counter()
     model = load_model(model_path)
-    predictions = task.predict(model, X_test)
+    predictions = task.predict_holdout(model, X_test, y_test)
     metrics = task.for_scoring(y_test).score(y_test, predictions, w_test, positive_label)
     return metrics, time.perf_counter() - start

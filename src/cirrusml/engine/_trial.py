@@ -116,10 +116,12 @@ def _featurizer(spec: TrialSpec, data: JobData) -> Any:
                            scale=learner.needs_scaling, task=data.task, seed=spec.seed)
 
 
-def _estimator(spec: TrialSpec) -> Any:
+def _estimator(spec: TrialSpec, data: JobData) -> Any:
     learner = get_learner(spec.learner, spec.task)
-    return learner.build(spec.task, spec.params, n_jobs=spec.n_jobs, seed=spec.seed,
-                         class_weight=spec.class_weight)
+    estimator = learner.build(spec.task, spec.params, n_jobs=spec.n_jobs, seed=spec.seed,
+                              class_weight=spec.class_weight)
+    facts = data.task.estimator_params()
+    return estimator.set_params(**facts) if facts else estimator
 
 
 def _quiet() -> None:
@@ -130,7 +132,9 @@ def _quiet() -> None:
 
 
 def _assemble(inputs: Any, featurizer: Any, estimator: Any, sparse: bool,
-              learner_sparse_ok: bool) -> Pipeline:
+              learner_sparse_ok: bool) -> Any:
+    if featurizer is None:
+        return estimator  # a learner that featurizes the raw rows itself
     steps = [("inputs", inputs), ("datatransformer", featurizer)]
     if sparse and not learner_sparse_ok:
         steps.append(("densify", ToDense().fit(None)))
@@ -138,13 +142,16 @@ def _assemble(inputs: Any, featurizer: Any, estimator: Any, sparse: bool,
     return Pipeline(steps)
 
 
-def build_pipeline(spec: TrialSpec, data: JobData) -> Pipeline:
-    """The unfitted model of a trial: raw columns in, predictions out."""
+def build_pipeline(spec: TrialSpec, data: JobData) -> Any:
+    """The unfitted model of a trial: raw columns in, predictions out (a pipeline, or the
+    estimator itself for a learner that featurizes itself)."""
     learner = get_learner(spec.learner, spec.task)
+    if learner.featurizes_itself:
+        return _estimator(spec, data)
     steps = [("inputs", InputColumns()), ("datatransformer", _featurizer(spec, data))]
     if not learner.sparse_ok:
         steps.append(("densify", ToDense()))
-    steps.append(("model", _estimator(spec)))
+    steps.append(("model", _estimator(spec, data)))
     return Pipeline(steps)
 
 
@@ -156,6 +163,19 @@ def _fit_estimator(estimator: Any, X: Any, y: pd.Series, weights: np.ndarray | N
         else:
             estimator.fit(X, y)
     return estimator
+
+
+def _fit_model(model: Any, X: Any, y: pd.Series, weights: np.ndarray | None) -> Any:
+    """Fit what :func:`build_pipeline` made, weights to its final step."""
+    with warnings.catch_warnings():
+        _quiet()
+        if weights is None:
+            model.fit(X, y)
+        elif isinstance(model, Pipeline):
+            model.fit(X, y, model__sample_weight=weights)
+        else:
+            model.fit(X, y, sample_weight=weights)
+    return model
 
 
 # ------------------------------------------------------------------------- featurized folds
@@ -173,8 +193,12 @@ def _nbytes(value: Any) -> int:
 
 def featurized_fold(spec: TrialSpec, data_path: str, data: JobData, fold: int
                     ) -> tuple[Any, Any, Any, Any]:
-    """(fitted inputs step, fitted featurizer, featurized train rows, featurized valid rows)."""
+    """(fitted inputs step, fitted featurizer, featurized train rows, featurized valid rows);
+    the raw rows, and no steps, for a learner that featurizes itself."""
     learner = get_learner(spec.learner, spec.task)
+    if learner.featurizes_itself:
+        train_idx, valid_idx = data.folds[fold]
+        return None, None, data.X.iloc[train_idx], data.X.iloc[valid_idx]
     key = (data_path, os.stat(data_path).st_mtime, fold, learner.native_categorical,
            learner.needs_scaling, spec.seed)
     if key in _FOLDS:
@@ -225,7 +249,8 @@ def run_trial(spec: TrialSpec, data_path: str) -> TrialOutput:
         n_features = int(X_train.shape[1])
         w_train = None if data.weights is None else data.weights[train_idx]
         w_valid = None if data.weights is None else data.weights[valid_idx]
-        estimator = _fit_estimator(_estimator(spec), X_train, data.y.iloc[train_idx], w_train)
+        estimator = _fit_estimator(_estimator(spec, data), X_train, data.y.iloc[train_idx],
+                                   w_train)
         fit_seconds += time.perf_counter() - start
         start = time.perf_counter()
         pred = task.predict(estimator, X_valid)
@@ -269,27 +294,17 @@ def run_trial(spec: TrialSpec, data_path: str) -> TrialOutput:
 def refit(spec: TrialSpec, data_path: str) -> Any:
     """Fit the configuration on every training row (used after cross-validation)."""
     data: JobData = cached_load(data_path)
-    model = build_pipeline(spec, data)
-    with warnings.catch_warnings():
-        _quiet()
-        if data.weights is not None:
-            model.fit(data.X, data.y, model__sample_weight=data.weights)
-        else:
-            model.fit(data.X, data.y)
-    return model
+    return _fit_model(build_pipeline(spec, data), data.X, data.y, data.weights)
 
 
 def fit_on_rows(spec: TrialSpec, data_path: str, train_rows: np.ndarray,
                 predict_rows: np.ndarray) -> tuple[Any, np.ndarray]:
     """Fit on ``train_rows`` and predict ``predict_rows`` (StackEnsemble's holdout scheme)."""
     data: JobData = cached_load(data_path)
-    model = build_pipeline(spec, data)
     X, y = data.X.iloc[train_rows], data.y.iloc[train_rows]
+    weights = None if data.weights is None else data.weights[train_rows]
+    model = _fit_model(build_pipeline(spec, data), X, y, weights)
     with warnings.catch_warnings():
         _quiet()
-        if data.weights is not None:
-            model.fit(X, y, model__sample_weight=data.weights[train_rows])
-        else:
-            model.fit(X, y)
         pred = data.task.predict(model, data.X.iloc[predict_rows])
     return model, pred

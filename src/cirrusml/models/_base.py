@@ -184,6 +184,11 @@ class Learner(ABC):
     runtime_packages
         Distributions (beyond scikit-learn, NumPy, SciPy and pandas) that a fitted estimator of
         this learner needs to load and predict: generated code pins them.
+    featurizes_itself
+        The estimator takes the job's raw rows and does its own featurization (forecasters:
+        their features read the target's history); trials give it the rows as they are.
+    explainable
+        The best model may be explained (Azure does not explain its statistical forecasters).
     """
 
     name: ClassVar[str]
@@ -196,6 +201,8 @@ class Learner(ABC):
     supports_class_weight: ClassVar[bool] = False
     extra_params: ClassVar[tuple[str, ...]] = ()
     runtime_packages: ClassVar[tuple[str, ...]] = ()
+    featurizes_itself: ClassVar[bool] = False
+    explainable: ClassVar[bool] = True
 
     # ------------------------------------------------------------------ public contract
 

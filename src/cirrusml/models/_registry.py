@@ -12,6 +12,7 @@ from typing import Any
 
 from cirrusml.exceptions import InvalidSpecError
 from cirrusml.models._base import Learner
+from cirrusml.models._forecasters import forecasting_learners
 from cirrusml.models._gradient_boosting import GradientBoostingLearner
 from cirrusml.models._knn import KNNLearner
 from cirrusml.models._lightgbm import LightGBMLearner
@@ -53,6 +54,10 @@ LEARNERS: tuple[Learner, ...] = (
     BernoulliNaiveBayesLearner(),
     MultinomialNaiveBayesLearner(),
 )
+#: Forecasting's learners come after: statistical models, and the regression learners as
+#: direct forecasters (:mod:`cirrusml.models._forecasters`).
+LEARNERS = (*LEARNERS, *forecasting_learners(
+    [lr for lr in LEARNERS if TaskType.REGRESSION in lr.tasks]))
 
 
 def _task(task: TaskType | str | None) -> TaskType | None:
@@ -60,7 +65,7 @@ def _task(task: TaskType | str | None) -> TaskType | None:
 
 
 def learners_for(task: TaskType | str) -> list[Learner]:
-    """The learners serving ``task``, in planning order (empty for forecasting, for now)."""
+    """The learners serving ``task``, in planning order."""
     parsed = TaskType.parse(task, field="task")
     return [learner for learner in LEARNERS if parsed in learner.tasks]
 

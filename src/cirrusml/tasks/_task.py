@@ -16,7 +16,7 @@ Who calls what
 
 Nothing outside this package branches on a task's name: code that must treat probabilistic and
 numeric outputs differently reads :attr:`Task.probabilistic`, which is a fact about the model's
-output, not about the task. Forecasting arrives as one more subclass.
+output, not about the task. Forecasting is one more subclass (:mod:`cirrusml.tasks._forecasting`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from cirrusml.exceptions import DataError, InvalidSpecError, NotSupportedYetError
+from cirrusml.exceptions import DataError, InvalidSpecError
 from cirrusml.metrics import PrimaryScorer, classification_metrics, regression_metrics
 from cirrusml.spec import TaskType
 from cirrusml.tasks._splits import SplitPlan, label_text, plan_splits
@@ -39,9 +39,6 @@ __all__ = [
     "RegressionTask",
     "Task",
     "align_proba",
-    "as_task",
-    "task_for",
-    "task_for_output",
 ]
 
 
@@ -119,6 +116,30 @@ class Task(ABC):
         """The task as YAML spells it (``classification``)."""
         return self.kind.yaml
 
+    # ------------------------------------------------------------------------- the job
+
+    def configure(self, job: Any) -> Task:
+        """A copy of this task set up for ``job``'s settings (forecasting reads its
+        ``forecasting:`` block); tabular tasks need nothing and return themselves."""
+        return self
+
+    def prepare_frame(self, frame: pd.DataFrame, where: str, seed: int = 0) -> pd.DataFrame:
+        """One data input (``training_data``, ``validation_data``, ``test_data``; the target
+        present, rows with a missing target dropped) made ready for this task: forecasting puts
+        it on its time grid. Tabular tasks take the rows as they are."""
+        return frame
+
+    @property
+    def checks(self) -> list[Any]:
+        """Guardrails this task's own checks produced (:meth:`prepare_frame`), as objects with
+        ``name``, ``status``, ``description`` and ``details``."""
+        return []
+
+    def estimator_params(self) -> dict[str, Any]:
+        """Parameters every estimator of this task is given (``set_params``): facts of the job's
+        data its models need to fit (the series layout of a forecast). None for tabular tasks."""
+        return {}
+
     # ----------------------------------------------------------------------------- target
 
     @abstractmethod
@@ -163,6 +184,22 @@ class Task(ABC):
     @abstractmethod
     def predict(self, model: Any, X: Any) -> np.ndarray:
         """What the task's metrics score: aligned class probabilities, or values."""
+
+    def explanation_rows(self, plan: SplitPlan, n_train_rows: int) -> np.ndarray | None:
+        """Rows of the job's frame to explain the best model on (``None``: it cannot be
+        explained on the job's rows): the validation rows of a holdout, else every training
+        row."""
+        return plan.folds[0][1] if not plan.is_cv else np.arange(n_train_rows)
+
+    def input_example(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Rows of the training features ``X`` a fitted model of this task can predict, as the
+        saved model's input example (a forecast's are the next step of each series)."""
+        return X.head(5)
+
+    def predict_holdout(self, model: Any, X: Any, y: Any) -> np.ndarray:
+        """:meth:`predict` for rows set apart from training (test data) whose target ``y`` is
+        known: a forecast scores them by a rolling forecast when they reach past its horizon."""
+        return self.predict(model, X)
 
     @abstractmethod
     def encode_target(self, y: Any) -> np.ndarray:
@@ -301,50 +338,3 @@ class RegressionTask(Task):
               positive_label: Any = None) -> dict[str, float]:
         return regression_metrics(np.asarray(y_true, dtype=float), predictions,
                                   sample_weight=weights, y_min=self.y_min, y_max=self.y_max)
-
-
-_TASKS: dict[TaskType, type[Task]] = {
-    TaskType.CLASSIFICATION: ClassificationTask,
-    TaskType.REGRESSION: RegressionTask,
-}
-
-
-def task_for(kind: TaskType | str) -> Task:
-    """A new (unfitted) task object for ``kind``."""
-    parsed = TaskType.parse(kind)
-    cls = _TASKS.get(parsed)
-    if cls is None:
-        raise NotSupportedYetError(
-            "forecasting jobs are not supported yet; classification and regression are."
-        )
-    return cls()
-
-
-def as_task(task: Task | TaskType | str) -> Task:
-    """``task`` itself if it is a :class:`Task`, else a new task of that kind (for library
-    functions that take either). Forecasting, which jobs refuse for now, gives a
-    :class:`TimeOrderedTask` so that library parts (featurization) can already honour its rules."""
-    if isinstance(task, Task):
-        return task
-    if TaskType.parse(task) is TaskType.FORECASTING:
-        return TimeOrderedTask()
-    return task_for(task)
-
-
-class TimeOrderedTask(RegressionTask):
-    """Numeric targets whose rows are ordered in time: the stand-in for forecasting until its
-    own task arrives. Only :func:`as_task` makes one (for library functions); jobs still refuse
-    forecasting in :func:`task_for`."""
-
-    kind = TaskType.FORECASTING
-    time_ordered = True
-    stack_by_default = False
-
-
-def task_for_output(probabilistic: bool) -> Task:
-    """A new (unfitted) task whose models predict class probabilities (``probabilistic``) or
-    numbers: for code that meets a fitted model without its job (an ONNX file's metadata)."""
-    for cls in _TASKS.values():
-        if cls.probabilistic == probabilistic:
-            return cls()
-    raise NotSupportedYetError(f"no task has probabilistic={probabilistic!r} outputs.")

@@ -1,0 +1,161 @@
+"""The forecasting learners, under Azure's ``ForecastingModels`` names.
+
+* Statistical forecasters (:class:`StatisticalLearner`): ``Naive``, ``SeasonalNaive``,
+  ``Average``, ``SeasonalAverage``, ``ExponentialSmoothing``, ``AutoArima``, ``Arimax``, and the
+  extensions ``Theta`` and ``MSTL``. Azure does not sweep them (ETS and ARIMA choose their own
+  orders inside one fit), so they have no search space: one trial each.
+* Regression forecasters (:class:`RegressionForecastLearner`): each regression learner
+  (``LightGBM``, ``ElasticNet``, ...) as a global direct forecaster
+  (:class:`~cirrusml.forecast.RegressionForecaster`). The search space is the regression
+  learner's, plus the forecaster's look-back.
+
+Forecasters take the job's raw rows (time, ids, covariates) and featurize themselves
+(:attr:`Learner.featurizes_itself`); the job's series layout reaches them through
+``set_params(layout=...)`` (:meth:`cirrusml.tasks.Task.estimator_params`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from optuna.distributions import CategoricalDistribution, IntDistribution
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from cirrusml.forecast import RegressionForecaster, StatisticalForecaster
+from cirrusml.models._base import Learner, SearchSpace
+from cirrusml.spec import TaskType
+
+__all__ = ["RegressionForecastLearner", "StatisticalLearner", "forecasting_learners"]
+
+_FORECASTING = (TaskType.FORECASTING,)
+
+#: Relative fit cost of each statistical model per row (LightGBM on the same rows is 1.0).
+_STAT_COST = {"Naive": 0.01, "SeasonalNaive": 0.01, "Average": 0.01, "SeasonalAverage": 0.01,
+              "Theta": 0.1, "ExponentialSmoothing": 0.3, "MSTL": 0.2, "AutoArima": 2.0,
+              "Arimax": 2.5}
+
+
+class StatisticalLearner(Learner):
+    """One statsforecast model under its Azure name (see :mod:`cirrusml.forecast`)."""
+
+    tasks: ClassVar[tuple[TaskType, ...]] = _FORECASTING
+    featurizes_itself: ClassVar[bool] = True
+    runtime_packages: ClassVar[tuple[str, ...]] = ("statsforecast",)
+    #: Azure does not explain these (reference §4).
+    explainable: ClassVar[bool] = False
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    @property  # type: ignore[override]
+    def name(self) -> str:  # type: ignore[override]
+        return self._name
+
+    def _space(self, task: TaskType, n_rows: int, n_features: int) -> SearchSpace:
+        return {}
+
+    def _default_point(self, task: TaskType, n_rows: int | None,
+                       n_features: int | None) -> dict[str, Any]:
+        return {}
+
+    def _make(self, task: TaskType, params: dict[str, Any], *, n_jobs: int, seed: int,
+              class_weight: Any) -> Any:
+        return StatisticalForecaster(model=self._name, params=dict(params) or None,
+                                     n_jobs=1)
+
+    def cost_hint(self, n_rows: int, n_features: int) -> float:
+        return _STAT_COST.get(self._name, 0.1)
+
+    def owns(self, estimator: Any) -> bool:
+        return isinstance(estimator, StatisticalForecaster) and estimator.model == self._name
+
+    def __reduce__(self) -> Any:
+        return (StatisticalLearner, (self._name,))
+
+
+class RegressionForecastLearner(Learner):
+    """A regression learner as a direct forecaster, under the regression learner's name."""
+
+    tasks: ClassVar[tuple[TaskType, ...]] = _FORECASTING
+    featurizes_itself: ClassVar[bool] = True
+
+    def __init__(self, base: Learner) -> None:
+        self.base = base
+
+    @property  # type: ignore[override]
+    def name(self) -> str:  # type: ignore[override]
+        return self.base.name
+
+    @property  # type: ignore[override]
+    def family(self) -> str:  # type: ignore[override]
+        return self.base.family
+
+    @property  # type: ignore[override]
+    def runtime_packages(self) -> tuple[str, ...]:  # type: ignore[override]
+        return self.base.runtime_packages
+
+    @property  # type: ignore[override]
+    def extra_params(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (*self.base.extra_params, "max_samples")
+
+    def _space(self, task: TaskType, n_rows: int, n_features: int) -> SearchSpace:
+        space = dict(self.base.search_space(TaskType.REGRESSION, n_rows, n_features))
+        space["lookback"] = CategoricalDistribution((0, 4, 8, 16, 24))
+        return space
+
+    def _default_point(self, task: TaskType, n_rows: int | None,
+                       n_features: int | None) -> dict[str, Any]:
+        return {**self.base.default_params(TaskType.REGRESSION, n_rows, n_features),
+                "lookback": 0}
+
+    def _low_cost_point(self, task: TaskType, n_rows: int | None,
+                        n_features: int | None) -> dict[str, Any]:
+        return self.base._low_cost_point(TaskType.REGRESSION, n_rows, n_features)
+
+    def build(self, task: TaskType, params: Mapping[str, Any], *, n_jobs: int, seed: int,
+              class_weight: str | Mapping[Any, float] | None = None) -> Any:
+        self._check_task(task)
+        values = dict(params)
+        lookback = int(values.pop("lookback", 0) or 0)
+        max_samples = int(values.pop("max_samples", 200_000))
+        regressor = self.base.build(TaskType.REGRESSION, values, n_jobs=n_jobs, seed=seed)
+        if self.base.needs_scaling:
+            regressor = make_pipeline(StandardScaler(), regressor)
+        return RegressionForecaster(regressor=regressor, lookback=lookback or None,
+                                    max_samples=max_samples,
+                                    handles_missing=self.base.native_categorical
+                                    or self.base.name.startswith("XGBoost"), seed=seed)
+
+    def _make(self, task: TaskType, params: dict[str, Any], *, n_jobs: int, seed: int,
+              class_weight: Any) -> Any:
+        raise NotImplementedError  # build() is overridden
+
+    def cost_hint(self, n_rows: int, n_features: int) -> float:
+        # Samples are rows x steps (up to the sample cap): several times the rows.
+        return 4.0 * self.base.cost_hint(n_rows, n_features)
+
+    def owns(self, estimator: Any) -> bool:
+        if not isinstance(estimator, RegressionForecaster):
+            return False
+        inner = estimator.regressor
+        inner = inner.steps[-1][1] if hasattr(inner, "steps") else inner
+        return self.base.owns(inner)
+
+    def __reduce__(self) -> Any:
+        return (RegressionForecastLearner, (self.base,))
+
+
+def forecasting_learners(regression: list[Learner]) -> tuple[Learner, ...]:
+    """Every forecasting learner, in the order a planner should try them: cheap strong
+    baselines first, then the regression forecasters and the slower statistical models."""
+    by_name = {lr.name: lr for lr in regression}
+    fast = [StatisticalLearner(n) for n in ("SeasonalNaive", "Naive", "Theta",
+                                            "ExponentialSmoothing")]
+    ml = [RegressionForecastLearner(by_name[n]) for n in (
+        "LightGBM", "ElasticNet", "XGBoostRegressor", "RandomForest", "ExtremeRandomTrees",
+        "GradientBoosting", "DecisionTree", "KNN", "LassoLars", "SGD") if n in by_name]
+    slow = [StatisticalLearner(n) for n in ("MSTL", "SeasonalAverage", "Average", "AutoArima",
+                                            "Arimax")]
+    return (*fast, ml[0], *slow[:2], *ml[1:], *slow[2:])
