@@ -56,7 +56,8 @@ def _step_seconds(freq: str) -> float:
 def calendar_columns(freq: str) -> list[str]:
     """Calendar features for a grid of ``freq``: none finer than one step."""
     step = _step_seconds(freq)
-    keep = [name for name, finest in _CALENDAR if finest >= step * 0.99 or name == "year"]
+    # Months and quarters vary in length: a step of 31 days still has a month.
+    keep = [name for name, finest in _CALENDAR if finest >= step * 0.8 or name == "year"]
     # A feature constant on the grid (the hour of daily data) is dropped by the rule above;
     # one that repeats every step (the week of weekly data) carries information and stays.
     return keep

@@ -47,11 +47,9 @@ class StatisticalLearner(Learner):
     explainable: ClassVar[bool] = False
 
     def __init__(self, name: str) -> None:
+        # One class serves every statistical model: the name is the instance's.
+        self.name = name  # type: ignore[misc]
         self._name = name
-
-    @property  # type: ignore[override]
-    def name(self) -> str:  # type: ignore[override]
-        return self._name
 
     def _space(self, task: TaskType, n_rows: int, n_features: int) -> SearchSpace:
         return {}
@@ -83,22 +81,11 @@ class RegressionForecastLearner(Learner):
 
     def __init__(self, base: Learner) -> None:
         self.base = base
-
-    @property  # type: ignore[override]
-    def name(self) -> str:  # type: ignore[override]
-        return self.base.name
-
-    @property  # type: ignore[override]
-    def family(self) -> str:  # type: ignore[override]
-        return self.base.family
-
-    @property  # type: ignore[override]
-    def runtime_packages(self) -> tuple[str, ...]:  # type: ignore[override]
-        return self.base.runtime_packages
-
-    @property  # type: ignore[override]
-    def extra_params(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (*self.base.extra_params, "max_samples")
+        # The regression learner's facts, under its name (one class serves them all).
+        self.name = base.name  # type: ignore[misc]
+        self.family = base.family  # type: ignore[misc]
+        self.runtime_packages = base.runtime_packages  # type: ignore[misc]
+        self.extra_params = (*base.extra_params, "max_samples")  # type: ignore[misc]
 
     def _space(self, task: TaskType, n_rows: int, n_features: int) -> SearchSpace:
         space = dict(self.base.search_space(TaskType.REGRESSION, n_rows, n_features))

@@ -23,6 +23,7 @@ validation rows) and of the test rows, so that scoring can group any slice of th
 from __future__ import annotations
 
 import copy
+import importlib.util
 from dataclasses import replace
 from typing import Any
 
@@ -100,6 +101,13 @@ class ForecastingTask(RegressionTask):
                 "forecasting jobs do not take validation_data_size (Azure validates them on "
                 "rolling origins); use n_cross_validations or validation_data.",
                 field="validation_data_size")
+        training = job.training
+        if training is not None and training.enable_dnn_training and \
+                importlib.util.find_spec("torch") is None:
+            raise InvalidSpecError(
+                "enable_dnn_training lets TCNForecaster into the search, and it needs PyTorch, "
+                "which is not installed: pip install \"cirrusml[dnn]\" (or set "
+                "enable_dnn_training to false).", field="training.enable_dnn_training")
         if job.test_data_size is not None:
             raise InvalidSpecError(
                 "forecasting jobs do not take test_data_size (Azure does not support it); give "
@@ -130,6 +138,12 @@ class ForecastingTask(RegressionTask):
             out = prepared.frame
             keys = _keys(out, layout.id_columns)
             lengths = keys.value_counts().to_numpy()
+            if layout.horizon >= int(lengths.max()):
+                raise DataError(
+                    f"forecast_horizon={layout.horizon} is longer than the history allows: the "
+                    f"longest series ({int(lengths.max())} points) must be longer than the "
+                    "horizon, and rolling-origin validation needs about twice it. Lower "
+                    "forecasting.forecast_horizon or give more history.")
             n_folds, step = self._fold_plan(lengths)
             needed = min_history(layout, n_folds, step)
             from cirrusml.tasks._series import _short_series
@@ -162,7 +176,7 @@ class ForecastingTask(RegressionTask):
                 f"{where} holds {len(unseen)} series that training_data does not, such as "
                 f"{unseen[0]!r}; a forecast needs each series' history. Remove those rows or add "
                 "their history to training_data.")
-        return keys.map(index).to_numpy(dtype=np.int64)
+        return np.asarray(keys.map(index).to_numpy(dtype=np.int64))
 
     def _check_after_training(self, frame: pd.DataFrame, codes: np.ndarray, where: str) -> None:
         assert self.layout is not None
@@ -228,7 +242,7 @@ class ForecastingTask(RegressionTask):
         source = self._scoring_codes if self._scoring_codes is not None else self.codes
         if len(source) == 0 or positions.max(initial=0) >= len(source):
             return np.zeros(len(positions), dtype=np.int64)
-        return source[positions]
+        return np.asarray(source[positions])
 
     def score(self, y_true: Any, predictions: np.ndarray, weights: np.ndarray | None = None,
               positive_label: Any = None) -> dict[str, float]:

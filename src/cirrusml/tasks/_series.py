@@ -196,7 +196,7 @@ def series_codes(frame: pd.DataFrame, id_columns: Sequence[str]) -> np.ndarray:
     keys = frame[list(id_columns)].astype(str).agg("\x1f".join, axis=1) \
         if len(id_columns) > 1 else frame[id_columns[0]].astype(str)
     codes, _ = pd.factorize(keys, sort=True)
-    return codes.astype(np.int64)
+    return np.asarray(codes, dtype=np.int64)
 
 
 def _series_name(frame: pd.DataFrame, layout: SeriesLayout, row: int) -> str:

@@ -1,0 +1,117 @@
+"""Forecasting jobs end to end: every forecaster through one job, the best model's forecasts,
+rolling test scoring, and Azure's bike-share job file run unchanged."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from cirrusml import Input, MLClient, automl
+from cirrusml.forecast import rolling_forecast
+from cirrusml.models import learners_for
+from cirrusml.tasks import SeriesLayout
+from tests.test_forecast import panel
+
+pytestmark = pytest.mark.slow
+
+#: Every forecaster a job can run without PyTorch.
+FORECASTERS = [lr.name for lr in learners_for("forecasting") if not getattr(lr, "dnn", False)]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A panel job (two stores, a known covariate) trying every forecaster once, with test
+    data three horizons long."""
+    root = tmp_path_factory.mktemp("forecast")
+    frame = panel(n=110)
+    cut = frame.day.min() + pd.Timedelta(days=89)
+    train, test = frame[frame.day <= cut], frame[frame.day > cut]
+    train.to_csv(root / "train.csv", index=False)
+    test.to_csv(root / "test.csv", index=False)
+    client = MLClient(workspace=root / "ws")
+    job = automl.forecasting(
+        training_data=Input(type="uri_file", path=str(root / "train.csv")),
+        test_data=Input(type="uri_file", path=str(root / "test.csv")),
+        target_column_name="sales", n_cross_validations=2, seed=0)
+    job.set_forecast_settings(time_column_name="day", time_series_id_column_names=["store"],
+                              forecast_horizon=7, target_lags=[1, 7],
+                              country_or_region_for_holidays="US")
+    job.set_training(allowed_training_algorithms=FORECASTERS)
+    job.set_limits(max_trials=len(FORECASTERS), max_concurrent_trials=2, timeout_minutes=30,
+                   enable_early_termination=False)
+    name = client.jobs.create_or_update(job).name
+    assert client.jobs.wait(name, timeout=900) == "Completed", client.jobs.record(name)
+    return client, name, train, test, root
+
+
+def test_every_forecaster_completes_a_trial(finished):
+    client, name, _train, _test, _root = finished
+    trials = client.jobs.list_trials(name)
+    done = {t.algorithm for t in trials if t.status == "Completed"}
+    assert set(FORECASTERS) <= done, {t.algorithm: t.status for t in trials}
+    assert "VotingEnsemble" in done
+    assert "StackEnsemble" not in done  # off by default for forecasting, as in Azure
+    for trial in trials:
+        if trial.status == "Completed":
+            assert {"normalized_root_mean_squared_error", "r2_score",
+                    "mean_absolute_scaled_error"} <= set(trial.metrics)
+
+
+def test_guardrails_and_validation_are_recorded(finished):
+    client, name, *_ = finished
+    names = {g["name"]: g["status"] for g in client.jobs.guardrails(name)}
+    assert names["Short series handling"] == "Passed"
+    assert names["Frequency detection"] == "Passed"
+    assert names["Time Series ID detection"] == "Passed"
+    log, _ = client.jobs.read_log(name)
+    assert "rolling-origin cross-validation (n_cross_validations=2): 2 fold(s)" in log
+
+
+def test_the_best_model_forecasts_and_scores_its_test_data(finished, tmp_path):
+    client, name, train, test, _root = finished
+    client.jobs.download(name, download_path=tmp_path, output_name="best_model")
+    path = str(tmp_path / "named-outputs" / "best_model")
+    model = mlflow.sklearn.load_model(path)
+    future = test.drop(columns=["sales"])
+    first = future[future.day <= future.day.min() + pd.Timedelta(days=6)]
+    values = model.predict(first)
+    assert values.shape == (14,) and np.isfinite(values).all()
+    py = mlflow.pyfunc.load_model(path)
+    np.testing.assert_allclose(np.asarray(py.predict(first), dtype=float), values)
+    # The test data (20 days, a horizon of 7) was scored by a rolling forecast.
+    log, _ = client.jobs.read_log(name)
+    assert f"({len(test)} rows)" in log
+    metrics = client.jobs.record(name)["test_metrics"]
+    layout = SeriesLayout(target="sales", time_column="day", id_columns=("store",), horizon=7,
+                          freq="D", season_length=7)
+    table = rolling_forecast(model, future, test.sales.to_numpy(), layout, step=7)
+    assert len(table) == len(test)
+    mae = float(np.mean(np.abs(table.forecast - table.actual)))
+    assert metrics["mean_absolute_error"] == pytest.approx(mae, rel=1e-6)
+    # It beats the naive forecast of the last training value by a wide margin.
+    last = train.groupby("store").sales.last()
+    naive = float(np.mean(np.abs(test.store.map(last) - test.sales)))
+    assert mae < 0.7 * naive
+
+
+def test_the_bike_share_job_file_runs_unchanged(examples_dir, tmp_path):
+    from tests.test_cli import _job_names, cirrus
+
+    job_file = examples_dir / "cli-automl-forecasting-bike-share" / \
+        "cli-automl-forecasting-task-bike-share.yml"
+    workspace = tmp_path / "ws"
+    result = cirrus("job", "create", "--file", str(job_file), "--set",
+                    "limits.timeout_minutes=1", "--set", "limits.max_trials=4", "--stream",
+                    workspace=workspace)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (name,) = _job_names(workspace)
+    client = MLClient(workspace=workspace)
+    assert client.jobs.record(name)["status"] == "Completed"
+    log, _ = client.jobs.read_log(name)
+    assert "Test normalized_root_mean_squared_error (122 rows)" in log  # rolling forecast
+    assert np.isfinite(client.jobs.record(name)["test_metrics"][
+        "normalized_root_mean_squared_error"])
+    names = {g["name"] for g in client.jobs.guardrails(name)}
+    assert {"Frequency detection", "Short series handling"} <= names
