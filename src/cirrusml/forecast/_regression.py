@@ -40,7 +40,8 @@ class RegressionForecaster(Forecaster):
         Look-back features (the target at the origin and before it); ``None``: one season (at
         least 4, at most 48 steps).
     max_samples
-        Most (series, origin, step) samples to train on.
+        Most (series, origin, step) samples to train on (neighbouring origins are nearly the
+        same sample: a few tens of thousands carry what a panel says).
     handles_missing
         The regressor takes NaN (LightGBM, XGBoost); otherwise missing features become 0 (the
         base's value).
@@ -49,7 +50,7 @@ class RegressionForecaster(Forecaster):
     """
 
     def __init__(self, *, regressor: Any = None, layout: SeriesLayout | None = None,
-                 lookback: int | None = None, max_samples: int = 200_000,
+                 lookback: int | None = None, max_samples: int = 50_000,
                  handles_missing: bool = False, seed: int = 0) -> None:
         self.regressor = regressor
         self.layout = layout

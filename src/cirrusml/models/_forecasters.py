@@ -37,6 +37,14 @@ _STAT_COST = {"Naive": 0.01, "SeasonalNaive": 0.01, "Average": 0.01, "SeasonalAv
               "Arimax": 2.5}
 
 
+#: Where a regression learner's first forecasting trial differs from its tabular default: the
+#: targets (corrections to a seasonal-naive base) are noisy, so boosting learns slowly.
+_FORECAST_DEFAULTS: dict[str, dict[str, Any]] = {
+    "LightGBM": {"learning_rate": 0.05, "num_leaves": 15},
+    "XGBoostRegressor": {"learning_rate": 0.05},
+}
+
+
 class StatisticalLearner(Learner):
     """One statsforecast model under its Azure name (see :mod:`cirrusml.forecast`)."""
 
@@ -95,7 +103,7 @@ class RegressionForecastLearner(Learner):
     def _default_point(self, task: TaskType, n_rows: int | None,
                        n_features: int | None) -> dict[str, Any]:
         return {**self.base.default_params(TaskType.REGRESSION, n_rows, n_features),
-                "lookback": 0}
+                **_FORECAST_DEFAULTS.get(self.base.name, {}), "lookback": 0}
 
     def _low_cost_point(self, task: TaskType, n_rows: int | None,
                         n_features: int | None) -> dict[str, Any]:
@@ -106,7 +114,12 @@ class RegressionForecastLearner(Learner):
         self._check_task(task)
         values = dict(params)
         lookback = int(values.pop("lookback", 0) or 0)
-        max_samples = int(values.pop("max_samples", 200_000))
+        max_samples = int(values.pop("max_samples", 50_000))
+        if "early_stopping" in self.base.extra_params:
+            # Neighbouring samples (origins a step apart) are nearly the same row: a random
+            # validation split would stop boosting on what it trained on. The tree count
+            # follows the learning rate instead.
+            values.setdefault("early_stopping", False)
         regressor = self.base.build(TaskType.REGRESSION, values, n_jobs=n_jobs, seed=seed)
         if self.base.needs_scaling:
             regressor = make_pipeline(StandardScaler(), regressor)
@@ -138,11 +151,11 @@ def forecasting_learners(regression: list[Learner]) -> tuple[Learner, ...]:
     """Every forecasting learner, in the order a planner should try them: cheap strong
     baselines first, then the regression forecasters and the slower statistical models."""
     by_name = {lr.name: lr for lr in regression}
-    fast = [StatisticalLearner(n) for n in ("SeasonalNaive", "Naive", "Theta",
-                                            "ExponentialSmoothing")]
+    baselines = [StatisticalLearner(n) for n in ("SeasonalNaive", "Naive")]
     ml = [RegressionForecastLearner(by_name[n]) for n in (
         "LightGBM", "ElasticNet", "XGBoostRegressor", "RandomForest", "ExtremeRandomTrees",
         "GradientBoosting", "DecisionTree", "KNN", "LassoLars", "SGD") if n in by_name]
-    slow = [StatisticalLearner(n) for n in ("MSTL", "SeasonalAverage", "Average", "AutoArima",
-                                            "Arimax")]
-    return (*fast, ml[0], *slow[:2], *ml[1:], *slow[2:])
+    smoothing = [StatisticalLearner(n) for n in ("Theta", "ExponentialSmoothing", "MSTL",
+                                                 "SeasonalAverage")]
+    slow = [StatisticalLearner(n) for n in ("Average", "AutoArima", "Arimax")]
+    return (*baselines, ml[0], *smoothing, *ml[1:], *slow)

@@ -44,8 +44,11 @@ __all__ = [
 #: Frequencies whose season length is known without looking at the data.
 _SEASONS = {"min": 60, "h": 24, "D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "M": 12,
             "QS": 4, "QE": 4, "Q": 4, "YS": 1, "YE": 1, "Y": 1, "A": 1, "AS": 1}
-#: The automatic number of rolling-origin folds, when the history allows it.
+#: The automatic number of rolling-origin folds, when the history allows it, and for series of
+#: at least ``LONG_HORIZONS`` horizons.
 AUTO_FOLDS = 3
+LONG_AUTO_FOLDS = 5
+LONG_HORIZONS = 20
 
 
 @dataclass(frozen=True)
@@ -574,10 +577,13 @@ def rolling_origin_folds(codes: np.ndarray, horizon: int, n_folds: int, step: in
 
 
 def auto_folds(lengths: np.ndarray, layout: SeriesLayout, step: int) -> int:
-    """Azure's ``n_cross_validations: auto`` here: up to :data:`AUTO_FOLDS` folds, as many as the
-    median series' history allows by :func:`min_history`."""
+    """Azure's ``n_cross_validations: auto`` here: up to :data:`AUTO_FOLDS` folds
+    (:data:`LONG_AUTO_FOLDS` when the median series holds :data:`LONG_HORIZONS` horizons or
+    more: one horizon of a long series is a noisy judge), as many as the median series'
+    history allows by :func:`min_history`."""
     typical = int(np.median(lengths))
-    for n in range(AUTO_FOLDS, 1, -1):
+    most = LONG_AUTO_FOLDS if typical >= LONG_HORIZONS * layout.horizon else AUTO_FOLDS
+    for n in range(most, 1, -1):
         if typical >= min_history(layout, n, step):
             return n
     return 1
