@@ -35,7 +35,7 @@ from cirrusml._version import __version__
 from cirrusml.data import Input
 from cirrusml.ensemble import DEFAULT_TRAIN_PERCENTAGE
 from cirrusml.exceptions import CirrusMLError, NotSupportedYetError
-from cirrusml.models import LEARNERS
+from cirrusml.models import LEARNERS, get_learner
 from cirrusml.spec import AutoMLTabular, resolved_limits
 from cirrusml.tasks import task_for
 
@@ -268,18 +268,18 @@ def generate_training_script(job: AutoMLTabular, trial: Mapping[str, Any], *, jo
         in-memory DataFrame).
     """
     task = job.task_type
-    try:
-        kind = task_for(task)
-    except NotSupportedYetError:
-        raise CirrusMLError(
-            f"job '{job_name}' is a {task.yaml} job; generated code covers classification and "
-            "regression jobs."
-        ) from None
+    kind = task_for(task)
     _check_trial(trial, job_name)
     index = int(trial["index"])
     learner = str(trial["learner"])
     ensemble = learner in ENSEMBLE_LEARNERS
     member_list = _members(trial, members, job_name) if ensemble else []
+    names = [str(m["learner"]) for m in member_list] if ensemble else [learner]
+    if any(get_learner(name, task).featurizes_itself for name in names):
+        raise NotSupportedYetError(
+            f"trial {index} of job '{job_name}' is a forecaster ({', '.join(names)}), and "
+            "generated code does not cover forecasters yet; download its model with cirrus job "
+            f"download -n {job_name} --trial {index}.")
 
     needs = {"mltable": False, "read_input": False, "pyarrow": False, "re": False}
     inputs = []
