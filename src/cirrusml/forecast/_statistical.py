@@ -12,7 +12,9 @@ Azure's names map to statsforecast models:
 ``AutoArima``                (seasonal) ARIMA chosen by AICc (``AutoARIMA``)
 ``Arimax``                   ``AutoARIMA`` with the numeric known covariates as regressors
 ``Theta``, ``MSTL``          extensions beyond Azure: ``AutoTheta``; ``MSTL`` (multiple-season
-                             STL decomposition with an ETS trend)
+                             STL decomposition with an ETS trend; the frequency's longer cycle —
+                             a year of days, a week of hours — joins the season when the
+                             history holds two)
 ============================ ======================================================
 
 Each series is fitted on its latest :data:`MAX_HISTORY` points (a local model forecasts the next
@@ -73,7 +75,7 @@ def _make(name: str, season: int, params: dict[str, Any]) -> Any:
                             decomposition_type=str(params.get("decomposition_type",
                                                               "multiplicative")))
     if name == "MSTL":
-        seasons = [s for s in (season, params.get("second_season")) if s and s > 1]
+        seasons = [s for s in (season, *params.get("longer_seasons", ())) if s and s > 1]
         if not seasons:
             return sm.AutoETS(season_length=1)
         return sm.MSTL(season_length=seasons if len(seasons) > 1 else seasons[0],
@@ -126,13 +128,26 @@ class StatisticalForecaster(Forecaster):
         # Seasonal models need two full seasons in every series.
         return season if season > 1 and int(lengths.min()) >= 2 * season + 1 else 1
 
+    def _longer_seasons(self, lengths: np.ndarray, season: int) -> tuple[int, ...]:
+        """MSTL's seasons beyond the first: the next calendar cycle of the frequency (a year
+        of days, a week of hours or half-hours) when every series holds two of them within
+        the points it is fitted on."""
+        freq = self._layout().freq.split("-")[0]
+        cycles = {"D": (365,), "B": (260,), "h": (168,), "30min": (336,), "15min": (672,),
+                  "W": (52,)}.get(freq, ())
+        shortest = int(min(int(lengths.min()), self.max_history or int(lengths.min())))
+        return tuple(c for c in cycles if c > season and shortest >= 2 * c)
+
     def _engine(self, lengths: np.ndarray) -> Any:
         from statsforecast import StatsForecast
         from statsforecast import models as sm
 
         season = self._season(lengths)
         fallback = sm.SeasonalNaive(season_length=season) if season > 1 else sm.Naive()
-        return StatsForecast(models=[_make(self.model, season, dict(self.params or {}))],
+        params = dict(self.params or {})
+        if self.model == "MSTL":
+            params.setdefault("longer_seasons", self._longer_seasons(lengths, season))
+        return StatsForecast(models=[_make(self.model, season, params)],
                              freq=self._layout().freq, n_jobs=self.n_jobs,
                              fallback_model=fallback)
 
