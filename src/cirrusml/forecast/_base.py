@@ -24,18 +24,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from cirrusml.exceptions import DataError, NotFittedError
-from cirrusml.tasks import SeriesLayout
+from cirrusml.tasks import SeriesLayout, series_labels
 
 __all__ = ["Forecaster", "History", "Requests", "forecast", "rolling_forecast", "series_keys"]
 
 
 def series_keys(frame: pd.DataFrame, layout: SeriesLayout) -> pd.Series:
-    """Each row's series label (``<series>`` for a single series)."""
-    if not layout.id_columns:
-        return pd.Series(["<series>"] * len(frame), index=frame.index)
-    if len(layout.id_columns) == 1:
-        return frame[layout.id_columns[0]].astype(str)
-    return frame[list(layout.id_columns)].astype(str).agg(" / ".join, axis=1)
+    """Each row's series label, as the forecasting task names series."""
+    return series_labels(frame, layout.id_columns)
 
 
 @dataclass

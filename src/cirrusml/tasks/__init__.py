@@ -12,6 +12,7 @@ from cirrusml.tasks._series import (
     prepare_series,
     rolling_origin_folds,
     series_codes,
+    series_labels,
     series_layout,
 )
 from cirrusml.tasks._splits import SplitPlan, can_stratify, label_text, plan_splits
@@ -39,6 +40,7 @@ __all__ = [
     "prepare_series",
     "rolling_origin_folds",
     "series_codes",
+    "series_labels",
     "series_layout",
     "task_for",
     "task_for_output",

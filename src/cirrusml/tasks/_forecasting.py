@@ -41,20 +41,13 @@ from cirrusml.tasks._series import (
     min_history,
     prepare_series,
     rolling_origin_folds,
+    series_labels,
     series_layout,
 )
 from cirrusml.tasks._splits import SplitPlan
 from cirrusml.tasks._task import RegressionTask
 
 __all__ = ["ForecastingTask"]
-
-
-def _keys(frame: pd.DataFrame, id_columns: tuple[str, ...]) -> pd.Series:
-    if not id_columns:
-        return pd.Series(["<series>"] * len(frame), index=frame.index)
-    if len(id_columns) == 1:
-        return frame[id_columns[0]].astype(str)
-    return frame[list(id_columns)].astype(str).agg(" / ".join, axis=1)
 
 
 class ForecastingTask(RegressionTask):
@@ -136,7 +129,7 @@ class ForecastingTask(RegressionTask):
             prepared = prepare_series(frame, self.layout, where=where, aggregate=self._aggregate)
             layout = prepared.layout
             out = prepared.frame
-            keys = _keys(out, layout.id_columns)
+            keys = series_labels(out, layout.id_columns)
             lengths = keys.value_counts().to_numpy()
             if layout.horizon >= int(lengths.max()):
                 raise DataError(
@@ -151,7 +144,7 @@ class ForecastingTask(RegressionTask):
             out, check = _short_series(out, layout, needed, self._short, seed)
             self._checks = [*prepared.checks, check]
             self.layout = layout
-            keys = _keys(out, layout.id_columns)
+            keys = series_labels(out, layout.id_columns)
             self.series = sorted(pd.unique(keys).tolist())
             self.codes = self._codes_of(keys, where)
             times = out[layout.time_column]
@@ -160,7 +153,7 @@ class ForecastingTask(RegressionTask):
         prepared = prepare_series(frame, self.layout, where=where, aggregate=self._aggregate,
                                   reference=self.layout)
         out = prepared.frame
-        codes = self._codes_of(_keys(out, self.layout.id_columns), where)
+        codes = self._codes_of(series_labels(out, self.layout.id_columns), where)
         self._check_after_training(out, codes, where)
         if where == "validation_data":
             self.codes = np.concatenate([self.codes, codes])
@@ -283,7 +276,7 @@ class ForecastingTask(RegressionTask):
         frame = pd.DataFrame(X).reset_index(drop=True)
         actual = np.asarray(y, dtype=float)
         codes = self.test_codes if len(self.test_codes) == len(frame) else \
-            self._codes_of(_keys(frame, layout.id_columns), "test_data")
+            self._codes_of(series_labels(frame, layout.id_columns), "test_data")
         times = pd.to_datetime(frame[layout.time_column])
         ends = pd.Series(np.asarray(self.ends, dtype="datetime64[ns]")[codes])
         steps = _steps_between(ends, times, layout.offset)

@@ -38,6 +38,7 @@ __all__ = [
     "prepare_series",
     "rolling_origin_folds",
     "series_codes",
+    "series_labels",
     "series_layout",
 ]
 
@@ -192,13 +193,21 @@ def _parse_times(frame: pd.DataFrame, column: str, where: str) -> pd.Series:
     return times
 
 
+def series_labels(frame: pd.DataFrame, id_columns: Sequence[str]) -> pd.Series:
+    """Each row's series label: its id values joined by `` / `` (``<series>`` for a single
+    series)."""
+    if not id_columns:
+        return pd.Series(["<series>"] * len(frame), index=frame.index)
+    if len(id_columns) == 1:
+        return frame[id_columns[0]].astype(str)
+    return frame[list(id_columns)].astype(str).agg(" / ".join, axis=1)
+
+
 def series_codes(frame: pd.DataFrame, id_columns: Sequence[str]) -> np.ndarray:
     """One integer per row naming its series (0 for every row of a single series)."""
     if not id_columns:
         return np.zeros(len(frame), dtype=np.int64)
-    keys = frame[list(id_columns)].astype(str).agg("\x1f".join, axis=1) \
-        if len(id_columns) > 1 else frame[id_columns[0]].astype(str)
-    codes, _ = pd.factorize(keys, sort=True)
+    codes, _ = pd.factorize(series_labels(frame, id_columns), sort=True)
     return np.asarray(codes, dtype=np.int64)
 
 
