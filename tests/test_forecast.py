@@ -20,7 +20,12 @@ from cirrusml.forecast import (
     pacf,
     rolling_forecast,
 )
-from cirrusml.forecast._features import FeatureSpec, calendar_columns, make_features
+from cirrusml.forecast._features import (
+    FeatureSpec,
+    calendar_columns,
+    make_features,
+    seasonal_profiles,
+)
 from cirrusml.models import get_learner, learners_for
 from cirrusml.tasks import (
     ForecastingTask,
@@ -174,7 +179,10 @@ def test_no_feature_looks_ahead_of_its_origin() -> None:
     y = rng.normal(10, 3, n)
     starts = np.asarray([0, n])
     spec = FeatureSpec(lookback=10, target_lags=(1, 2, 7, 14), window=7, season=7,
-                       calendar=calendar_columns("D"), holidays="US", known=[], unknown=["x"])
+                       calendar=calendar_columns("D"), holidays="US", known=[], unknown=["x"],
+                       stl="seasontrend")
+    # The decomposition is fitted on the history up to the origin, as a fold's model is.
+    spec.profiles = seasonal_profiles(y[:51], np.asarray([0, 51]), np.asarray([1.0]), 7)
     times = pd.date_range("2022-01-01", periods=n, freq="D")
     covariates = pd.DataFrame({"x": rng.normal(size=n)})
     cut = 50
@@ -190,6 +198,7 @@ def test_no_feature_looks_ahead_of_its_origin() -> None:
         return frame
 
     before = features(y, covariates)
+    assert {"_automl_stl_season", "_automl_stl_trend", "_automl_holiday"} <= set(before)
     changed = y.copy()
     changed[cut + 1:] = rng.normal(1000, 50, n - cut - 1)
     cov2 = covariates.copy()
@@ -387,3 +396,22 @@ def test_test_rows_of_unseen_series_are_refused(tmp_path) -> None:
     job.test_data = Input(type="uri_file", path=str(path))
     with pytest.raises(DataError, match="series that training_data does not"):
         prepare_data(job, task_for("forecasting").configure(job), seed=0)
+
+
+def test_use_stl_adds_decomposition_features(split) -> None:
+    from dataclasses import replace
+
+    from sklearn.linear_model import Ridge
+
+    lay, train, test = split
+    plain = RegressionForecaster(regressor=Ridge(), layout=lay).fit(
+        train.drop(columns=["sales"]), train.sales)
+    stl = RegressionForecaster(regressor=Ridge(), layout=replace(lay, use_stl="seasontrend")).fit(
+        train.drop(columns=["sales"]), train.sales)
+    assert "_automl_stl_season" not in plain.spec_.names
+    assert {"_automl_stl_season", "_automl_stl_season_change", "_automl_stl_trend"} <= set(
+        stl.spec_.names)
+    # The weekly profile of the synthetic series (a sine of amplitude 8) is found.
+    profile = stl.spec_.profiles[0] * stl.scales_[0]
+    assert 12 < profile.max() - profile.min() < 20
+    assert np.isfinite(stl.predict(test.drop(columns=["sales"]))).all()

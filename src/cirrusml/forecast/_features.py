@@ -20,6 +20,9 @@ Features:
 * ``_automl_window_mean/std/min/max``: statistics of the target over the window before the origin
   (``target_rolling_window_size``, else one season);
 * ``_automl_base``: the base divided by the scale (the series' level);
+* ``_automl_stl_season``, ``_automl_stl_season_change`` (``use_stl``) and ``_automl_stl_trend``
+  (``use_stl: seasontrend``): the row's seasonal component from a classical decomposition of the
+  history the model is fitted on, its change from the base's phase, and the trend at the origin;
 * calendar features of the row's time (those finer than the frequency dropped), holidays of
   ``country_or_region_for_holidays`` for daily data, the series id (a code);
 * covariates: known ones at the row's time, unknown ones (``features_unknown_at_forecast_time``,
@@ -38,7 +41,7 @@ from pandas.tseries.frequencies import to_offset
 
 from cirrusml.tasks import SeriesLayout
 
-__all__ = ["FeatureSpec", "calendar_columns", "make_features"]
+__all__ = ["FeatureSpec", "calendar_columns", "make_features", "seasonal_profiles"]
 
 # Calendar features by the finest grid they make sense on (seconds per step).
 _CALENDAR = (
@@ -126,6 +129,32 @@ class FeatureSpec:
     unknown: list[str]
     categorical: dict[str, list[str]] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
+    #: ``use_stl``: ``season`` or ``seasontrend`` (None: no decomposition features).
+    stl: str | None = None
+    #: Each series' seasonal component by phase (``(n_series, season)``), in units of its
+    #: scale, fitted on the history the model is fitted on (``use_stl``).
+    profiles: np.ndarray | None = None
+
+
+def seasonal_profiles(y: np.ndarray, starts: np.ndarray, scales: np.ndarray,
+                      season: int) -> np.ndarray:
+    """Each series' seasonal component by phase: the mean, per phase, of the series less its
+    moving average over one season (a classical decomposition), divided by its scale. Phase
+    ``p`` is the position ``p`` steps after a multiple of ``season`` from the series' start."""
+    out = np.zeros((len(starts) - 1, max(1, season)))
+    if season <= 1:
+        return out
+    for i in range(len(starts) - 1):
+        series = y[starts[i]:starts[i + 1]]
+        if len(series) < 2 * season:
+            continue
+        trend = pd.Series(series).rolling(season, center=True, min_periods=season).mean()
+        detrended = series - trend.to_numpy()
+        phase = np.arange(len(series)) % season
+        means = pd.Series(detrended).groupby(phase).mean().reindex(range(season)).fillna(0.0)
+        values = means.to_numpy() - float(means.mean())
+        out[i] = values / scales[i]
+    return out
 
 
 def _take(values: np.ndarray, starts: np.ndarray, positions: np.ndarray,
@@ -177,6 +206,19 @@ def make_features(spec: FeatureSpec, y: np.ndarray, starts: np.ndarray, scales: 
         cols["_automl_window_min"] = np.nanmin(rel, axis=0)
         cols["_automl_window_max"] = np.nanmax(rel, axis=0)
     cols["_automl_base"] = base / scale
+    if spec.stl and spec.profiles is not None and m > 1:
+        # The row's seasonal component, and the base's: what the season adds between them.
+        phase_row = (origins + steps) % m
+        phase_base = base_pos % m
+        ids = codes if series_ids is None else np.maximum(series_ids, 0)
+        cols["_automl_stl_season"] = spec.profiles[ids, phase_row]
+        cols["_automl_stl_season_change"] = (spec.profiles[ids, phase_row]
+                                             - spec.profiles[ids, phase_base])
+        if spec.stl == "seasontrend":
+            # The trend at the origin: the mean of the last season, against the base.
+            last = np.stack([_take(y, starts, origins - j, codes) for j in range(m)])
+            with np.errstate(all="ignore"):
+                cols["_automl_stl_trend"] = (np.nanmean(last, axis=0) - base) / scale
     cols.update(calendar(times, spec.calendar))
     if spec.holidays:
         cols.update(holiday_features(times, spec.holidays))

@@ -18,7 +18,12 @@ import pandas as pd
 from sklearn.base import clone
 
 from cirrusml.forecast._base import Forecaster, History, Requests
-from cirrusml.forecast._features import FeatureSpec, calendar_columns, make_features
+from cirrusml.forecast._features import (
+    FeatureSpec,
+    calendar_columns,
+    make_features,
+    seasonal_profiles,
+)
 from cirrusml.forecast._lags import auto_lags
 from cirrusml.tasks import SeriesLayout
 
@@ -89,7 +94,7 @@ class RegressionForecaster(Forecaster):
         return FeatureSpec(lookback=lookback, target_lags=lags, window=window, season=m,
                            calendar=calendar_columns(layout.freq), holidays=holidays,
                            known=known, unknown=list(dict.fromkeys(unknown)),
-                           categorical=categorical)
+                           categorical=categorical, stl=layout.use_stl)
 
     @staticmethod
     def _scales(history: History) -> np.ndarray:
@@ -151,6 +156,9 @@ class RegressionForecaster(Forecaster):
         self.spec_ = spec
         self.labels_ = list(history.labels)
         self.scales_ = self._scales(history)
+        if spec.stl:
+            spec.profiles = seasonal_profiles(history.y, history.starts, self.scales_,
+                                              spec.season)
         codes, origins, steps = self._samples(history, spec)
         rows = history.frame.iloc[history.starts[codes] + origins + steps]
         times = pd.DatetimeIndex(rows["__time"].to_numpy())
