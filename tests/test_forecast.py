@@ -415,3 +415,32 @@ def test_use_stl_adds_decomposition_features(split) -> None:
     profile = stl.spec_.profiles[0] * stl.scales_[0]
     assert 12 < profile.max() - profile.min() < 20
     assert np.isfinite(stl.predict(test.drop(columns=["sales"]))).all()
+
+
+def test_regression_forecasters_explain_themselves(split) -> None:
+    from sklearn.linear_model import Ridge
+
+    from cirrusml.ensemble import VotingRegressorEnsemble
+    from cirrusml.exceptions import NotSupportedYetError
+    from cirrusml.explain import explain_global
+
+    lay, train, _test = split
+    X, y = train.drop(columns=["sales"]), train.sales
+    learner = get_learner("LightGBM", "forecasting")
+    booster = learner.build("forecasting", {}, n_jobs=1, seed=0).set_params(layout=lay).fit(X, y)
+    explanation = explain_global(booster, X.head(5), task="forecasting", seed=0)
+    assert explanation.method == "forecaster_permutation"
+    raw = explanation.raw_importance
+    assert set(raw) >= {"sales", "day", "store", "promo"}
+    assert sum(raw.values()) == pytest.approx(1.0)
+    # The series carry a weekly season and a promotion effect: history and promo matter.
+    assert raw["sales"] > 0.2 and raw["promo"] > 0.02
+    naive = StatisticalForecaster(model="SeasonalNaive", layout=lay).fit(X, y)
+    ridge = RegressionForecaster(regressor=Ridge(), layout=lay).fit(X, y)
+    with pytest.raises(NotSupportedYetError, match="statistical forecasters"):
+        explain_global(naive, X.head(5), task="forecasting")
+    ensemble = VotingRegressorEnsemble(estimators=[naive, booster], weights=[0.5, 0.5])
+    mixed = explain_global(ensemble, X.head(5), task="forecasting", seed=0)
+    assert mixed.raw_importance == pytest.approx(explanation.raw_importance)
+    assert "left out" in mixed.notes[0]
+    assert ridge.predict(_test.drop(columns=["sales"])).shape == (len(_test),)

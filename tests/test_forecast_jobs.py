@@ -115,3 +115,34 @@ def test_the_bike_share_job_file_runs_unchanged(examples_dir, tmp_path):
         "normalized_root_mean_squared_error"])
     names = {g["name"] for g in client.jobs.guardrails(name)}
     assert {"Frequency detection", "Short series handling"} <= names
+
+
+def test_the_best_model_is_explained_unless_it_is_statistical(finished):
+    client, name, *_ = finished
+    explanation = client.jobs.explanation(name)
+    log, _ = client.jobs.read_log(name)
+    if not explanation:
+        # Azure does not explain statistical forecasters: the step says so and is skipped.
+        assert "statistical forecasters have no features to weigh" in log
+        return
+    assert explanation["method"] == "forecaster_permutation"
+
+
+def test_a_regression_forecaster_job_is_explained(tmp_path):
+    """The explanation of a forecasting job whose best model has features."""
+    frame = panel(n=80)
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    client = MLClient(workspace=tmp_path / "ws")
+    job = automl.forecasting(training_data=Input(type="uri_file", path=str(tmp_path / "train.csv")),
+                             target_column_name="sales", n_cross_validations=2, seed=0)
+    job.set_forecast_settings(time_column_name="day", time_series_id_column_names=["store"],
+                              forecast_horizon=7)
+    job.set_training(allowed_training_algorithms=["ElasticNet"], enable_vote_ensemble=False)
+    job.set_limits(max_trials=1, timeout_minutes=10)
+    name = client.jobs.create_or_update(job).name
+    assert client.jobs.wait(name, timeout=600) == "Completed", client.jobs.record(name)
+    explanation = client.jobs.explanation(name)
+    assert explanation["method"] == "forecaster_permutation"
+    raw = explanation["raw_importance"]
+    assert set(raw) >= {"sales", "day", "store", "promo"}
+    assert max(raw, key=raw.get) == "sales"  # the series' own history matters most

@@ -15,6 +15,12 @@ Method per model
     (log-odds for boosted classifiers, probability for forests and trees, target units for
     regressors); with several classes it is the mean over classes. A raw column's importance is
     the sum over its engineered features (``feature_map_``).
+``forecaster_permutation`` — a forecaster that explains itself (a regression forecaster:
+    :meth:`~cirrusml.models.Learner.own_importance`), or an ensemble of forecasters (the weighted
+    mean of its members' importances; statistical members have no features and are left out):
+    permutation importance of the engineered features on the latest samples of the fitted
+    history, summed per raw column. The rows given are not used: a forecaster's features read
+    the target's history, which shuffling raw rows cannot reach.
 ``permutation`` — everything else (linear models, SVMs, KNN, naive Bayes, ensembles, and any
     tree pipeline SHAP fails on: the reason is kept in ``notes``). scikit-learn's
     ``permutation_importance`` shuffles one raw column at a time on the sample, ``n_repeats``
@@ -73,7 +79,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from cirrusml.exceptions import CirrusMLError, DataError, InvalidSpecError
+from cirrusml.exceptions import CirrusMLError, DataError, InvalidSpecError, NotSupportedYetError
 from cirrusml.explain._common import (
     TreeParts,
     as_outputs,
@@ -90,6 +96,7 @@ from cirrusml.explain._common import (
     tree_parts,
 )
 from cirrusml.metrics import PRIMARY_METRICS, get_metric
+from cirrusml.models import learner_for_estimator
 from cirrusml.spec import TaskType
 from cirrusml.tasks import Task, as_task
 
@@ -209,6 +216,9 @@ def explain_global(model: Any, X: pd.DataFrame, y: Any = None, *,
     """
     clock = _Clock(time_budget)
     kind = as_task(task)
+    own = _self_explained(model, kind, seed, clock)
+    if own is not None:
+        return own
     frame, columns = raw_frame(model, X)
     if len(frame) == 0:
         raise DataError("explain_global needs at least one row of X.")
@@ -233,6 +243,47 @@ def explain_global(model: Any, X: pd.DataFrame, y: Any = None, *,
     with quiet_libraries():
         return _permutation_global(model, frame, target, columns, order, clock, kind, metric,
                                    seed, notes)
+
+
+def _self_explained(model: Any, kind: Task, seed: int, clock: _Clock
+                    ) -> GlobalExplanation | None:
+    """The explanation of a model whose learners explain themselves (forecasters: see
+    :meth:`~cirrusml.models.Learner.own_importance`); an ensemble of them gets the weighted mean
+    of its members' importances. ``None`` for every other model."""
+    members = list(getattr(model, "estimators", None) or [model])
+    weights = list(getattr(model, "weights", None) or [1.0] * len(members))
+    learners = [learner_for_estimator(m) for m in members]
+    if not any(lr is not None and lr.featurizes_itself for lr in learners):
+        return None
+    parts = []
+    for member, weight, learner in zip(members, weights, learners, strict=True):
+        got = None if learner is None else learner.own_importance(
+            member, seed=seed, time_budget=clock.left())
+        if got is not None:
+            parts.append((float(weight), got))
+    names = ", ".join(sorted({lr.name for lr in learners if lr is not None}))
+    if not parts:
+        raise NotSupportedYetError(
+            f"the model ({names}) is not explained: statistical forecasters have no features "
+            "to weigh (Azure does not explain them either).")
+    total = sum(w for w, _ in parts) or 1.0
+    engineered: dict[str, float] = {}
+    raw: dict[str, float] = {}
+    for weight, (eng, rw, _n) in parts:
+        for source, into in ((eng, engineered), (rw, raw)):
+            for key, value in source.items():
+                into[key] = into.get(key, 0.0) + weight / total * value
+    notes = []
+    if len(members) > 1:
+        notes.append(f"the ensemble's importance is the weighted mean of its {len(parts)} "
+                     f"member(s) with features; {len(members) - len(parts)} statistical "
+                     "member(s) left out")
+    return GlobalExplanation(
+        method="forecaster_permutation", raw_importance=dict(_sorted(raw)),
+        engineered_importance=dict(_sorted(engineered)),
+        n_rows=max(n for _w, (_e, _r, n) in parts), seconds=clock.elapsed(), task=kind.name,
+        scoring="mean_absolute_error", n_repeats=3, engineered_method="permutation",
+        notes=notes)
 
 
 def render_importance(explanation: GlobalExplanation, top: int = 15) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from cirrusml.forecast._base import Forecaster, forecast, rolling_forecast, series_keys
 from cirrusml.forecast._lags import auto_lags, pacf
-from cirrusml.forecast._regression import RegressionForecaster
+from cirrusml.forecast._regression import RegressionForecaster, feature_importance
 from cirrusml.forecast._statistical import STATISTICAL_MODELS, StatisticalForecaster
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "RegressionForecaster",
     "StatisticalForecaster",
     "auto_lags",
+    "feature_importance",
     "forecast",
     "pacf",
     "rolling_forecast",

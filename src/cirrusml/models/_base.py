@@ -342,6 +342,13 @@ class Learner(ABC):
         """A fitted linear model's coefficients as ``(n_outputs, n_features)``, else ``None``."""
         return None
 
+    def own_importance(self, estimator: Any, *, seed: int, time_budget: float | None
+                       ) -> tuple[dict[str, float], dict[str, float], int] | None:
+        """(engineered, raw importance shares, samples used) when the learner explains its
+        fitted estimator itself — a forecaster, whose features read the target's history,
+        cannot be explained by shuffling raw rows — else ``None``."""
+        return None
+
     # ------------------------------------------------------------------ per-learner hooks
 
     @abstractmethod

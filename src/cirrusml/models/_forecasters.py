@@ -23,7 +23,7 @@ from optuna.distributions import CategoricalDistribution, IntDistribution
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from cirrusml.forecast import RegressionForecaster, StatisticalForecaster
+from cirrusml.forecast import RegressionForecaster, StatisticalForecaster, feature_importance
 from cirrusml.models._base import Learner, SearchSpace
 from cirrusml.spec import TaskType
 
@@ -131,6 +131,10 @@ class RegressionForecastLearner(Learner):
     def _make(self, task: TaskType, params: dict[str, Any], *, n_jobs: int, seed: int,
               class_weight: Any) -> Any:
         raise NotImplementedError  # build() is overridden
+
+    def own_importance(self, estimator: Any, *, seed: int, time_budget: float | None
+                       ) -> tuple[dict[str, float], dict[str, float], int] | None:
+        return feature_importance(estimator, seed=seed, time_budget=time_budget)
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         # Samples are rows x steps (up to the sample cap): several times the rows.
