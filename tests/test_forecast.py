@@ -444,3 +444,17 @@ def test_regression_forecasters_explain_themselves(split) -> None:
     assert mixed.raw_importance == pytest.approx(explanation.raw_importance)
     assert "left out" in mixed.notes[0]
     assert ridge.predict(_test.drop(columns=["sales"])).shape == (len(_test),)
+
+
+def test_rows_missing_a_trained_column_are_named(split) -> None:
+    lay, train, test = split
+    model = StatisticalForecaster(model="Naive", layout=lay).fit(
+        train.drop(columns=["sales"]), train.sales)
+    future = test.drop(columns=["sales"])
+    with pytest.raises(DataError, match=r"lack column\(s\) 'store'"):
+        model.predict(future.drop(columns=["store"]))
+    with pytest.raises(DataError, match=r"lack column\(s\) 'promo'"):
+        model.predict(future.drop(columns=["promo"]))
+    # Times as text, extra columns and any column order are fine.
+    messy = future.assign(day=future.day.astype(str), extra=1)[::-1].iloc[:, ::-1]
+    np.testing.assert_allclose(model.predict(messy)[::-1], model.predict(future))

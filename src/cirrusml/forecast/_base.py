@@ -144,8 +144,13 @@ class Forecaster(RegressorMixin, BaseEstimator):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first.")
         layout = self._layout()
         frame = pd.DataFrame(X).reset_index(drop=True)
-        if layout.time_column not in frame.columns:
-            raise DataError(f"the rows to forecast lack the time column '{layout.time_column}'.")
+        frame.columns = [str(c) for c in frame.columns]
+        fitted = [c for c in self.history_.frame.columns if not c.startswith("__")]
+        missing = [c for c in fitted if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"the rows to forecast lack column(s) {', '.join(repr(c) for c in missing)} "
+                f"that the model was trained on; expected columns: {', '.join(fitted)}.")
         known = np.zeros(len(frame), dtype=bool)
         values = np.full(len(frame), np.nan)
         if layout.target in frame.columns:
