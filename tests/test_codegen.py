@@ -437,11 +437,6 @@ def test_in_memory_and_forecasting_jobs_are_refused():
                                 target_column_name="y", primary_metric="accuracy")
     with pytest.raises(CirrusMLError, match="in-memory DataFrame"):
         generate_training_script(job, trial, job_name="j")
-    forecast = automl.forecasting(training_data=pd.DataFrame({"t": [1, 2], "y": [0, 1]}),
-                                  target_column_name="y")
-    forecast.set_forecast_settings(time_column_name="t", forecast_horizon=1)
-    with pytest.raises(CirrusMLError, match="generated code does not cover forecasters yet"):
-        generate_training_script(forecast, trial, job_name="j")
 
 
 def test_py_literal_round_trips():

@@ -3,6 +3,9 @@ rolling test scoring, and Azure's bike-share job file run unchanged."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -128,21 +131,46 @@ def test_the_best_model_is_explained_unless_it_is_statistical(finished):
     assert explanation["method"] == "forecaster_permutation"
 
 
-def test_a_regression_forecaster_job_is_explained(tmp_path):
-    """The explanation of a forecasting job whose best model has features."""
-    frame = panel(n=80)
-    frame.to_csv(tmp_path / "train.csv", index=False)
-    client = MLClient(workspace=tmp_path / "ws")
-    job = automl.forecasting(training_data=Input(type="uri_file", path=str(tmp_path / "train.csv")),
+@pytest.fixture(scope="module")
+def elastic(tmp_path_factory):
+    """A one-trial job whose best model is a regression forecaster (it has features)."""
+    root = tmp_path_factory.mktemp("elastic")
+    panel(n=80).to_csv(root / "train.csv", index=False)
+    client = MLClient(workspace=root / "ws")
+    job = automl.forecasting(training_data=Input(type="uri_file", path=str(root / "train.csv")),
                              target_column_name="sales", n_cross_validations=2, seed=0)
     job.set_forecast_settings(time_column_name="day", time_series_id_column_names=["store"],
-                              forecast_horizon=7)
+                              forecast_horizon=7, use_stl="season")
     job.set_training(allowed_training_algorithms=["ElasticNet"], enable_vote_ensemble=False)
     job.set_limits(max_trials=1, timeout_minutes=10)
     name = client.jobs.create_or_update(job).name
     assert client.jobs.wait(name, timeout=600) == "Completed", client.jobs.record(name)
+    return client, name, root
+
+
+def test_a_regression_forecaster_job_is_explained(elastic):
+    client, name, _root = elastic
     explanation = client.jobs.explanation(name)
     assert explanation["method"] == "forecaster_permutation"
     raw = explanation["raw_importance"]
     assert set(raw) >= {"sales", "day", "store", "promo"}
     assert max(raw, key=raw.get) == "sales"  # the series' own history matters most
+
+
+@pytest.mark.parametrize("which", ["elastic", "finished"])
+def test_generated_code_reproduces_a_forecasting_trial(which, request, tmp_path):
+    """The script of the best trial (a forecaster, or a VotingEnsemble of them) prints the
+    score the job recorded."""
+    client, name, *_ = request.getfixturevalue(which)
+    record = client.jobs.record(name)
+    trial = record["best_iteration"]
+    script = tmp_path / "train.py"
+    script.write_text(client.jobs.generate_code(name, trial=trial))
+    result = subprocess.run([sys.executable, str(script), "--output", str(tmp_path / "model")],
+                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(x for x in result.stdout.splitlines()
+                if x.startswith(record["primary_metric"] + " = "))
+    assert float(line.split(" = ")[1]) == pytest.approx(record["best_score"], rel=1e-6, abs=1e-9)
+    model = mlflow.sklearn.load_model(str(tmp_path / "model"))
+    assert hasattr(model, "predict")

@@ -44,6 +44,7 @@ __all__ = ["ENSEMBLE_LEARNERS", "generate_training_script", "py_literal"]
 #: Learner names of the ensembles a job may end with.
 ENSEMBLE_LEARNERS = ("VotingEnsemble", "StackEnsemble")
 _TEMPLATE = "train.py.j2"
+_FORECAST_TEMPLATE = "train_forecast.py.j2"
 _WIDTH = 99  # the line length the scripts aim for
 _DATA_FIELDS = ("training_data", "validation_data", "test_data")
 #: What a saved model needs besides its learners' own libraries (and cloudpickle, which saves it).
@@ -275,11 +276,13 @@ def generate_training_script(job: AutoMLTabular, trial: Mapping[str, Any], *, jo
     ensemble = learner in ENSEMBLE_LEARNERS
     member_list = _members(trial, members, job_name) if ensemble else []
     names = [str(m["learner"]) for m in member_list] if ensemble else [learner]
-    if any(get_learner(name, task).featurizes_itself for name in names):
+    # Forecasters build their own features from the series' history: their script fits them
+    # on raw rows put on the time grid, with no featurizer in front.
+    forecaster = all(get_learner(name, task).featurizes_itself for name in names)
+    if forecaster and learner == "StackEnsemble":
         raise NotSupportedYetError(
-            f"trial {index} of job '{job_name}' is a forecaster ({', '.join(names)}), and "
-            "generated code does not cover forecasters yet; download its model with cirrus job "
-            f"download -n {job_name} --trial {index}.")
+            f"trial {index} of job '{job_name}' is a StackEnsemble of forecasters; generated "
+            "code covers single forecasters and VotingEnsembles of them.")
 
     needs = {"mltable": False, "read_input": False, "pyarrow": False, "re": False}
     inputs = []
@@ -362,6 +365,11 @@ def generate_training_script(job: AutoMLTabular, trial: Mapping[str, Any], *, jo
         "index_src": py_literal(index),
         "algorithm_src": py_literal(learner),
     }
-    script = _environment().get_template(_TEMPLATE).render(**context)
+    settings = getattr(job, "forecasting_settings", None)
+    context["forecasting_src"] = py_literal(
+        settings._to_yaml_dict() if settings is not None else {},
+        prefix=len("FORECASTING: dict[str, Any] = "))
+    template = _FORECAST_TEMPLATE if forecaster else _TEMPLATE
+    script = _environment().get_template(template).render(**context)
     compile(script, f"<generated script for trial {index}>", "exec")  # a template bug fails here
     return script
