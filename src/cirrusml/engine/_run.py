@@ -96,6 +96,11 @@ def allowed_learners(job: AutoMLTabular, task: Task) -> list[Any]:
     chosen = [lr for lr in pool if (allowed is None or lr.name in allowed)
               and lr.name not in (blocked or set())]
     if training is not None and training.enable_onnx_compatible_models:
+        if chosen and not any(lr.onnx_convertible for lr in chosen):
+            raise InvalidSpecError(
+                f"none of the {task.name} learners left to try converts to ONNX; set "
+                "enable_onnx_compatible_models to false or allow other algorithms.",
+                field="training.enable_onnx_compatible_models")
         chosen = [lr for lr in chosen if lr.onnx_convertible]
     if training is None or not training.enable_dnn_training:
         # Deep learners (TCNForecaster) join the search only when enable_dnn_training asks.
