@@ -509,8 +509,8 @@ def test_lookup_errors() -> None:
         get_learner("lasso_lars", CLS)
     with pytest.raises(InvalidSpecError, match=r"Did you mean 'XGBoostRegressor'\?"):
         get_learner("xgboost_regresor", REG)
-    with pytest.raises(InvalidSpecError, match="no learner named 'Prophet'"):
-        get_learner("Prophet")
+    with pytest.raises(InvalidSpecError, match="serves forecasting, not classification"):
+        get_learner("Prophet", CLS)
 
 
 def test_registry_shape() -> None:

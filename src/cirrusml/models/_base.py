@@ -189,6 +189,9 @@ class Learner(ABC):
         their features read the target's history); trials give it the rows as they are.
     explainable
         The best model may be explained (Azure does not explain its statistical forecasters).
+    dnn
+        A deep-learning model (TCNForecaster): the search tries it only with
+        ``training.enable_dnn_training``.
     """
 
     name: ClassVar[str]
@@ -203,6 +206,7 @@ class Learner(ABC):
     runtime_packages: ClassVar[tuple[str, ...]] = ()
     featurizes_itself: ClassVar[bool] = False
     explainable: ClassVar[bool] = True
+    dnn: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ public contract
 

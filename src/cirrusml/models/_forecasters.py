@@ -25,6 +25,7 @@ from sklearn.preprocessing import StandardScaler
 
 from cirrusml.forecast import RegressionForecaster, StatisticalForecaster, feature_importance
 from cirrusml.models._base import Learner, SearchSpace
+from cirrusml.models._deep_forecasters import ProphetLearner, TCNForecasterLearner
 from cirrusml.spec import TaskType
 
 __all__ = ["RegressionForecastLearner", "StatisticalLearner", "forecasting_learners"]
@@ -162,4 +163,4 @@ def forecasting_learners(regression: list[Learner]) -> tuple[Learner, ...]:
     smoothing = [StatisticalLearner(n) for n in ("Theta", "ExponentialSmoothing", "MSTL",
                                                  "SeasonalAverage")]
     slow = [StatisticalLearner(n) for n in ("Average", "AutoArima", "Arimax")]
-    return (*baselines, ml[0], *smoothing, *ml[1:], *slow)
+    return (*baselines, ml[0], *smoothing, *ml[1:], *slow, TCNForecasterLearner(), ProphetLearner())
