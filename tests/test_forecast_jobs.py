@@ -174,3 +174,26 @@ def test_generated_code_reproduces_a_forecasting_trial(which, request, tmp_path)
     assert float(line.split(" = ")[1]) == pytest.approx(record["best_score"], rel=1e-6, abs=1e-9)
     model = mlflow.sklearn.load_model(str(tmp_path / "model"))
     assert hasattr(model, "predict")
+
+
+def test_tcn_forecaster_trains_through_a_job_and_stays_out_of_ensembles(tmp_path):
+    panel(n=80).to_csv(tmp_path / "train.csv", index=False)
+    client = MLClient(workspace=tmp_path / "ws")
+    job = automl.forecasting(training_data=Input(type="uri_file", path=str(tmp_path / "train.csv")),
+                             target_column_name="sales", n_cross_validations=2, seed=0)
+    job.set_forecast_settings(time_column_name="day", time_series_id_column_names=["store"],
+                              forecast_horizon=7)
+    job.set_training(enable_dnn_training=True,
+                     allowed_training_algorithms=["TCNForecaster", "SeasonalNaive", "Naive"])
+    job.set_limits(max_trials=3, timeout_minutes=10, max_concurrent_trials=1)
+    name = client.jobs.create_or_update(job).name
+    assert client.jobs.wait(name, timeout=600) == "Completed", client.jobs.record(name)
+    trials = {t.algorithm: t for t in client.jobs.list_trials(name)}
+    assert trials["TCNForecaster"].status == "Completed"
+    assert np.isfinite(trials["TCNForecaster"].score)
+    voting = trials.get("VotingEnsemble")
+    if voting is not None:  # Azure: TCNForecaster cannot join ensembles
+        import json
+
+        members = json.loads(voting.params["ensembled_iterations"])
+        assert trials["TCNForecaster"].iteration not in members

@@ -44,6 +44,7 @@ from cirrusml.ensemble import (
 from cirrusml.exceptions import CirrusMLError
 from cirrusml.execution import Backend
 from cirrusml.metrics import to_loss
+from cirrusml.models import get_learner
 from cirrusml.tasks import SplitPlan, Task
 from cirrusml.tracking import TrialStatus
 
@@ -238,8 +239,10 @@ class FinalPhase:
     # ------------------------------------------------------------------------ candidates
 
     def candidates(self) -> list[TrialRecord]:
+        # Deep learners (TCNForecaster) do not join ensembles, as in Azure.
         done = [t for t in self.loop.trials if t.completed and t.output is not None
-                and np.all(np.isfinite(t.output.predictions))]
+                and np.all(np.isfinite(t.output.predictions))
+                and not get_learner(t.learner, self.task.kind).dnn]
         done.sort(key=lambda t: (t.loss, t.index))
         return done[:MAX_CANDIDATES]
 

@@ -104,7 +104,7 @@ def allowed_learners(job: AutoMLTabular, task: Task) -> list[Any]:
         chosen = [lr for lr in chosen if lr.onnx_convertible]
     if training is None or not training.enable_dnn_training:
         # Deep learners (TCNForecaster) join the search only when enable_dnn_training asks.
-        chosen = [lr for lr in chosen if not getattr(lr, "dnn", False)]
+        chosen = [lr for lr in chosen if not lr.dnn]
     if not chosen:
         raise InvalidSpecError(
             "no algorithm is left to try once blocked_training_algorithms are removed.",

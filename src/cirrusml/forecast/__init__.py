@@ -5,6 +5,9 @@
   extensions (Theta, MSTL).
 * :class:`RegressionForecaster`: any scikit-learn regressor as a global direct forecaster over
   lags, rolling windows, calendar and holiday features (:mod:`._features`).
+* :class:`ProphetForecaster` (Azure's Prophet, one model per series) and
+  :class:`TCNForecaster` (Azure's TCNForecaster: a global temporal convolutional network, PyTorch
+  imported only when it fits or predicts: ``pip install "cirrusml[dnn]"``).
 * :func:`forecast`, :func:`rolling_forecast`: Azure's forecasting calls for any model whose
   ``predict`` follows the forecaster contract (:mod:`._base`), ensembles included.
 
@@ -16,14 +19,18 @@ from __future__ import annotations
 
 from cirrusml.forecast._base import Forecaster, forecast, rolling_forecast, series_keys
 from cirrusml.forecast._lags import auto_lags, pacf
+from cirrusml.forecast._prophet import ProphetForecaster
 from cirrusml.forecast._regression import RegressionForecaster, feature_importance
 from cirrusml.forecast._statistical import STATISTICAL_MODELS, StatisticalForecaster
+from cirrusml.forecast._tcn import TCNForecaster
 
 __all__ = [
     "STATISTICAL_MODELS",
     "Forecaster",
+    "ProphetForecaster",
     "RegressionForecaster",
     "StatisticalForecaster",
+    "TCNForecaster",
     "auto_lags",
     "feature_importance",
     "forecast",

@@ -18,8 +18,7 @@ from typing import Any, ClassVar
 
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from cirrusml.forecast._prophet import ProphetForecaster
-from cirrusml.forecast._tcn import TCNForecaster
+from cirrusml.forecast import ProphetForecaster, TCNForecaster
 from cirrusml.models._base import Learner, SearchSpace
 from cirrusml.spec import TaskType
 
