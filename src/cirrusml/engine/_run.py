@@ -570,9 +570,8 @@ class _FinalSteps:
         d = self.data
         rows = self.task.explanation_rows(d.plan, d.n_train_rows)
         if rows is None:
-            self.ctx.log.warning(
-                "The best model of a %s job forecasts only past the data it was fitted on, so "
-                "no row of the job can explain it; the explanation is skipped.", self.task.name)
+            self.ctx.log.warning("A %s job gives no rows to explain its best model on; the "
+                                 "explanation is skipped.", self.task.name)
             return None
         # The worker loads the model first (its clock for the explanation starts after that).
         loading = self.model_bytes / SAVE_BYTES_PER_SECOND

@@ -1,11 +1,12 @@
-"""Task objects: the one place that knows how classification and regression differ.
+"""Task objects: the one place that knows how classification, regression and forecasting differ.
 
 Who calls what
 --------------
-* The engine gets a task with :func:`task_for` (from the job's ``TaskType``), checks the target
-  with :meth:`Task.check_target`, plans validation with :meth:`Task.plan_splits`, then fixes the
-  target's facts with :meth:`Task.fit_target` (the class list of a classifier, the target range
-  of a regressor). Every later call goes to that fitted task, which is small and picklable: it
+* The engine gets a task with :func:`task_for` (from the job's ``TaskType``), sets it up for the
+  job with :meth:`Task.configure`, readies each data input with :meth:`Task.prepare_frame`,
+  checks the target with :meth:`Task.check_target`, plans validation with
+  :meth:`Task.plan_splits`, then fixes the target's facts with :meth:`Task.fit_target` (the class
+  list of a classifier, the target range of a regressor). Every later call goes to that fitted task, which is small and picklable: it
   travels to the workers inside the job's data.
 * Trials, ensembles, test scoring, explanations and ONNX parity ask the fitted task to predict
   (:meth:`Task.predict`: class probabilities in the job's class order, or values), to score
@@ -124,9 +125,10 @@ class Task(ABC):
         return self
 
     def prepare_frame(self, frame: pd.DataFrame, where: str, seed: int = 0) -> pd.DataFrame:
-        """One data input (``training_data``, ``validation_data``, ``test_data``; the target
-        present, rows with a missing target dropped) made ready for this task: forecasting puts
-        it on its time grid. Tabular tasks take the rows as they are."""
+        """One data input (``training_data``, ``validation_data``, ``test_data``, checked to
+        hold the columns the job names) made ready for this task, before rows with a missing
+        target are dropped: forecasting puts it on its time grid (forward-filling the target).
+        Tabular tasks take the rows as they are."""
         return frame
 
     @property
@@ -137,7 +139,7 @@ class Task(ABC):
 
     def estimator_params(self) -> dict[str, Any]:
         """Parameters every estimator of this task is given (``set_params``): facts of the job's
-        data its models need to fit (the series layout of a forecast). None for tabular tasks."""
+        data its models need to fit (the series layout of a forecast); empty for tabular tasks."""
         return {}
 
     # ----------------------------------------------------------------------------- target
