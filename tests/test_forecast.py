@@ -458,3 +458,29 @@ def test_rows_missing_a_trained_column_are_named(split) -> None:
     # Times as text, extra columns and any column order are fine.
     messy = future.assign(day=future.day.astype(str), extra=1)[::-1].iloc[:, ::-1]
     np.testing.assert_allclose(model.predict(messy)[::-1], model.predict(future))
+
+
+def test_panels_with_several_id_columns(tmp_path) -> None:
+    frame = pd.concat([panel(n=60, stores=("a", "b"), seed=1).assign(region="north"),
+                       panel(n=60, stores=("a", "c"), seed=2).assign(region="south")],
+                      ignore_index=True)
+    path = tmp_path / "train.csv"
+    frame.to_csv(path, index=False)
+    job = automl.forecasting(training_data=Input(type="uri_file", path=str(path)),
+                             target_column_name="sales", n_cross_validations=2)
+    job.set_forecast_settings(time_column_name="day",
+                              time_series_id_column_names=["region", "store"],
+                              forecast_horizon=7)
+    data = prepare_data(job, task_for("forecasting").configure(job), seed=0)
+    assert data.task.series == ["north / a", "north / b", "south / a", "south / c"]
+    assert len(data.plan.folds[1][1]) == 4 * 7
+    layout = data.task.layout
+    cut = data.X.day.max() - pd.Timedelta(days=7)
+    train = data.X.day <= cut
+    for model in (StatisticalForecaster(model="SeasonalNaive", layout=layout),
+                  get_learner("ElasticNet", "forecasting").build(
+                      "forecasting", {}, n_jobs=1, seed=0).set_params(layout=layout)):
+        model.fit(data.X[train], data.y[train])
+        future = data.X[~train]
+        forecast = model.predict(future)
+        assert forecast.shape == (4 * 7,) and np.isfinite(forecast).all()
