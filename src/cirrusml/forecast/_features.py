@@ -39,8 +39,6 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-from cirrusml.tasks import SeriesLayout
-
 __all__ = ["FeatureSpec", "calendar_columns", "make_features", "seasonal_profiles"]
 
 # Calendar features by the finest grid they make sense on (seconds per step).

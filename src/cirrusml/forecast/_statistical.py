@@ -19,11 +19,10 @@ Azure's names map to statsforecast models:
 
 Each series is fitted on its latest :data:`MAX_HISTORY` points (a local model forecasts the next
 steps from the recent past; ETS with a season of 48 on 50,000 points takes minutes, on 2,500
-seconds). A series shorter than two seasons is fitted without a season (statsforecast's seasonal models
-need two), and a model that fails on a series falls back to ``SeasonalNaive`` (or ``Naive``) for
-that series only. Forecasts with a history other than the fitted one (context rows) refit on it:
-these models are cheap to refit except AutoARIMA, whose forecasts from context come from its
-fitted orders (``forward``).
+seconds). A series shorter than two seasons is fitted without a season (statsforecast's
+seasonal models need two), and a model that fails on a series falls back to
+``SeasonalNaive`` (or ``Naive``) for that series only. Forecasts from a history other than the
+fitted one (context rows: a rolling forecast) refit the model on that history.
 """
 
 from __future__ import annotations

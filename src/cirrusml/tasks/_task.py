@@ -6,8 +6,8 @@ Who calls what
   job with :meth:`Task.configure`, readies each data input with :meth:`Task.prepare_frame`,
   checks the target with :meth:`Task.check_target`, plans validation with
   :meth:`Task.plan_splits`, then fixes the target's facts with :meth:`Task.fit_target` (the class
-  list of a classifier, the target range of a regressor). Every later call goes to that fitted task, which is small and picklable: it
-  travels to the workers inside the job's data.
+  list of a classifier, the target range of a regressor). Every later call goes to that fitted
+  task, which is small and picklable: it travels to the workers inside the job's data.
 * Trials, ensembles, test scoring, explanations and ONNX parity ask the fitted task to predict
   (:meth:`Task.predict`: class probabilities in the job's class order, or values), to score
   (:meth:`Task.score`, :meth:`Task.primary_scorer`) and to encode a target for a meta-learner
