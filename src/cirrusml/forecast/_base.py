@@ -60,6 +60,17 @@ class History:
     def series_frame(self, i: int) -> pd.DataFrame:
         return self.frame.iloc[self.starts[i]:self.starts[i + 1]]
 
+    def scales(self) -> np.ndarray:
+        """Each series' scale: its mean absolute value (1 where that is 0)."""
+        sums = np.add.reduceat(np.nan_to_num(np.abs(self.y)), self.starts[:-1])
+        scales = sums / np.maximum(1, self.lengths())
+        return np.where(scales > 1e-9, scales, 1.0)
+
+    def future_times(self, i: int, steps: int, freq: str) -> pd.DatetimeIndex:
+        """The ``steps`` grid times after the end of series ``i``."""
+        end = pd.Timestamp(self.frame["__time"].iloc[self.starts[i + 1] - 1])
+        return pd.date_range(end, periods=steps + 1, freq=freq)[1:]
+
 
 @dataclass
 class Requests:

@@ -206,8 +206,7 @@ class ProphetForecaster(Forecaster):
         requested rows where given, else the series' last value."""
         layout = self._layout()
         frame = history.series_frame(code)
-        grid = pd.date_range(pd.Timestamp(frame["__time"].iloc[-1]), periods=steps + 1,
-                             freq=layout.freq)[1:]
+        grid = history.future_times(code, steps, layout.freq)
         future = pd.DataFrame({"ds": grid})
         mine = requests.frame.loc[requests.codes == code]
         given = mine.assign(ds=pd.to_datetime(mine[layout.time_column]).to_numpy()) \

@@ -96,13 +96,6 @@ class RegressionForecaster(Forecaster):
                            known=known, unknown=list(dict.fromkeys(unknown)),
                            categorical=categorical, stl=layout.use_stl)
 
-    @staticmethod
-    def _scales(history: History) -> np.ndarray:
-        y = np.abs(history.y)
-        sums = np.add.reduceat(np.nan_to_num(y), history.starts[:-1])
-        scales = sums / np.maximum(1, history.lengths())
-        return np.where(scales > 1e-9, scales, 1.0)
-
     # ----------------------------------------------------------------------- samples
 
     def _samples(self, history: History, spec: FeatureSpec) -> tuple[np.ndarray, ...]:
@@ -139,7 +132,7 @@ class RegressionForecaster(Forecaster):
         """(features, bases, scales) of the samples."""
         fitted = {label: i for i, label in enumerate(self.labels_)}
         ids = np.asarray([fitted.get(label, -1) for label in history.labels])
-        own = self._scales(history)
+        own = history.scales()
         scales = np.where(ids >= 0, self.scales_[np.maximum(ids, 0)], own)
         at_origin = history.frame.iloc[history.starts[codes] + origins]
         features, base = make_features(spec, history.y, history.starts, scales, codes,
@@ -155,7 +148,7 @@ class RegressionForecaster(Forecaster):
         spec = self._spec(history)
         self.spec_ = spec
         self.labels_ = list(history.labels)
-        self.scales_ = self._scales(history)
+        self.scales_ = history.scales()
         if spec.stl:
             spec.profiles = seasonal_profiles(history.y, history.starts, self.scales_,
                                               spec.season)

@@ -167,9 +167,8 @@ class StatisticalForecaster(Forecaster):
         # theirs, other steps repeat the series' last known values.
         layout = self._layout()
         pieces = []
-        ends = history.ends()
         for code, label in enumerate(history.labels):
-            grid = pd.date_range(ends.iloc[code], periods=h + 1, freq=layout.freq)[1:]
+            grid = history.future_times(code, h, layout.freq)
             piece = pd.DataFrame({"unique_id": label, "ds": grid})
             last = history.series_frame(code)[columns].iloc[-1]
             mine = requests.frame.loc[requests.codes == code]

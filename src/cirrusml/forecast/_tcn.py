@@ -244,16 +244,9 @@ class TCNForecaster(Forecaster):
         std = np.asarray([self.covariate_stats_[c][1] for c in columns])
         return np.nan_to_num((values - mean) / std)
 
-    @staticmethod
-    def _scales(history: History) -> np.ndarray:
-        y = np.abs(history.y)
-        sums = np.add.reduceat(np.nan_to_num(y), history.starts[:-1])
-        scales = sums / np.maximum(1, history.lengths())
-        return np.where(scales > 1e-9, scales, 1.0)
-
     def _history_scales(self, history: History) -> np.ndarray:
         fitted = {label: i for i, label in enumerate(self.labels_)}
-        own = self._scales(history)
+        own = history.scales()
         return np.asarray([self.scales_[fitted[label]] if label in fitted else own[i]
                            for i, label in enumerate(history.labels)])
 
@@ -446,7 +439,7 @@ class TCNForecaster(Forecaster):
         layout = self._layout()
         self.labels_ = list(history.labels)
         self.validation_loss_ = None
-        self.scales_ = self._scales(history)
+        self.scales_ = history.scales()
         self.known_, self.unknown_ = self._covariate_columns(history.frame)
         self.covariate_stats_ = {}
         for column in (*self.known_, *self.unknown_):
@@ -503,8 +496,7 @@ class TCNForecaster(Forecaster):
         ys, pasts, futures, lengths = [], [], [], []
         for code in wanted:
             frame = history.series_frame(int(code))
-            grid = pd.date_range(pd.Timestamp(frame["__time"].iloc[-1]), periods=total + 1,
-                                 freq=layout.freq)[1:]
+            grid = history.future_times(int(code), total, layout.freq)
             ahead = pd.DataFrame({"__time": grid})
             mine = requests.frame.loc[requests.codes == code]
             given = mine.assign(__time=pd.to_datetime(mine[layout.time_column]).to_numpy()) \
