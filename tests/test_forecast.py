@@ -484,3 +484,18 @@ def test_panels_with_several_id_columns(tmp_path) -> None:
         future = data.X[~train]
         forecast = model.predict(future)
         assert forecast.shape == (4 * 7,) and np.isfinite(forecast).all()
+
+
+def test_tcn_is_searched_only_with_the_metrics_azure_allows(tmp_path) -> None:
+    from cirrusml.engine._run import allowed_learners
+
+    job = _job(panel(n=80), tmp_path)
+    job.set_training(enable_dnn_training=True)
+    task = task_for("forecasting")
+    assert "TCNForecaster" in {lr.name for lr in allowed_learners(job, task)}
+    job.primary_metric = "r2_score"
+    names = {lr.name for lr in allowed_learners(job, task)}
+    assert "TCNForecaster" not in names and "LightGBM" in names
+    job.set_training(allowed_training_algorithms=["TCNForecaster"])
+    with pytest.raises(InvalidSpecError, match="TCNForecaster cannot be searched with"):
+        allowed_learners(job, task)

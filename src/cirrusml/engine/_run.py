@@ -105,6 +105,14 @@ def allowed_learners(job: AutoMLTabular, task: Task) -> list[Any]:
     if training is None or not training.enable_dnn_training:
         # Deep learners (TCNForecaster) join the search only when enable_dnn_training asks.
         chosen = [lr for lr in chosen if not lr.dnn]
+    metric = job.primary_metric_name
+    fitting = [lr for lr in chosen if lr.primary_metrics is None or metric in lr.primary_metrics]
+    if chosen and not fitting:
+        raise InvalidSpecError(
+            f"{', '.join(lr.name for lr in chosen)} cannot be searched with primary_metric "
+            f"{metric}; use one of {', '.join(chosen[0].primary_metrics or ())}, or allow other "
+            "algorithms.", field="primary_metric")
+    chosen = fitting
     if not chosen:
         raise InvalidSpecError(
             "no algorithm is left to try once blocked_training_algorithms are removed.",

@@ -192,6 +192,8 @@ class Learner(ABC):
     dnn
         A deep-learning model (TCNForecaster): the search tries it only with
         ``training.enable_dnn_training``.
+    primary_metrics
+        The primary metrics a job may have for the search to try this learner (``None``: any).
     """
 
     name: ClassVar[str]
@@ -207,6 +209,7 @@ class Learner(ABC):
     featurizes_itself: ClassVar[bool] = False
     explainable: ClassVar[bool] = True
     dnn: ClassVar[bool] = False
+    primary_metrics: ClassVar[tuple[str, ...] | None] = None
 
     # ------------------------------------------------------------------ public contract
 

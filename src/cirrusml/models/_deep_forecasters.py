@@ -37,6 +37,9 @@ class TCNForecasterLearner(Learner):
     dnn: ClassVar[bool] = True
     runtime_packages: ClassVar[tuple[str, ...]] = ("torch",)
     explainable: ClassVar[bool] = False
+    #: Azure allows TCNForecaster only with these primary metrics (reference §8.2).
+    primary_metrics: ClassVar[tuple[str, ...] | None] = (
+        "normalized_root_mean_squared_error", "normalized_mean_absolute_error")
     #: Training budgets a caller may set (the search leaves them at their defaults).
     extra_params: ClassVar[tuple[str, ...]] = ("epochs", "max_samples", "batch_size",
                                                "patience")
