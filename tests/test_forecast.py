@@ -30,6 +30,7 @@ from cirrusml.models import get_learner, learners_for
 from cirrusml.tasks import (
     ForecastingTask,
     SeriesLayout,
+    handle_short_series,
     prepare_series,
     rolling_origin_folds,
     series_codes,
@@ -127,12 +128,10 @@ def test_duplicate_timestamps_within_a_series_are_refused() -> None:
 @pytest.mark.parametrize(("how", "kept"), [("drop", {"a"}), ("pad", {"a", "b"}),
                                            ("auto", {"a"})])
 def test_short_series_handling(how: str, kept: set[str]) -> None:
-    from cirrusml.tasks._series import _short_series
-
     frame = pd.concat([panel(n=100, stores=("a",)), panel(n=12, stores=("b",))],
                       ignore_index=True)
     prepared = prepare_series(frame, layout(), where="training_data")
-    out, check = _short_series(prepared.frame, prepared.layout, 30, how, seed=0)
+    out, check = handle_short_series(prepared.frame, prepared.layout, 30, how, seed=0)
     assert set(out.store) == kept
     assert check.status == "Fixed"
     if how == "pad":
@@ -143,13 +142,11 @@ def test_short_series_handling(how: str, kept: set[str]) -> None:
 
 
 def test_short_series_none_is_an_error_naming_the_series() -> None:
-    from cirrusml.tasks._series import _short_series
-
     frame = pd.concat([panel(n=100, stores=("a",)), panel(n=12, stores=("b",))],
                       ignore_index=True)
     prepared = prepare_series(frame, layout(), where="training_data")
     with pytest.raises(DataError, match="store='b'"):
-        _short_series(prepared.frame, prepared.layout, 30, "none", seed=0)
+        handle_short_series(prepared.frame, prepared.layout, 30, "none", seed=0)
 
 
 def test_rolling_origin_folds_keep_time_order() -> None:

@@ -577,10 +577,6 @@ class _FinalSteps:
             return None
         d = self.data
         rows = self.task.explanation_rows(d.plan, d.n_train_rows)
-        if rows is None:
-            self.ctx.log.warning("A %s job gives no rows to explain its best model on; the "
-                                 "explanation is skipped.", self.task.name)
-            return None
         # The worker loads the model first (its clock for the explanation starts after that).
         loading = self.model_bytes / SAVE_BYTES_PER_SECOND
         return explain_step, (self.model_path, self.data_path, rows,

@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from cirrusml.exceptions import DataError, NotFittedError
-from cirrusml.tasks import SeriesLayout, series_labels
+from cirrusml.tasks import SeriesLayout, grid_steps, series_labels
 
 __all__ = ["Forecaster", "History", "Requests", "forecast", "rolling_forecast", "series_keys"]
 
@@ -83,23 +83,6 @@ class Requests:
     @property
     def max_steps(self) -> int:
         return int(self.steps.max()) if len(self.steps) else 0
-
-
-def _grid_steps(ends: np.ndarray, times: np.ndarray, freq: str) -> np.ndarray:
-    """Steps of ``freq`` from ``ends`` to ``times`` (element-wise; 0 for a time at its end)."""
-    out = np.zeros(len(times), dtype=np.int64)
-    for end in np.unique(ends):
-        rows = np.flatnonzero(ends == end)
-        last = times[rows].max()
-        if last <= end:
-            out[rows] = -1
-            continue
-        grid = pd.date_range(pd.Timestamp(end), pd.Timestamp(last), freq=freq).to_numpy()
-        position = np.searchsorted(grid, times[rows], side="left")
-        on_grid = (position < len(grid)) & (grid[np.minimum(position, len(grid) - 1)] ==
-                                            times[rows])
-        out[rows] = np.where(on_grid, position, -1)
-    return out
 
 
 class Forecaster(RegressorMixin, BaseEstimator):
@@ -191,7 +174,7 @@ class Forecaster(RegressorMixin, BaseEstimator):
         codes = np.asarray([index[k] for k in keys], dtype=np.int64)
         times = pd.to_datetime(wanted[layout.time_column]).to_numpy()
         ends = history.ends().to_numpy()[codes] if len(codes) else np.zeros(0, "datetime64[ns]")
-        steps = _grid_steps(ends, times, layout.freq)
+        steps = grid_steps(ends, times, layout.freq)
         bad = steps < 1
         if bad.any():
             row = int(np.flatnonzero(bad)[0])

@@ -8,6 +8,8 @@ from cirrusml.tasks._registry import as_task, task_for, task_for_output
 from cirrusml.tasks._series import (
     SeriesCheck,
     SeriesLayout,
+    grid_steps,
+    handle_short_series,
     min_history,
     prepare_series,
     rolling_origin_folds,
@@ -33,6 +35,8 @@ __all__ = [
     "align_proba",
     "as_task",
     "can_stratify",
+    "grid_steps",
+    "handle_short_series",
     "label_text",
     "min_history",
     "Task",

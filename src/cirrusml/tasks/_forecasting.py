@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +37,8 @@ from cirrusml.tasks._series import (
     SeriesLayout,
     auto_folds,
     auto_step,
+    grid_steps,
+    handle_short_series,
     min_history,
     prepare_series,
     rolling_origin_folds,
@@ -139,9 +140,7 @@ class ForecastingTask(RegressionTask):
                     "forecasting.forecast_horizon or give more history.")
             n_folds, step = self._fold_plan(lengths)
             needed = min_history(layout, n_folds, step)
-            from cirrusml.tasks._series import _short_series
-
-            out, check = _short_series(out, layout, needed, self._short, seed)
+            out, check = handle_short_series(out, layout, needed, self._short, seed)
             self._checks = [*prepared.checks, check]
             self.layout = layout
             keys = series_labels(out, layout.id_columns)
@@ -162,7 +161,7 @@ class ForecastingTask(RegressionTask):
         return out
 
     def _codes_of(self, keys: pd.Series, where: str) -> np.ndarray:
-        index = {label: i for i, label in enumerate(self.series or sorted(pd.unique(keys)))}
+        index = {label: i for i, label in enumerate(self.series)}
         unseen = sorted(set(keys) - set(index))
         if unseen:
             raise DataError(
@@ -255,7 +254,7 @@ class ForecastingTask(RegressionTask):
         return PrimaryScorer(metric, y_true, sample_weight=weights,
                              groups=self._row_codes(y_true))
 
-    def explanation_rows(self, plan: SplitPlan, n_train_rows: int) -> np.ndarray | None:
+    def explanation_rows(self, plan: SplitPlan, n_train_rows: int) -> np.ndarray:
         # Forecasters explain themselves on the history they were fitted on (their features
         # read it); the rows only give the raw columns' names.
         return np.arange(min(n_train_rows, 100))
@@ -277,9 +276,9 @@ class ForecastingTask(RegressionTask):
         actual = np.asarray(y, dtype=float)
         codes = self.test_codes if len(self.test_codes) == len(frame) else \
             self._codes_of(series_labels(frame, layout.id_columns), "test_data")
-        times = pd.to_datetime(frame[layout.time_column])
-        ends = pd.Series(np.asarray(self.ends, dtype="datetime64[ns]")[codes])
-        steps = _steps_between(ends, times, layout.offset)
+        times = pd.to_datetime(frame[layout.time_column]).to_numpy()
+        ends = np.asarray(self.ends, dtype="datetime64[ns]")[codes]
+        steps = np.maximum(grid_steps(ends, times, layout.freq), 1)
         window = (steps - 1) // layout.horizon
         out = np.full(len(frame), np.nan)
         for w in range(int(window.max()) + 1 if len(window) else 0):
@@ -294,20 +293,3 @@ class ForecastingTask(RegressionTask):
             out[rows] = predicted[len(context):]
         return out
 
-
-def _steps_between(ends: pd.Series, times: pd.Series, offset: Any) -> np.ndarray:
-    """Grid steps of ``offset`` from each end to each time (1 = the next step)."""
-    out = np.zeros(len(times), dtype=np.int64)
-    for end in pd.unique(ends):
-        rows = np.flatnonzero(ends.to_numpy() == end)
-        last = times.iloc[rows].max()
-        grid = pd.date_range(pd.Timestamp(end), last, freq=offset)
-        out[rows] = np.searchsorted(grid.to_numpy(), times.iloc[rows].to_numpy(), side="left")
-    return np.maximum(out, 1)
-
-
-def with_layout(task: ForecastingTask, layout: SeriesLayout) -> ForecastingTask:
-    """``task`` with another layout (for tests and tools that build a task by hand)."""
-    fitted = copy.copy(task)
-    fitted.layout = replace(layout)
-    return fitted

@@ -20,7 +20,6 @@ numpy; nothing fits a model.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -37,6 +36,8 @@ __all__ = [
     "min_history",
     "prepare_series",
     "rolling_origin_folds",
+    "grid_steps",
+    "handle_short_series",
     "series_codes",
     "series_labels",
     "series_layout",
@@ -274,6 +275,25 @@ def _season_for(freq: str) -> int:
     return max(1, season // n) if season > 1 else 1
 
 
+def grid_steps(ends: np.ndarray, times: np.ndarray, freq: str) -> np.ndarray:
+    """Steps of the ``freq`` grid from each of ``ends`` to the matching time of ``times``
+    (element-wise, ``datetime64`` arrays): 1 is the step after its end; -1 for a time at or
+    before its end, or off the grid."""
+    out = np.zeros(len(times), dtype=np.int64)
+    for end in np.unique(ends):
+        rows = np.flatnonzero(ends == end)
+        last = times[rows].max()
+        if last <= end:
+            out[rows] = -1
+            continue
+        grid = pd.date_range(pd.Timestamp(end), pd.Timestamp(last), freq=freq).to_numpy()
+        position = np.searchsorted(grid, times[rows], side="left")
+        on_grid = (position < len(grid)) & (grid[np.minimum(position, len(grid) - 1)] ==
+                                            times[rows])
+        out[rows] = np.where(on_grid, position, -1)
+    return out
+
+
 def _grid_bins(times: pd.Series, offset: Any) -> pd.Series:
     """Each time's grid point at or before it (the bin it aggregates into)."""
     start = offset.rollback(times.min().normalize()) if not _is_tick(offset) else \
@@ -329,9 +349,15 @@ def _fill_grid(frame: pd.DataFrame, layout: SeriesLayout, medians: dict[str, flo
         pieces.append(part)
     out = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0].reset_index(
         drop=True)
-    # A missing target is forward-filled within its series (reference §12.2).
-    out[layout.target] = out.groupby(list(layout.id_columns), sort=False)[
-        layout.target].ffill() if layout.id_columns else out[layout.target].ffill()
+    # A missing target is forward-filled within its series (reference §12.2); a series' first
+    # steps, which nothing precedes, take the next known value.
+    target = out.groupby(list(layout.id_columns), sort=False)[layout.target] \
+        if layout.id_columns else out[layout.target]
+    out[layout.target] = target.ffill()
+    if out[layout.target].isna().any():
+        target = out.groupby(list(layout.id_columns), sort=False)[layout.target] \
+            if layout.id_columns else out[layout.target]
+        out[layout.target] = target.bfill()
     if inserted:
         for column in layout.covariates(out.columns):
             series = out[column]
@@ -375,23 +401,18 @@ class PreparedSeries:
     frame: pd.DataFrame
     layout: SeriesLayout
     checks: list[SeriesCheck]
-    notices: list[str] = field(default_factory=list)
 
 
 def prepare_series(frame: pd.DataFrame, layout: SeriesLayout, *, where: str,
-                   aggregate: str | None = None, short_series: str = "auto",
-                   needed: int | None = None, seed: int = 0,
-                   reference: SeriesLayout | None = None,
-                   medians: dict[str, float] | None = None) -> PreparedSeries:
+                   aggregate: str | None = None,
+                   reference: SeriesLayout | None = None) -> PreparedSeries:
     """Check ``frame`` (one data input, the target present) and put it on its time grid.
 
     ``layout`` is the job's; ``reference`` is the layout resolved on the training data (given for
-    validation and test data, whose frequency and ids must be the training data's).
-    ``needed`` is the history a series needs (:func:`min_history`); shorter series are handled as
-    ``short_series`` says (``auto``, ``pad``, ``drop``, ``none``) — training data only.
+    validation and test data, whose frequency and ids must be the training data's). Short series
+    are the task's to handle once it knows the history they need (:func:`handle_short_series`).
     """
     checks: list[SeriesCheck] = []
-    notices: list[str] = []
     for column in (*layout.id_columns, layout.time_column):
         if column not in frame.columns:
             what = ("forecasting.time_column_name" if column == layout.time_column
@@ -486,32 +507,23 @@ def prepare_series(frame: pd.DataFrame, layout: SeriesLayout, *, where: str,
     frame = frame.sort_values(layout.key_columns, kind="stable").reset_index(drop=True)
 
     # Missing grid steps.
-    if medians is None:
-        medians = {c: float(frame[c].median()) for c in layout.covariates(frame.columns)
-                   if pd.api.types.is_numeric_dtype(frame[c])
-                   and not pd.api.types.is_bool_dtype(frame[c])}
+    medians = {c: float(frame[c].median()) for c in layout.covariates(frame.columns)
+               if pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])}
     frame, inserted = _fill_grid(frame, layout, medians)
-    missing_target = frame[layout.target].isna()
-    if missing_target.any():
-        # Forward fill cannot fill a series' first steps: those take the next known value.
-        frame[layout.target] = frame.groupby(list(layout.id_columns), sort=False)[
-            layout.target].bfill() if layout.id_columns else frame[layout.target].bfill()
     if reference is None:
         checks.append(SeriesCheck(
             "Missing time steps imputation", "Done" if inserted else "Passed",
             f"{inserted} missing step(s) of the {freq} grid were inserted; their target is "
             "forward-filled, numeric features take the median." if inserted
             else "No step of the grid is missing."))
-
-    # Short series (training data only).
-    if reference is None and needed is not None:
-        frame, check = _short_series(frame, layout, needed, short_series, seed)
-        checks.append(check)
-    return PreparedSeries(frame.reset_index(drop=True), layout, checks, notices)
+    return PreparedSeries(frame.reset_index(drop=True), layout, checks)
 
 
-def _short_series(frame: pd.DataFrame, layout: SeriesLayout, needed: int, how: str,
-                  seed: int) -> tuple[pd.DataFrame, SeriesCheck]:
+def handle_short_series(frame: pd.DataFrame, layout: SeriesLayout, needed: int, how: str,
+                        seed: int) -> tuple[pd.DataFrame, SeriesCheck]:
+    """Series of ``frame`` (on its grid) shorter than ``needed`` points, padded or dropped as
+    ``short_series_handling_config`` says (``auto``, ``pad``, ``drop``, ``none``: an error)."""
     codes = series_codes(frame, layout.id_columns)
     lengths = np.bincount(codes)
     short = np.flatnonzero(lengths < needed)
@@ -601,12 +613,3 @@ def auto_folds(lengths: np.ndarray, layout: SeriesLayout, step: int) -> int:
 def auto_step(layout: SeriesLayout) -> int:
     """``cv_step_size: auto``: folds one horizon apart, so validation windows do not overlap."""
     return max(1, layout.horizon)
-
-
-def seasons_in(lengths: np.ndarray, season_length: int) -> float:
-    """How many full seasons the median series holds."""
-    return float(np.median(lengths)) / max(1, season_length)
-
-
-def ceil_div(a: int, b: int) -> int:
-    return int(math.ceil(a / b))

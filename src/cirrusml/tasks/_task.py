@@ -187,10 +187,9 @@ class Task(ABC):
     def predict(self, model: Any, X: Any) -> np.ndarray:
         """What the task's metrics score: aligned class probabilities, or values."""
 
-    def explanation_rows(self, plan: SplitPlan, n_train_rows: int) -> np.ndarray | None:
-        """Rows of the job's frame to explain the best model on (``None``: it cannot be
-        explained on the job's rows): the validation rows of a holdout, else every training
-        row."""
+    def explanation_rows(self, plan: SplitPlan, n_train_rows: int) -> np.ndarray:
+        """Rows of the job's frame to explain the best model on: the validation rows of a
+        holdout, else every training row."""
         return plan.folds[0][1] if not plan.is_cv else np.arange(n_train_rows)
 
     def input_example(self, X: pd.DataFrame) -> pd.DataFrame:
