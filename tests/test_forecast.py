@@ -496,3 +496,13 @@ def test_tcn_is_searched_only_with_the_metrics_azure_allows(tmp_path) -> None:
     job.set_training(allowed_training_algorithms=["TCNForecaster"])
     with pytest.raises(InvalidSpecError, match="TCNForecaster cannot be searched with"):
         allowed_learners(job, task)
+
+
+def test_missing_steps_are_counted_apart_from_missing_targets() -> None:
+    frame = panel(n=30, stores=("a",))
+    frame.loc[3, "sales"] = np.nan  # a row that is there, with no target
+    holes = frame.drop(index=[10, 11]).reset_index(drop=True)  # two steps that are not
+    prepared = prepare_series(holes, layout(id_columns=()), where="training_data")
+    check = next(c for c in prepared.checks if c.name == "Missing time steps imputation")
+    assert check.description.startswith("2 missing step(s)")
+    assert len(prepared.frame) == 30 and not prepared.frame.sales.isna().any()

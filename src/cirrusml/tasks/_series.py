@@ -336,12 +336,10 @@ def _fill_grid(frame: pd.DataFrame, layout: SeriesLayout, medians: dict[str, flo
         grid = pd.date_range(part[layout.time_column].iloc[0], part[layout.time_column].iloc[-1],
                              freq=offset)
         if len(grid) != len(part):
-            indexed = part.set_index(layout.time_column)
-            indexed = indexed[~indexed.index.duplicated()].reindex(grid)
+            # Each time appears once by now (duplicates were refused or aggregated).
+            inserted += len(grid) - len(part)
+            indexed = part.set_index(layout.time_column).reindex(grid)
             indexed.index.name = layout.time_column
-            new = indexed[layout.target].isna() & ~part.set_index(layout.time_column)[
-                layout.target].reindex(grid).notna()
-            inserted += int(new.sum())
             keys = key if isinstance(key, tuple) else (key,)
             for column, value in zip(layout.id_columns, keys, strict=False):
                 indexed[column] = value
