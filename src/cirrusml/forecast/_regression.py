@@ -142,6 +142,16 @@ class RegressionForecaster(Forecaster):
             features = features.fillna(0.0)
         return features, base, scales[codes]
 
+    def _training_design(self, history: History, spec: FeatureSpec, codes: np.ndarray,
+                         origins: np.ndarray, steps: np.ndarray
+                         ) -> tuple[pd.DataFrame, np.ndarray]:
+        """The features and the (relative, scaled) target of samples of the history."""
+        rows = history.frame.iloc[history.starts[codes] + origins + steps]
+        times = pd.DatetimeIndex(rows["__time"].to_numpy())
+        X, base, scale = self._design(history, spec, codes, origins, steps, times, rows)
+        target = (history.y[history.starts[codes] + origins + steps] - base) / scale
+        return X, target
+
     # ---------------------------------------------------------------------- fit/predict
 
     def _fit(self, history: History) -> None:
@@ -153,10 +163,7 @@ class RegressionForecaster(Forecaster):
             spec.profiles = seasonal_profiles(history.y, history.starts, self.scales_,
                                               spec.season)
         codes, origins, steps = self._samples(history, spec)
-        rows = history.frame.iloc[history.starts[codes] + origins + steps]
-        times = pd.DatetimeIndex(rows["__time"].to_numpy())
-        X, base, scale = self._design(history, spec, codes, origins, steps, times, rows)
-        target = (history.y[history.starts[codes] + origins + steps] - base) / scale
+        X, target = self._training_design(history, spec, codes, origins, steps)
         spec.names = list(X.columns)
         self.model_ = clone(self.regressor)
         with warnings.catch_warnings():
@@ -223,11 +230,8 @@ def feature_importance(model: RegressionForecaster, *, max_samples: int = 2000,
     lengths = history.lengths()
     latest = np.argsort(lengths[codes] - origins, kind="stable")[:max_samples]
     codes, origins, steps = codes[latest], origins[latest], steps[latest]
-    rows = history.frame.iloc[history.starts[codes] + origins + steps]
-    times = pd.DatetimeIndex(rows["__time"].to_numpy())
-    X, base, scale = model._design(history, spec, codes, origins, steps, times, rows)
+    X, target = model._training_design(history, spec, codes, origins, steps)
     X = X[spec.names]
-    target = (history.y[history.starts[codes] + origins + steps] - base) / scale
     rng = np.random.default_rng(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
