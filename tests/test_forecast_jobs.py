@@ -99,6 +99,33 @@ def test_the_best_model_forecasts_and_scores_its_test_data(finished, tmp_path):
     assert mae < 0.7 * naive
 
 
+def test_the_forecast_horizon_charts_are_kept_per_fold_and_series(finished):
+    client, name, train, test, _root = finished
+    charts = client.jobs.charts(name)
+    chart = charts["forecast_horizon"]
+    assert chart["n_folds"] == 2 and chart["n_series"] == train.store.nunique()
+    actual = train.set_index(["store", train.day.dt.strftime("%Y-%m-%d")]).sales
+    for fold in chart["folds"]:
+        assert {e["series"] for e in fold["series"]} == set(train.store.astype(str))
+        for entry in fold["series"]:
+            forecast = entry["forecast"]
+            assert forecast["horizon"] == list(range(1, 8))  # each fold forecasts 7 steps
+            days = [t[:10] for t in forecast["time"]]
+            assert forecast["y_true"] == pytest.approx(
+                actual.loc[[(entry["series"], d) for d in days]].tolist())
+            # The history shown ends the day before the fold's origin.
+            assert pd.Timestamp(entry["history"]["time"][-1]) + pd.Timedelta(days=1) == \
+                pd.Timestamp(days[0])
+    origins = [pd.Timestamp(f["series"][0]["forecast"]["time"][0]) for f in chart["folds"]]
+    assert origins[0] < origins[1]  # rolling origins
+    errors = charts["forecast_horizon_metrics"]
+    assert errors["horizon"] == list(range(1, 8)) and sum(errors["count"]) == 2 * 2 * 7
+    # The test data (20 days: a rolling forecast) has its own charts, one window of 20 steps.
+    tested = client.jobs.charts(name, "test")["forecast_horizon"]
+    assert [len(e["forecast"]["time"]) for e in tested["folds"][0]["series"]] == [20, 20]
+    assert "regression" in client.jobs.charts(name, "test")
+
+
 def test_the_bike_share_job_file_runs_unchanged(examples_dir, tmp_path):
     from tests.test_cli import _job_names, cirrus
 

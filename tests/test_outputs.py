@@ -76,6 +76,18 @@ def test_best_model_round_trips_and_handles_messy_rows(finished, tmp_path):
     assert "cirrusml==" in requirements and "scikit-learn==" in requirements
 
 
+def test_the_best_models_validation_charts_are_kept(finished):
+    client, name, frame, _root = finished
+    charts = client.jobs.charts(name)
+    matrix = np.asarray(charts["classification"]["confusion_matrix"]["matrix"])
+    # The holdout is 30% of the rows; the matrix counts each validation row once.
+    assert matrix.sum() == pytest.approx(round(0.3 * len(frame)), abs=1)
+    assert charts["classification"]["class_labels"] == sorted(frame.diagnosis.astype(str).unique())
+    roc = charts["classification"]["roc_curve"]["micro"]
+    assert roc["fpr"][0] == 0 and roc["tpr"][-1] == 1
+    assert client.jobs.charts(name, "test") == {}  # the job had no test data
+
+
 def test_every_trial_model_downloads(finished, tmp_path):
     client, name, frame, root = finished
     trials = [t for t in client.jobs.list_trials(name) if t.tags.get("cirrus.kind") == "trial"

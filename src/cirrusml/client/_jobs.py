@@ -259,6 +259,15 @@ class JobOperations:
         """The job's data guardrails (Azure's names, statuses and details); [] before profiling."""
         return self._store.guardrails(name)
 
+    def charts(self, name: str, kind: str = "validation") -> dict[str, Any]:
+        """The best model's chart data (Azure's run charts) on its ``validation`` rows (its
+        out-of-fold or validation predictions) or its ``test`` rows, by chart family:
+        ``classification`` (confusion matrix, ROC, precision-recall, calibration, gains, lift),
+        ``regression`` (residuals, predicted vs true), and for forecasts
+        ``forecast_horizon`` (actuals and forecasts per fold and series) and
+        ``forecast_horizon_metrics`` (errors by horizon step). {} until the job made them."""
+        return self._store.charts(name, kind)
+
     def featurization_summary(self, name: str) -> list[dict[str, Any]]:
         """How the best model featurizes each raw column; [] until the job has a best model."""
         return self._store.featurization_summary(name)

@@ -155,6 +155,8 @@ class EnsembleRecord:
     score: float | None = None
     loss: float = math.inf
     predictions: Any = None
+    #: The job rows ``predictions`` are of (the stack's holdout scores only the validation part).
+    rows: Any = None
     meta_learner: Any = None
     holdout_members: list[Any] | None = None  # StackEnsemble's members in holdout mode
 
@@ -367,6 +369,7 @@ class FinalPhase:
 
     def _record(self, record: EnsembleRecord, rows: np.ndarray, predictions: np.ndarray) -> None:
         record.index = len(self.loop.trials) + len(self.ensembles)
+        record.rows = rows
         record.metrics = _fold_metrics(self.plan, self.job_data, rows, predictions,
                                        self.positive_label)
         record.score = record.metrics.get(self.metric)
@@ -392,6 +395,24 @@ class FinalPhase:
                               f"{m.index}:{w:.2f}" for m, w in zip(record.members, record.weights)))
         recorder.event("trial", index=record.index, algorithm=record.kind, status="Completed",
                        score=record.score, seconds=0.0)
+
+    def validation_charts(self, best: TrialRecord | EnsembleRecord) -> dict[str, Any]:
+        """The task's chart data for ``best``'s validation predictions (out-of-fold after
+        cross-validation), each row with its fold."""
+        if isinstance(best, EnsembleRecord):
+            rows, predictions = best.rows, best.predictions
+        else:
+            assert best.output is not None
+            rows, predictions = best.output.validation_rows, best.output.predictions
+        where = {int(r): i for i, r in enumerate(rows)}
+        folds = np.zeros(len(rows), dtype=np.int64)
+        for number, (_train, valid) in enumerate(self.plan.folds):
+            positions = [where[int(r)] for r in valid if int(r) in where]
+            folds[positions] = number
+        jd = self.job_data
+        return self.task.charts(jd.X.iloc[rows], jd.y.iloc[rows], predictions, folds=folds,
+                                weights=None if jd.weights is None else jd.weights[rows],
+                                history=(jd.X, jd.y))
 
     # ---------------------------------------------------------------------- the choice
 

@@ -236,6 +236,17 @@ def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedDa
     return profile, own + guardrails
 
 
+def _save_charts(ctx: JobContext, kind: str, run_id: str,
+                 make: Callable[[], dict[str, Any]]) -> None:
+    """Chart data are a report: one that cannot be made is logged, never fatal to the job."""
+    try:
+        charts = make()
+    except (CirrusMLError, ValueError) as err:
+        ctx.log.warning("The %s charts could not be made: %s", kind, err)
+        return
+    ctx.recorder.save_charts(kind, charts, run_id)
+
+
 def _check_named_columns(job: AutoMLTabular) -> None:
     """Featurization settings must not name the target or weight column."""
     settings = job.featurization
@@ -479,6 +490,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     if summary:
         ctx.log.info("Featurization of the best model:\n%s", render_featurization_summary(summary))
     recorder.record_best(best.run_id, best.index, best.learner, metric, best_score)
+    _save_charts(ctx, "validation", best.run_id, lambda: final.validation_charts(best))
 
     steps = _FinalSteps(ctx, backend, job, data, data_path, task, best, seed, budget, deadline)
     n_ensembles = len(final.ensembles)
@@ -559,7 +571,8 @@ class _FinalSteps:
 
     def _test_task(self) -> tuple[Any, tuple[Any, ...], float]:
         d = self.data
-        return test_step, (self.model_path, d.X_test, d.y_test, d.w_test, self.task,
+        return test_step, (self.model_path, self.data_path, d.X_test, d.y_test, d.w_test,
+                           self.task,
                            getattr(self.job, "positive_label", None)), self._limit()
 
     def _onnx_task(self) -> tuple[Any, tuple[Any, ...], float]:
@@ -598,11 +611,16 @@ class _FinalSteps:
             "explanation": self._record_explanation}
         record[name](outcome.value)
 
-    def _record_test(self, value: tuple[dict[str, float], float]) -> None:
-        metrics, _seconds = value
+    def _record_test(self, value: tuple[dict[str, float], dict[str, Any] | str, float]
+                     ) -> None:
+        metrics, charts, _seconds = value
         ctx, d = self.ctx, self.data
         self.recorder.save_test_metrics(metrics, source=d.test_source,
                                         rows=len(d.y_test))  # type: ignore[arg-type]
+        if isinstance(charts, str):
+            ctx.log.warning("The test charts could not be made: %s", charts)
+        else:
+            self.recorder.save_charts("test", charts, self.recorder.parent_run_id)
         ctx.log.info("Test %s (%d rows): %.4f", self.job.primary_metric_name,
                      len(d.y_test),  # type: ignore[arg-type]
                      metrics.get(self.job.primary_metric_name, float("nan")))

@@ -67,12 +67,21 @@ def onnx_step(model_path: str, data_path: str, sample_rows: np.ndarray,
     return str(path), parity
 
 
-def test_step(model_path: str, X_test: pd.DataFrame, y_test: pd.Series,
+def test_step(model_path: str, data_path: str, X_test: pd.DataFrame, y_test: pd.Series,
               w_test: np.ndarray | None, task: Task, positive_label: Any
-              ) -> tuple[dict[str, float], float]:
-    """Every metric of the model on the test rows, and the seconds it took."""
+              ) -> tuple[dict[str, float], dict[str, Any] | str, float]:
+    """Every metric of the model on the test rows, their chart data (or why there is none:
+    charts are a report, never a reason to lose the metrics), and the seconds it took."""
     start = time.perf_counter()
     model = load_model(model_path)
     predictions = task.predict_holdout(model, X_test, y_test)
-    metrics = task.for_scoring(y_test).score(y_test, predictions, w_test, positive_label)
-    return metrics, time.perf_counter() - start
+    scoring = task.for_scoring(y_test)
+    metrics = scoring.score(y_test, predictions, w_test, positive_label)
+    data: JobData = cached_load(data_path)
+    charts: dict[str, Any] | str
+    try:
+        charts = scoring.charts(X_test, y_test, predictions, weights=w_test,
+                                history=(data.X, data.y))
+    except (CirrusMLError, ValueError) as err:
+        charts = str(err)
+    return metrics, charts, time.perf_counter() - start

@@ -30,7 +30,13 @@ import numpy as np
 import pandas as pd
 
 from cirrusml.exceptions import DataError, InvalidSpecError
-from cirrusml.metrics import PrimaryScorer, forecasting_metrics
+from cirrusml.metrics import (
+    PrimaryScorer,
+    forecast_horizon_chart,
+    forecast_horizons,
+    forecasting_metrics,
+    horizon_metrics,
+)
 from cirrusml.spec import TaskType
 from cirrusml.tasks._series import (
     SeriesCheck,
@@ -47,6 +53,9 @@ from cirrusml.tasks._series import (
 )
 from cirrusml.tasks._splits import SplitPlan
 from cirrusml.tasks._task import RegressionTask
+
+#: Series a forecast's chart data shows (Azure's studio shows 20).
+_CHART_SERIES = 20
 
 __all__ = ["ForecastingTask"]
 
@@ -244,6 +253,42 @@ class ForecastingTask(RegressionTask):
                                    np.asarray(predictions, dtype=float), codes,
                                    sample_weight=weights, history=self.histories or None,
                                    season_length=max(1, self.layout.season_length))
+
+    def charts(self, X: pd.DataFrame, y_true: Any, predictions: np.ndarray, *,
+               folds: np.ndarray | None = None, weights: np.ndarray | None = None,
+               history: tuple[pd.DataFrame, Any] | None = None) -> dict[str, Any]:
+        """The regression charts, the errors by horizon step (every row) and the
+        forecast-horizon chart: actuals and forecasts per fold and series, with the known
+        actuals of ``history`` before each origin (the first series by label only)."""
+        assert self.layout is not None
+        layout = self.layout
+        frame = pd.DataFrame(X).reset_index(drop=True)
+        y = np.asarray(y_true, dtype=float)
+        labels = series_labels(frame, layout.id_columns).astype(str).to_numpy()
+        times = pd.to_datetime(frame[layout.time_column]).to_numpy()
+        out = super().charts(frame, y, predictions, weights=weights)
+        steps = forecast_horizons(labels, times, folds)
+        out["forecast_horizon_metrics"] = horizon_metrics(y, predictions, steps,
+                                                          sample_weight=weights)
+        shown = set(sorted(set(labels.tolist()))[:_CHART_SERIES])
+        keep = np.isin(labels, list(shown))
+        context: dict[str, Any] = {}
+        if history is not None:
+            past = pd.DataFrame(history[0]).reset_index(drop=True)
+            past_labels = series_labels(past, layout.id_columns).astype(str).to_numpy()
+            mine = np.isin(past_labels, list(shown))
+            context = {"history_series": past_labels[mine],
+                       "history_times": pd.to_datetime(
+                           past[layout.time_column]).to_numpy()[mine],
+                       "history_values": np.asarray(history[1], dtype=float)[mine]}
+        chart = forecast_horizon_chart(labels[keep], times[keep], y[keep],
+                                       np.asarray(predictions, dtype=float)[keep],
+                                       fold=None if folds is None else np.asarray(folds)[keep],
+                                       **context)
+        # The counts describe every row, not only the series shown.
+        chart["n_series"] = len(set(labels.tolist()))
+        out["forecast_horizon"] = chart
+        return out
 
     @property
     def problem_type(self) -> str:

@@ -31,7 +31,13 @@ import numpy as np
 import pandas as pd
 
 from cirrusml.exceptions import DataError, InvalidSpecError
-from cirrusml.metrics import PrimaryScorer, classification_metrics, regression_metrics
+from cirrusml.metrics import (
+    PrimaryScorer,
+    classification_charts,
+    classification_metrics,
+    regression_charts,
+    regression_metrics,
+)
 from cirrusml.spec import TaskType
 from cirrusml.tasks._splits import SplitPlan, label_text, plan_splits
 
@@ -215,6 +221,14 @@ class Task(ABC):
               positive_label: Any = None) -> dict[str, float]:
         """Every metric of the task for ``predictions`` of ``y_true``."""
 
+    @abstractmethod
+    def charts(self, X: pd.DataFrame, y_true: Any, predictions: np.ndarray, *,
+               folds: np.ndarray | None = None, weights: np.ndarray | None = None,
+               history: tuple[pd.DataFrame, Any] | None = None) -> dict[str, Any]:
+        """Azure's run charts for ``predictions`` of the rows ``X`` (whose target is ``y_true``),
+        JSON-ready, by chart family. ``folds`` gives each row's cross-validation fold and
+        ``history`` (features, target) the known rows before them, for a forecast's charts."""
+
     def primary_scorer(self, metric: str, y_true: Any,
                        weights: np.ndarray | None = None) -> PrimaryScorer:
         """``metric`` scored fast and repeatedly on the same rows (ensemble selection)."""
@@ -293,6 +307,12 @@ class ClassificationTask(Task):
         return classification_metrics(np.asarray(y_true), predictions, self.classes or [],
                                       sample_weight=weights, positive_label=positive_label)
 
+    def charts(self, X: pd.DataFrame, y_true: Any, predictions: np.ndarray, *,
+               folds: np.ndarray | None = None, weights: np.ndarray | None = None,
+               history: tuple[pd.DataFrame, Any] | None = None) -> dict[str, Any]:
+        return {"classification": classification_charts(np.asarray(y_true), predictions,
+                                                        self.classes or [], weights)}
+
 
 class RegressionTask(Task):
     kind = TaskType.REGRESSION
@@ -339,3 +359,8 @@ class RegressionTask(Task):
               positive_label: Any = None) -> dict[str, float]:
         return regression_metrics(np.asarray(y_true, dtype=float), predictions,
                                   sample_weight=weights, y_min=self.y_min, y_max=self.y_max)
+
+    def charts(self, X: pd.DataFrame, y_true: Any, predictions: np.ndarray, *,
+               folds: np.ndarray | None = None, weights: np.ndarray | None = None,
+               history: tuple[pd.DataFrame, Any] | None = None) -> dict[str, Any]:
+        return {"regression": regression_charts(np.asarray(y_true, dtype=float), predictions)}

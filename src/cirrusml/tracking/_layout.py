@@ -46,6 +46,9 @@ class RunArtifacts:
     VALIDATION_PLAN = "outputs/validation_plan.json"
     COLUMN_PROFILE = "outputs/column_profile.json"
     TEST_METRICS = "outputs/test_metrics.json"
+    #: Chart data of the best model (``validation.json`` on the best child run, ``test.json``
+    #: on the parent run).
+    CHARTS = "outputs/charts"
     GLOBAL_IMPORTANCE = "outputs/explanation/global_importance.json"
     #: A failed trial's error and traceback.
     TRIAL_ERROR = "outputs/error.json"
@@ -137,6 +140,11 @@ class JobLayout:
     @property
     def featurization_summary(self) -> Path:
         return self.root / "featurization_summary.json"
+
+    def charts(self, kind: str) -> Path:
+        """``charts/<kind>.json``: the best model's chart data on the ``validation`` rows (its
+        out-of-fold or validation predictions) or on the ``test`` rows."""
+        return self.root / "charts" / f"{kind}.json"
 
     # ---------------------------------------------------------------------------- outputs
 

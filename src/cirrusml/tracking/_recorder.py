@@ -303,6 +303,12 @@ class JobRecorder:
                          metrics={"onnx_max_abs_diff": parity["max_abs_diff"]})
         self.update_record(onnx_model=str(path), onnx_parity=parity)
 
+    def save_charts(self, kind: str, charts: dict[str, Any], run_id: str) -> None:
+        """The best model's chart data on its ``validation`` or ``test`` rows: the job folder's
+        ``charts/<kind>.json`` and the artifact ``outputs/charts/<kind>.json`` of ``run_id``."""
+        _write_json(self.layout.charts(kind), charts)
+        self.tracker.log_json(run_id, charts, f"{RunArtifacts.CHARTS}/{kind}.json")
+
     def save_test_metrics(self, metrics: dict[str, float], *, source: str | None,
                           rows: int) -> None:
         """The best model's test metrics: ``test_*`` on the parent run, its artifact, and the

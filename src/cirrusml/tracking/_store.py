@@ -201,6 +201,12 @@ class JobStore:
         """The job's data guardrails (Azure's names, statuses and details); [] before profiling."""
         return list(self._json(name, self.layout(name).guardrails, []))
 
+    def charts(self, name: str, kind: str = "validation") -> dict[str, Any]:
+        """The best model's chart data on its ``validation`` or ``test`` rows; {} until made."""
+        if kind not in ("validation", "test"):
+            raise WorkspaceError(f"charts are kept for 'validation' or 'test' rows, not {kind!r}")
+        return dict(self._json(name, self.layout(name).charts(kind), {}))
+
     def featurization_summary(self, name: str) -> list[dict[str, Any]]:
         """How the best model featurizes each raw column; [] until the job has a best model."""
         return list(self._json(name, self.layout(name).featurization_summary, []))
