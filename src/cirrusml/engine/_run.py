@@ -237,10 +237,10 @@ def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedDa
 
 
 def _save_charts(ctx: JobContext, kind: str, run_id: str,
-                 make: Callable[[], dict[str, Any]]) -> None:
+                 make: Callable[..., dict[str, Any]], *args: Any) -> None:
     """Chart data are a report: one that cannot be made is logged, never fatal to the job."""
     try:
-        charts = make()
+        charts = make(*args)
     except (CirrusMLError, ValueError) as err:
         ctx.log.warning("The %s charts could not be made: %s", kind, err)
         return
@@ -490,7 +490,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     if summary:
         ctx.log.info("Featurization of the best model:\n%s", render_featurization_summary(summary))
     recorder.record_best(best.run_id, best.index, best.learner, metric, best_score)
-    _save_charts(ctx, "validation", best.run_id, lambda: final.validation_charts(best))
+    _save_charts(ctx, "validation", best.run_id, final.validation_charts, best)
 
     steps = _FinalSteps(ctx, backend, job, data, data_path, task, best, seed, budget, deadline)
     n_ensembles = len(final.ensembles)
