@@ -83,6 +83,7 @@ def create_app(scorer: Scorer, config: ServerConfig) -> FastAPI:
 
     app = FastAPI(title="cirrusml scoring", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
+    app.state.admission = admission
 
     def work(body: bytes, deadline: float) -> bytes | None:
         if time.monotonic() >= deadline:

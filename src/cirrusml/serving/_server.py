@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,9 @@ def serve(config: ServerConfig) -> None:
              "url": local_url(config.host, port)}
     if config.state_file:
         _write_json(Path(config.state_file), state)
+    # uvicorn hands a SIGTERM back to the process once it has shut down; as SystemExit, it lets
+    # the state file be removed on the way out.
+    signal.signal(signal.SIGTERM, _exit)
     try:
         if config.instance_count > 1:
             Multiprocess(settings, sockets=[sock]).run()
@@ -70,6 +74,10 @@ def serve(config: ServerConfig) -> None:
         sock.close()
         if config.state_file:
             _forget(Path(config.state_file))
+
+
+def _exit(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _log_config(log_file: str | None) -> dict[str, Any]:
