@@ -46,7 +46,7 @@ from cirrusml.exceptions import (
 )
 from cirrusml.spec import ListViewType, Model, parse_asset_reference
 from cirrusml.tracking._layout import RunArtifacts
-from cirrusml.tracking._mlflow import Tracker
+from cirrusml.tracking._mlflow import JOB_NAME_TAG, PARENT_TAG, Tracker
 from cirrusml.tracking._record import JobStatus
 from cirrusml.tracking._store import JobStore
 from cirrusml.tracking._workspace import Workspace
@@ -317,7 +317,12 @@ class ModelRegistry:
                 f"no run or job named '{run}' in {self.tracking_uri}; name a job, a child run "
                 "(<job>_<index>) or an MLflow run id.", field="path") from None
         tags = dict(found.data.tags)
-        return str(found.info.run_id), tags.get("cirrus.job_name")
+        job_name = tags.get(JOB_NAME_TAG)
+        if job_name is None and tags.get(PARENT_TAG):
+            with contextlib.suppress(MlflowException):
+                parent = self.tracker.get_run(tags[PARENT_TAG])
+                job_name = dict(parent.data.tags).get(JOB_NAME_TAG)
+        return str(found.info.run_id), job_name
 
     def _check_mlflow(self, source: _Source, path: str) -> None:
         if source.local is not None:
