@@ -413,3 +413,74 @@ def test_a_bad_yaml_file_names_the_file_and_the_field(tmp_path):
     not_a_mapping = _write(tmp_path, "list.yml", "- a\n- b\n")
     with pytest.raises(InvalidSpecError, match="must be a YAML mapping"):
         load_model(not_a_mapping)
+
+
+def test_azures_own_loaders_read_the_same_files_the_same_way(tmp_path):
+    from azure.ai.ml import load_model as azure_load_model
+    from azure.ai.ml import load_online_deployment as azure_load_deployment
+    from azure.ai.ml import load_online_endpoint as azure_load_endpoint
+
+    for folder in ("model", "onlinescoring", "environment"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "environment" / "conda.yml").write_text("name: env\n")
+    deployment = _write(tmp_path, "deployment.yml", f"""
+        $schema: {SCHEMAS}managedOnlineDeployment.schema.json
+        name: blue
+        endpoint_name: my-endpoint
+        model:
+          name: credit-model
+          version: 1
+          path: ./model
+          type: mlflow_model
+        code_configuration:
+          code: ./onlinescoring
+          scoring_script: score.py
+        environment:
+          conda_file: ./environment/conda.yml
+          image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest
+        instance_type: Standard_DS3_v2
+        instance_count: 2
+        request_settings:
+          request_timeout_ms: 3000
+          max_concurrent_requests_per_instance: 2
+        liveness_probe:
+          initial_delay: 30
+          failure_threshold: 4
+        """)
+    ours, theirs = load_online_deployment(deployment), azure_load_deployment(deployment)
+    for field in ("name", "endpoint_name", "instance_type", "instance_count"):
+        assert getattr(ours, field) == getattr(theirs, field), field
+    assert ours.model.name == theirs.model.name
+    assert ours.model.version == theirs.model.version
+    assert Path(ours.model.path) == Path(theirs.model.path)
+    assert ours.code_configuration.scoring_script == theirs.code_configuration.scoring_script
+    for field in ("request_timeout_ms", "max_concurrent_requests_per_instance"):
+        assert getattr(ours.request_settings, field) == getattr(theirs.request_settings, field)
+    for field in ("initial_delay", "failure_threshold"):
+        assert getattr(ours.liveness_probe, field) == getattr(theirs.liveness_probe, field)
+
+    endpoint = _write(tmp_path, "endpoint.yml", f"""
+        $schema: {SCHEMAS}managedOnlineEndpoint.schema.json
+        name: my-endpoint
+        auth_mode: key
+        traffic:
+          blue: 100
+        """)
+    ours_ep, theirs_ep = load_online_endpoint(endpoint), azure_load_endpoint(endpoint)
+    assert (ours_ep.name, ours_ep.auth_mode) == (theirs_ep.name, theirs_ep.auth_mode)
+    assert ours_ep.traffic == theirs_ep.traffic
+
+    model = _write(tmp_path, "model.yml", f"""
+        $schema: {SCHEMAS}model.schema.json
+        name: credit-model
+        version: 3
+        path: ./model
+        type: mlflow_model
+        stage: Production
+        tags:
+          team: risk
+        """)
+    ours_model, theirs_model = load_model(model), azure_load_model(model)
+    for field in ("name", "version", "type", "stage", "tags"):
+        assert getattr(ours_model, field) == getattr(theirs_model, field), field
+    assert Path(ours_model.path) == Path(theirs_model.path)

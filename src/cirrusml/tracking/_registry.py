@@ -84,6 +84,8 @@ class _Source:
 
     artifact_uri: str | None = None
     run_id: str | None = None
+    #: The path of the files inside the run's artifacts (with ``run_id``).
+    artifact_path: str = ""
     local: Path | None = None
     job_name: str | None = None
 
@@ -106,10 +108,6 @@ def _not_mlflow(where: str, field: str = "path") -> InvalidSpecError:
         f"'{where}' is not an MLflow model folder (it has no MLmodel file). Register the "
         "folder that holds MLmodel (a job's outputs/best_model), or use type=custom_model for "
         "other files.", field=field)
-
-
-def _missing(what: str) -> ModelNotFoundError:
-    return ModelNotFoundError(what)
 
 
 class ModelRegistry:
@@ -294,7 +292,8 @@ class ModelRegistry:
                 f"'{path}': run {run_id} has no artifacts at '{artifact_path}'.", field="path")
         base = str(info.artifact_uri).rstrip("/")
         uri = f"{base}/{artifact_path}" if artifact_path else base
-        return _Source(artifact_uri=uri, run_id=run_id, job_name=job_name or job)
+        return _Source(artifact_uri=uri, run_id=run_id, artifact_path=artifact_path,
+                       job_name=job_name or job)
 
     def _find_run(self, run: str) -> tuple[str, str | None]:
         """(MLflow run id, job name) of a run named by id, job name or ``<job>_<index>``."""
@@ -335,22 +334,25 @@ class ModelRegistry:
             if not (local / "MLmodel").is_file():
                 raise _not_mlflow(path)
             return
-        inner = source.artifact_uri.split("/artifacts/", 1)[-1] if source.run_id else ""
-        listed = {Path(a.path).name for a in self.client.list_artifacts(source.run_id, inner)}
+        listed = {Path(a.path).name for a in
+                  self.client.list_artifacts(source.run_id, source.artifact_path or None)}
         if "MLmodel" not in listed:
             raise _not_mlflow(path)
 
     # ------------------------------------------------------------------------------ read
 
-    def _names(self) -> builtins.list[str]:
-        out: builtins.list[str] = []
+    def _registered_models(self) -> builtins.list[Any]:
+        out: builtins.list[Any] = []
         token = None
         while True:
             page = self.client.search_registered_models(max_results=1000, page_token=token)
-            out.extend(str(m.name) for m in page)
+            out.extend(page)
             token = getattr(page, "token", None)
             if not token:
-                return sorted(out)
+                return out
+
+    def _names(self) -> builtins.list[str]:
+        return sorted(str(m.name) for m in self._registered_models())
 
     def _registered(self, name: str) -> Any:
         from mlflow.exceptions import MlflowException
@@ -361,7 +363,7 @@ class ModelRegistry:
             if err.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
         names = self._names()
-        raise _missing(
+        raise ModelNotFoundError(
             f"no model named '{name}' in the registry ({self.tracking_uri})."
             + suggestion(name, names)
             + (" List models with `cirrus model list`." if names else
@@ -399,8 +401,8 @@ class ModelRegistry:
             if err.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
         versions = [str(v.version) for v in self._versions(name)]
-        raise _missing(f"model '{name}' has no version {text}; its versions are "
-                       f"{', '.join(reversed(versions)) or 'none'}.")
+        raise ModelNotFoundError(f"model '{name}' has no version {text}; its versions are "
+                                 f"{', '.join(reversed(versions)) or 'none'}.")
 
     def get(self, name: str, version: str | int | None = None,
             label: str | None = None) -> Model:
@@ -421,13 +423,15 @@ class ModelRegistry:
 
     def _latest(self, name: str) -> Any:
         if self._container_archived(name):
-            raise _missing(f"model '{name}' is archived; restore it with `cirrus model restore "
-                           f"-n {name}` (models.restore('{name}')).")
+            raise ModelNotFoundError(
+                f"model '{name}' is archived; restore it with `cirrus model restore -n {name}` "
+                f"(models.restore('{name}')).")
         for candidate in self._versions(name):
             if not _is_true(dict(candidate.tags).get(ARCHIVED_TAG)):
                 return candidate
-        raise _missing(f"model '{name}' has no version that is not archived; restore one with "
-                       f"`cirrus model restore -n {name} -v <version>`.")
+        raise ModelNotFoundError(
+            f"model '{name}' has no version that is not archived; restore one with "
+            f"`cirrus model restore -n {name} -v <version>`.")
 
     def list(self, name: str | None = None, stage: str | None = None, *,
              list_view_type: ListViewType | str = ListViewType.ACTIVE_ONLY
@@ -442,7 +446,7 @@ class ModelRegistry:
 
         if name is None:
             out = []
-            for registered in self.client.search_registered_models(max_results=1000):
+            for registered in self._registered_models():
                 archived = _is_true(dict(registered.tags).get(ARCHIVED_TAG))
                 if shown(archived):
                     out.append(self._container_entity(registered, archived))
@@ -558,9 +562,8 @@ class ModelRegistry:
             self._registered(name)
             if archived:
                 self.client.set_registered_model_tag(name, ARCHIVED_TAG, "true")
-            else:
-                with contextlib.suppress(Exception):
-                    self.client.delete_registered_model_tag(name, ARCHIVED_TAG)
+            elif ARCHIVED_TAG in dict(self._registered(name).tags):
+                self.client.delete_registered_model_tag(name, ARCHIVED_TAG)
             return
         found = self._version(name, version)
         if archived:
