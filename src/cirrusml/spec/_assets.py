@@ -145,7 +145,7 @@ class EntityModel(SpecModel):
 
     def dump(self, dest: str | os.PathLike[str] | IO[str], **kwargs: Any) -> None:
         """Write the entity as a CLI v2 YAML file (a path or a text stream)."""
-        write_yaml(self._to_dict(), dest if not isinstance(dest, os.PathLike) else Path(dest))
+        write_yaml(self._to_dict(), Path(dest) if isinstance(dest, os.PathLike) else dest)
 
 
 class Model(EntityModel):
