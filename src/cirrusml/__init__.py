@@ -12,6 +12,15 @@ from cirrusml import automl, mltable
 from cirrusml._version import __version__
 from cirrusml.client import MLClient
 from cirrusml.data import Input, Output
-from cirrusml.spec import load_job
+from cirrusml.spec import (
+    load_batch_deployment,
+    load_batch_endpoint,
+    load_job,
+    load_model,
+    load_online_deployment,
+    load_online_endpoint,
+)
 
-__all__ = ["Input", "MLClient", "Output", "__version__", "automl", "load_job", "mltable"]
+__all__ = ["Input", "MLClient", "Output", "__version__", "automl", "load_batch_deployment",
+           "load_batch_endpoint", "load_job", "load_model", "load_online_deployment",
+           "load_online_endpoint", "mltable"]

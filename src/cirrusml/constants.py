@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from cirrusml.data._io import AssetTypes, InputOutputModes
-from cirrusml.spec import TabularTrainingMode
+from cirrusml.spec import ListViewType, TabularTrainingMode
 
-__all__ = ["AssetTypes", "InputOutputModes", "TabularTrainingMode"]
+__all__ = ["AssetTypes", "InputOutputModes", "ListViewType", "TabularTrainingMode"]

@@ -11,6 +11,7 @@ received and, where possible, how to fix it.
     │   └── MLTableError                      an MLTable file is malformed
     ├── NotSupportedYetError (NotImplementedError)
     ├── JobNotFoundError (KeyError)
+    ├── ModelNotFoundError (KeyError)         no registered model of that name or version
     ├── JobFailedError (RuntimeError)         raised by ``jobs.stream`` when a job ends Failed
     ├── WorkspaceError (RuntimeError)
     ├── TrialTimeoutError (TimeoutError)      a trial ran past ``trial_timeout_minutes``
@@ -30,6 +31,7 @@ __all__ = [
     "JobFailedError",
     "JobNotFoundError",
     "MLTableError",
+    "ModelNotFoundError",
     "NotFittedError",
     "NotSupportedYetError",
     "TrialTimeoutError",
@@ -78,6 +80,13 @@ class NotSupportedYetError(CirrusMLError, NotImplementedError):
 
 class JobNotFoundError(CirrusMLError, KeyError):
     """No job of that name in the workspace."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want the sentence as it is.
+        return str(self.args[0]) if self.args else ""
+
+
+class ModelNotFoundError(CirrusMLError, KeyError):
+    """No registered model of that name, version or label."""
 
     def __str__(self) -> str:  # KeyError quotes its argument; we want the sentence as it is.
         return str(self.args[0]) if self.args else ""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cirrusml.client._jobs import JobOperations
+from cirrusml.client._models import ModelOperations
 from cirrusml.exceptions import WorkspaceError
 from cirrusml.tracking import Workspace
 
@@ -49,6 +50,7 @@ class MLClient:
                     f"max_concurrent_jobs must be 1 or more, got {max_concurrent_jobs!r}.")
             self._workspace.update_settings(max_concurrent_jobs=int(max_concurrent_jobs))
         self.jobs = JobOperations(self._workspace, compute_notices=self._compute_notices)
+        self.models = ModelOperations(self._workspace)
 
     @classmethod
     def from_config(

@@ -1,7 +1,31 @@
-"""Job specifications (L1): the Azure-shaped job a user writes, in Python or YAML."""
+"""Job specifications (L1): the Azure-shaped job a user writes, in Python or YAML, and the
+Azure entities of assets, endpoints and deployments (``Model``, ``ManagedOnlineDeployment``...)."""
 
 from __future__ import annotations
 
+from cirrusml.spec._assets import (
+    MODEL_TYPES,
+    EntityModel,
+    Environment,
+    ListViewType,
+    Model,
+    load_model,
+    parse_asset_reference,
+)
+from cirrusml.spec._endpoints import (
+    BatchDeployment,
+    BatchEndpoint,
+    BatchRetrySettings,
+    CodeConfiguration,
+    ManagedOnlineDeployment,
+    ManagedOnlineEndpoint,
+    OnlineRequestSettings,
+    ProbeSettings,
+    load_batch_deployment,
+    load_batch_endpoint,
+    load_online_deployment,
+    load_online_endpoint,
+)
 from cirrusml.spec._enums import (
     FORECASTING_EXTENSION_MODELS,
     AzureEnum,
@@ -53,14 +77,21 @@ from cirrusml.spec._yaml import apply_overrides, dump_job, job_from_dict, load_j
 __all__ = [
     "FORECASTING_EXTENSION_MODELS",
     "JOB_CLASSES",
+    "MODEL_TYPES",
     "AutoMLTabular",
     "AzureEnum",
+    "BatchDeployment",
+    "BatchEndpoint",
+    "BatchRetrySettings",
     "BlockedTransformers",
     "ClassificationJob",
     "ClassificationModels",
     "ClassificationPrimaryMetrics",
     "ClassificationTrainingSettings",
+    "CodeConfiguration",
     "ColumnTransformer",
+    "EntityModel",
+    "Environment",
     "FeatureLags",
     "FeatureType",
     "FeaturizationMode",
@@ -70,7 +101,13 @@ __all__ = [
     "ForecastingSettings",
     "ForecastingTrainingSettings",
     "JobService",
+    "ListViewType",
     "LogVerbosity",
+    "ManagedOnlineDeployment",
+    "ManagedOnlineEndpoint",
+    "Model",
+    "OnlineRequestSettings",
+    "ProbeSettings",
     "RegressionJob",
     "RegressionModels",
     "RegressionPrimaryMetrics",
@@ -91,8 +128,14 @@ __all__ = [
     "dump_job",
     "forecasting",
     "job_from_dict",
+    "load_batch_deployment",
+    "load_batch_endpoint",
     "load_job",
+    "load_model",
+    "load_online_deployment",
+    "load_online_endpoint",
     "metric_report_name",
+    "parse_asset_reference",
     "read_yaml",
     "regression",
     "resolved_limits",

@@ -6,6 +6,8 @@
   :class:`TrialStatus`.
 * :class:`JobStore` is the one reader of jobs (and the client's side of their records).
 * :class:`JobRecorder` is the one writer of a running job: its MLflow runs and its folder.
+* :class:`ModelRegistry` holds the registered models (MLflow's model registry), and
+  :func:`resolve_model` turns a model reference into a local MLflow model folder.
 * :class:`Workspace` holds what is not one job's: settings, computes, queue slots, job names.
 """
 
@@ -15,6 +17,12 @@ from cirrusml.tracking._layout import JobLayout, RunArtifacts
 from cirrusml.tracking._mlflow import BEST_CHILD_TAG, JOB_NAME_TAG, PARENT_TAG, Tracker
 from cirrusml.tracking._record import JobRecord, JobStatus, TrialStatus
 from cirrusml.tracking._recorder import JobRecorder
+from cirrusml.tracking._registry import (
+    ARCHIVED_TAG,
+    REGISTRY_EXPERIMENT,
+    ModelRegistry,
+    resolve_model,
+)
 from cirrusml.tracking._store import CodeInputs, JobStore, TrialRun
 from cirrusml.tracking._workspace import (
     ACTIVE_STATUSES,
@@ -28,9 +36,11 @@ from cirrusml.tracking._workspace import (
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "ARCHIVED_TAG",
     "BEST_CHILD_TAG",
     "JOB_NAME_TAG",
     "PARENT_TAG",
+    "REGISTRY_EXPERIMENT",
     "TERMINAL_STATUSES",
     "CodeInputs",
     "JobLayout",
@@ -38,6 +48,7 @@ __all__ = [
     "JobRecorder",
     "JobStatus",
     "JobStore",
+    "ModelRegistry",
     "RunArtifacts",
     "Tracker",
     "TrialRun",
@@ -47,4 +58,5 @@ __all__ = [
     "now_iso",
     "process_alive",
     "process_start_time",
+    "resolve_model",
 ]
