@@ -260,7 +260,8 @@ class _Scorer:
     def __init__(self, model: Any, method: str) -> None:
         if method not in METHODS:
             raise DataError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
-        if method == "predict_proba" and not hasattr(model, "predict_proba"):
+        if method == "predict_proba" and not (hasattr(model, "predict_proba")
+                                              and hasattr(model, "classes_")):
             raise DataError("method 'predict_proba' needs a classification model, and this "
                             "model gives no probabilities; use method 'predict'.")
         self.model = model
