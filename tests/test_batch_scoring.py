@@ -94,7 +94,8 @@ def test_parquet_in_and_out_with_concurrent_mini_batches_keeps_the_order(models,
     pd.testing.assert_frame_equal(out[rows.columns], rows)
     _, expected = _expected(models, rows)
     assert (out["prediction"].to_numpy() == expected).all()
-    assert seen[-1] == (len(rows), len(rows)) and {t for _, t in seen} == {len(rows)}
+    assert seen[-1] == (len(rows), len(rows))
+    assert {t for _, t in seen} == {len(rows)}
 
 
 def test_probabilities_come_one_column_per_class(models, rows, tmp_path):
@@ -162,7 +163,8 @@ def test_forecasts_carry_their_origin_and_do_not_depend_on_the_chunk_size(models
     future.to_csv(tmp_path / "future.csv", index=False)
     summary = score_file(models["forecaster"], tmp_path / "future.csv", tmp_path / "f.csv",
                          mini_batch_size=3)
-    assert summary.forecast and summary.mini_batches == 1  # a forecast is scored whole
+    assert summary.forecast
+    assert summary.mini_batches == 1  # a forecast is scored whole
     out = pd.read_csv(tmp_path / "f.csv", parse_dates=["day", "forecast_origin"])
     assert list(out.columns) == ["store", "day", "promo", "prediction", "forecast_origin"]
     last = models["history"].groupby("store").day.max()
@@ -195,7 +197,8 @@ def test_a_bad_row_names_file_row_and_column_and_leaves_no_partial_output(models
         score_file(models["classifier"], tmp_path / "bad.csv", target, mini_batch_size=100)
     message = str(caught.value)
     assert f"data row 451 of '{tmp_path / 'bad.csv'}'" in message
-    assert "column 'mean_radius'" in message and "'twelve' is not a number" in message
+    assert "column 'mean_radius'" in message
+    assert "'twelve' is not a number" in message
     assert target.read_text(encoding="utf-8") == "an earlier run's predictions\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "predictions.csv"]
 
@@ -210,7 +213,8 @@ def test_a_mini_batch_that_always_times_out_is_retried_then_fails_by_name(models
                    retry_settings=BatchRetrySettings(max_retries=2, timeout=1e-6))
     message = str(caught.value)
     assert f"Mini-batch 0 (data rows 1-{len(rows)} of '{tmp_path / 'in.csv'}')" in message
-    assert "all 3 attempt(s) (max_retries=2)" in message and "timeout" in message
+    assert "all 3 attempt(s) (max_retries=2)" in message
+    assert "timeout" in message
     retried = [r for r in caplog.records if "retrying" in r.getMessage()]
     assert len(retried) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
@@ -265,7 +269,8 @@ def test_the_cli_scores_a_file_with_a_progress_bar(models, rows, tmp_path):
     assert f"Scored {len(rows)} rows in 3 mini-batch(es)" in result.stdout
     assert "scoring" in result.stderr  # the progress bar
     out = pd.read_parquet(tmp_path / "out.parquet")
-    assert len(out) == len(rows) and "probability_benign" in out.columns
+    assert len(out) == len(rows)
+    assert "probability_benign" in out.columns
 
 
 @pytest.mark.parametrize(("args", "needle"), [
@@ -283,7 +288,8 @@ def test_cli_errors_are_one_line_without_traceback(models, rows, tmp_path, args,
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(error) == 1 and needle in result.stderr.replace("\n", " "), result.stderr
+    assert len(error) == 1, result.stderr
+    assert needle in result.stderr.replace("\n", " "), result.stderr
 
 
 def test_a_forecasting_model_refuses_probabilities(models, tmp_path):

@@ -92,7 +92,7 @@ class BatchRetrySettings:
                 or self.max_retries < 0:
             raise DataError(f"retry_settings.max_retries must be 0 or more, got "
                             f"{self.max_retries!r}.")
-        if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) \
+        if isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) \
                 or not self.timeout > 0:
             raise DataError(f"retry_settings.timeout must be a positive number of seconds, got "
                             f"{self.timeout!r}.")
@@ -182,7 +182,7 @@ def _kind_of_values(values: list[Any]) -> str:
         return "unknown"
     if all(isinstance(v, bool) for v in present):
         return "boolean"
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
         return "number"
     if all(isinstance(v, str) for v in present):
         return "datetime"  # a non-text column whose example values are text: dates

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from cirrusml.data import MLTable, load_mltable, read_columns
 from cirrusml.data._files import (
+    ENCODINGS,
     MISSING_TOKENS,
     MLTABLE_HINT,
     DelimitedOptions,
@@ -274,8 +275,6 @@ def _parquet_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
 
 
 def _json_chunks(path: Path, spec: _ReadSpec, rows: int) -> Iterator[pd.DataFrame]:
-    from cirrusml.data._files import ENCODINGS
-
     try:
         with pd.read_json(path, lines=True, chunksize=rows, dtype=False, convert_dates=False,
                           encoding=ENCODINGS.get(spec.encoding, spec.encoding)) as reader:
