@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cirrusml._version import __version__
+from cirrusml.cli._batch import batch_app
 from cirrusml.cli._models import model_app
 from cirrusml.exceptions import CirrusMLError, InvalidSpecError
 from cirrusml.tracking import JobRecord, JobStatus
@@ -37,6 +38,7 @@ job_app = typer.Typer(help="Submit and manage AutoML jobs (like `az ml job`).",
                       no_args_is_help=True)
 app.add_typer(job_app, name="job")
 app.add_typer(model_app, name="model")
+app.add_typer(batch_app, name="batch")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -45,6 +45,7 @@ import pandas as pd
 import yaml
 
 from cirrusml.data._files import local_path
+from cirrusml.data._mltable_base import Frame
 from cirrusml.data._mltable_checks import (
     COLUMN_TYPES,
     TOP_LEVEL_KEYS,
@@ -216,13 +217,24 @@ class MLTable:
     def _read_step(self, files: list[Path]) -> ReadStep:
         return self._read if self._read is not None else read_step_for(files, self._check)
 
-    def to_pandas_dataframe(self) -> pd.DataFrame:
-        """Read every file, concatenate them in path order and apply the transformations."""
-        files = self._paths.files()
-        frame = self._read_step(files).read(files)
+    def files(self) -> list[Path]:
+        """Every file the table reads, in path order."""
+        return self._paths.files()
+
+    def read_step(self) -> ReadStep:
+        """The step that reads the files: the table's own, or the default for their format."""
+        return self._read_step(self.files())
+
+    def transform(self, frame: Frame) -> Frame:
+        """Run the transformations after the read step on rows the read step gave."""
         for step in self._later:
             frame = step.apply(frame, self._check)
-        return frame.df
+        return frame
+
+    def to_pandas_dataframe(self) -> pd.DataFrame:
+        """Read every file, concatenate them in path order and apply the transformations."""
+        files = self.files()
+        return self.transform(self._read_step(files).read(files)).df
 
     def show(self, count: int = 20) -> pd.DataFrame:
         """The first ``count`` rows as a DataFrame."""
