@@ -14,6 +14,7 @@ received and, where possible, how to fix it.
     ├── ModelNotFoundError (KeyError)         no registered model of that name or version
     ├── JobFailedError (RuntimeError)         raised by ``jobs.stream`` when a job ends Failed
     ├── WorkspaceError (RuntimeError)
+    ├── BatchEndpointNotFoundError (KeyError)  no batch endpoint (or deployment) of that name
     ├── TrialTimeoutError (TimeoutError)      a trial ran past ``trial_timeout_minutes``
     └── NotFittedError (ValueError, AttributeError)
 
@@ -24,6 +25,7 @@ received and, where possible, how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "BatchEndpointNotFoundError",
     "CirrusMLError",
     "DataError",
     "InvalidSpecError",
@@ -98,6 +100,13 @@ class JobFailedError(CirrusMLError, RuntimeError):
 
 class WorkspaceError(CirrusMLError, RuntimeError):
     """The workspace folder is missing, unreadable or inconsistent."""
+
+
+class BatchEndpointNotFoundError(CirrusMLError, KeyError):
+    """No batch endpoint, or no deployment in it, of that name."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want the sentence as it is.
+        return str(self.args[0]) if self.args else ""
 
 
 class TrialTimeoutError(CirrusMLError, TimeoutError):

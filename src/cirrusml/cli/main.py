@@ -23,7 +23,13 @@ from rich.table import Table
 from rich.text import Text
 
 from cirrusml._version import __version__
-from cirrusml.cli._batch import batch_app
+from cirrusml.cli._batch import (
+    batch_app,
+    batch_deployment_app,
+    batch_endpoint_app,
+    show_batch_job,
+    stream_batch_job,
+)
 from cirrusml.cli._models import model_app
 from cirrusml.exceptions import CirrusMLError, InvalidSpecError
 from cirrusml.tracking import JobRecord, JobStatus
@@ -39,6 +45,8 @@ job_app = typer.Typer(help="Submit and manage AutoML jobs (like `az ml job`).",
 app.add_typer(job_app, name="job")
 app.add_typer(model_app, name="model")
 app.add_typer(batch_app, name="batch")
+app.add_typer(batch_endpoint_app, name="batch-endpoint")
+app.add_typer(batch_deployment_app, name="batch-deployment")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -294,7 +302,10 @@ def _summary(client: Any, name: str, record: JobRecord) -> int:
 @job_app.command("stream")
 def job_stream(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
     """Follow a job until it ends (re-attach at any time)."""
-    raise typer.Exit(_stream(_client(workspace), name))
+    client = _client(workspace)
+    if client.jobs.job_record(name).is_batch:
+        raise typer.Exit(stream_batch_job(client, name))
+    raise typer.Exit(_stream(client, name))
 
 
 # ------------------------------------------------------------------------------ show / list
@@ -305,6 +316,9 @@ def job_show(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
     """Show a job: status, timings, best model, and the leaderboard of its trials."""
     client = _client(workspace)
     record = client.jobs.job_record(name)
+    if record.is_batch:
+        show_batch_job(client, name)
+        return
     job = client.jobs.get(name)
     table = Table(show_header=False, box=None, title=f"Job {name}", title_justify="left")
     rows = [

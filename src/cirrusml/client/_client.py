@@ -51,6 +51,15 @@ class MLClient:
             self._workspace.update_settings(max_concurrent_jobs=int(max_concurrent_jobs))
         self.jobs = JobOperations(self._workspace, compute_notices=self._compute_notices)
         self.models = ModelOperations(self._workspace)
+        # Batch scoring: endpoints, deployments and endpoint-less batch jobs (client/_batch.py).
+        from cirrusml.client._batch import (
+            BatchDeploymentOperations,
+            BatchEndpointOperations,
+            BatchScoringOperations,
+        )
+        self.batch_endpoints = BatchEndpointOperations(self._workspace)
+        self.batch_deployments = BatchDeploymentOperations(self._workspace)
+        self.batch_scoring = BatchScoringOperations(self._workspace)
 
     @classmethod
     def from_config(

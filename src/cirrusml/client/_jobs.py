@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from cirrusml.client._batch import BatchJob, batch_job
 from cirrusml.client._launcher import settle, start_runner
 from cirrusml.data._checks import check_job_columns
 from cirrusml.data._io import Input
@@ -159,7 +160,9 @@ class JobOperations:
             self._store.transition(name, JobStatus.FAILED,
                                    error=f"could not start the job: {err}")
             raise
-        return self.get(name)
+        submitted = self.get(name)
+        assert isinstance(submitted, AutoMLTabular)
+        return submitted
 
     @staticmethod
     def _absolute_paths(job: AutoMLTabular) -> AutoMLTabular:
@@ -195,13 +198,13 @@ class JobOperations:
 
     # ---------------------------------------------------------------------------- resume
 
-    def resume(self, name: str) -> AutoMLTabular:
+    def resume(self, name: str) -> AutoMLTabular | BatchJob:
         """Start a job whose runner was killed or crashed again, from its recorded trials.
 
         Allowed for a job that failed because its runner died (or whose runner is gone while it
         was queued or running); refused with ``CirrusMLError`` for a job that is still running,
         completed, was canceled, or failed on its own (bad input). Returns at once, like
-        :meth:`create_or_update`.
+        :meth:`create_or_update`. A batch scoring job starts over.
         """
         self._store.prepare_resume(name)
         try:
@@ -214,7 +217,10 @@ class JobOperations:
 
     # ------------------------------------------------------------------------------ read
 
-    def _job_from_record(self, record: JobRecord) -> AutoMLTabular:
+    def _job_from_record(self, record: JobRecord) -> Any:
+        """The job entity of a record: an AutoML job, or a :class:`BatchJob`."""
+        if record.is_batch:
+            return batch_job(self._store, record)
         name = record.name
         layout = self._store.layout(name)
         try:
@@ -233,8 +239,9 @@ class JobOperations:
         job.studio_url = studio
         return job
 
-    def get(self, name: str) -> AutoMLTabular:
-        """The job named ``name``, with its current ``status``."""
+    def get(self, name: str) -> AutoMLTabular | BatchJob:
+        """The job named ``name``, with its current ``status`` (a batch scoring job comes as a
+        :class:`BatchJob`)."""
         return self._job_from_record(self._store.refresh(name))
 
     def record(self, name: str) -> dict[str, Any]:
@@ -478,7 +485,7 @@ class JobOperations:
         logs = dest / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         shutil.copy2(layout.log, logs / "job_log.txt")
-        for path in (layout.job_file, layout.record, layout.events):
+        for path in (layout.job_file, layout.batch_settings, layout.record, layout.events):
             if path.exists():
                 shutil.copy2(path, dest / path.name)
         self._store.download_run_artifacts(name, dest / "mlflow")

@@ -1,6 +1,8 @@
 """Starting a job's runner process, and reaping the runners this process started.
 
-A runner is ``python -m cirrusml.client._runner WORKSPACE NAME [--resume]``, a child in a session
+A runner is ``python -m cirrusml.client._runner WORKSPACE NAME [--resume]`` for an AutoML job and
+``python -m cirrusml.serving.batch --workspace WORKSPACE --job NAME`` for a batch scoring job
+(started by module name: the client does not import serving), a child in a session
 of its own (so that it outlives the caller and a cancel can stop its whole process group) with
 no double fork (so that it stays in the caller's process tree). Its output goes to the job log.
 """
@@ -15,7 +17,10 @@ import sys
 from cirrusml.client._runner import RESUME_FLAG
 from cirrusml.tracking import JobStore, process_start_time
 
-__all__ = ["reap", "settle", "start_runner"]
+__all__ = ["BATCH_RUNNER", "reap", "settle", "start_runner"]
+
+#: The module that runs a batch scoring job (``python -m``).
+BATCH_RUNNER = "cirrusml.serving.batch"
 
 #: Runner processes started by this process, kept so that they are reaped when they end.
 _RUNNERS: list[subprocess.Popen[bytes]] = []
@@ -42,12 +47,18 @@ def settle(pid: int | None, timeout: float = 15.0) -> None:
 
 
 def start_runner(store: JobStore, name: str, *, resume: bool = False) -> int:
-    """Start job ``name``'s runner and record its pid; returns the pid."""
+    """Start job ``name``'s runner (the one its record's ``type`` calls for) and record its
+    pid; returns the pid. A batch job has nothing to resume from: it starts over."""
     reap()
     layout = store.layout(name)
-    command = [sys.executable, "-m", "cirrusml.client._runner", str(store.workspace.root), name]
-    if resume:
-        command.append(RESUME_FLAG)
+    if store.read(name).is_batch:
+        command = [sys.executable, "-m", BATCH_RUNNER, "--workspace",
+                   str(store.workspace.root), "--job", name]
+    else:
+        command = [sys.executable, "-m", "cirrusml.client._runner", str(store.workspace.root),
+                   name]
+        if resume:
+            command.append(RESUME_FLAG)
     log = open(layout.log, "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(

@@ -8,11 +8,19 @@
 * :class:`JobRecorder` is the one writer of a running job: its MLflow runs and its folder.
 * :class:`ModelRegistry` holds the registered models (MLflow's model registry), and
   :func:`resolve_model` turns a model reference into a local MLflow model folder.
+* :class:`BatchEndpointStore` holds the batch endpoints and their deployments;
+  :class:`BatchJobSettings` is what a batch scoring job scores and how.
 * :class:`Workspace` holds what is not one job's: settings, computes, queue slots, job names.
 """
 
 from __future__ import annotations
 
+from cirrusml.tracking._batch_endpoints import (
+    BatchDeploymentRecord,
+    BatchEndpointRecord,
+    BatchEndpointStore,
+    BatchJobSettings,
+)
 from cirrusml.tracking._layout import JobLayout, RunArtifacts
 from cirrusml.tracking._mlflow import BEST_CHILD_TAG, JOB_NAME_TAG, PARENT_TAG, Tracker
 from cirrusml.tracking._record import JobRecord, JobStatus, TrialStatus
@@ -42,6 +50,10 @@ __all__ = [
     "PARENT_TAG",
     "REGISTRY_EXPERIMENT",
     "TERMINAL_STATUSES",
+    "BatchDeploymentRecord",
+    "BatchEndpointRecord",
+    "BatchEndpointStore",
+    "BatchJobSettings",
     "CodeInputs",
     "JobLayout",
     "JobRecord",

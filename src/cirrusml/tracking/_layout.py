@@ -5,6 +5,7 @@ CLI and later the studio and serving read them (through :class:`~cirrusml.tracki
 nobody else spells a file name of a job folder. ``jobs/<name>/`` holds::
 
     job.yml                                   the job as submitted (data paths made absolute)
+    batch.json                                a batch scoring job's settings (instead of job.yml)
     record.json                               the job's record (:class:`JobRecord`)
     record.lock                               held while the record is read-modified-written
     log.txt                                   the runner's log (what ``jobs.stream`` prints)
@@ -20,6 +21,7 @@ nobody else spells a file name of a job folder. ``jobs/<name>/`` holds::
     outputs/explanation/global_importance.json  the best model's global importance
     outputs/explanation/background.pkl        rows that per-row explanations compare against
     outputs/onnx_model/model.onnx             the ONNX export (ONNX-compatible jobs)
+    outputs/score/<output_file_name>          a batch scoring job's predictions (``score``)
 
 Every folder under ``outputs/`` is a named output of the job (``jobs.download(output_name=)``).
 
@@ -69,6 +71,11 @@ class JobLayout:
     @property
     def job_file(self) -> Path:
         return self.root / "job.yml"
+
+    @property
+    def batch_settings(self) -> Path:
+        """A batch scoring job's settings (:class:`~cirrusml.tracking.BatchJobSettings`)."""
+        return self.root / "batch.json"
 
     @property
     def record(self) -> Path:
@@ -185,6 +192,11 @@ class JobLayout:
     @property
     def onnx_model(self) -> Path:
         return self.onnx_dir / "model.onnx"
+
+    @property
+    def score_dir(self) -> Path:
+        """A batch scoring job's ``score`` output (Azure's name): the predictions file."""
+        return self.outputs_dir / "score"
 
     def named_outputs(self) -> dict[str, Path]:
         """The job's named outputs that hold something, by name."""

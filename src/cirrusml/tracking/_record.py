@@ -6,13 +6,18 @@ existed read the same.
 
 Who writes which keys of ``record.json``:
 
-* the client at submission: ``name``, ``status``, ``created``, ``task``, ``experiment_name``,
+* the client at submission: ``name``, ``type``, ``status``, ``created``, ``task``,
+  ``experiment_name``,
   ``display_name``, ``description``, ``compute``, ``tracking_uri``, ``notices``; when it starts
   a runner: ``pid``, ``pid_started``; on a cancel: ``cancel_requested``; when it finds the runner
   dead: ``status``, ``error``, ``runner_lost``; on a resume: ``resumed``, ``resumed_at``;
 * the runner (through :class:`~cirrusml.tracking.JobRecorder`): ``started``, the MLflow ids,
   ``ended``, ``error``, and the results (``best_*``, ``primary_metric``, ``stop_reason``,
-  ``trials``, ``search_seconds``, ``test_metrics``, ``onnx_model``, ``onnx_parity``).
+  ``trials``, ``search_seconds``, ``test_metrics``, ``onnx_model``, ``onnx_parity``); a batch
+  scoring job's runner writes ``batch_summary`` instead of the AutoML results.
+
+``type`` is the kind of job: ``automl`` (the default, left out of the file) or ``batch`` (a batch
+scoring job, whose settings are in the job folder's ``batch.json``).
 
 Keys this module does not know are kept in :attr:`JobRecord.extra` and written back unchanged.
 """
@@ -59,6 +64,8 @@ TERMINAL = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
 ACTIVE = tuple(s for s in JobStatus if s not in TERMINAL)
 #: Fields left out of ``record.json`` while they hold their empty default.
 _OMITTED_WHEN_EMPTY = ("test_metrics", "resumed")
+#: The kinds of job (``JobRecord.type``).
+JOB_TYPES: tuple[str, ...] = ("automl", "batch")
 
 
 class TrialStatus(StrEnum):
@@ -89,6 +96,8 @@ class JobRecord:
 
     name: str
     status: JobStatus = JobStatus.NOT_STARTED
+    #: ``automl`` or ``batch`` (a batch scoring job).
+    type: str = "automl"
     created: str | None = None
     started: str | None = None
     ended: str | None = None
@@ -122,6 +131,8 @@ class JobRecord:
     test_metrics: dict[str, float] = field(default_factory=dict)
     onnx_model: str | None = None
     onnx_parity: dict[str, Any] | None = None
+    #: A batch scoring job's result: ``rows``, ``mini_batches``, ``retries``, ``output``.
+    batch_summary: dict[str, Any] | None = None
     #: Keys of the file this class does not name, kept as they are.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -139,9 +150,12 @@ class JobRecord:
             raise WorkspaceError(
                 f"job '{values['name']}' has an unknown status {values.get('status')!r} in its "
                 "record.") from None
-        for key in ("notices", "test_metrics", "resumed"):
+        for key in ("notices", "test_metrics", "resumed", "type"):
             if values.get(key) is None:
                 values.pop(key, None)  # written as null: the field's default
+        if values.get("type", "automl") not in JOB_TYPES:
+            raise WorkspaceError(
+                f"job '{values['name']}' has an unknown type {values['type']!r} in its record.")
         return cls(**values, extra={k: v for k, v in data.items() if k not in known})
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,7 +166,8 @@ class JobRecord:
             if f.name == "extra":
                 continue
             value = getattr(self, f.name)
-            if value is None or (f.name in _OMITTED_WHEN_EMPTY and not value):
+            if value is None or (f.name in _OMITTED_WHEN_EMPTY and not value) \
+                    or (f.name == "type" and value == "automl"):
                 continue
             out[f.name] = str(value) if isinstance(value, StrEnum) else value
         out.update(self.extra)
@@ -167,6 +182,11 @@ class JobRecord:
     @property
     def is_active(self) -> bool:
         return self.status.is_active
+
+    @property
+    def is_batch(self) -> bool:
+        """A batch scoring job (``type: batch``)."""
+        return self.type == "batch"
 
     @property
     def resumable(self) -> bool:

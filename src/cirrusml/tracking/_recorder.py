@@ -170,6 +170,18 @@ class JobRecorder:
         """The column profile (column name → profile dict) as a parent-run artifact."""
         self.tracker.log_json(self.parent_run_id, profile, RunArtifacts.COLUMN_PROFILE)
 
+    # ------------------------------------------------------------------------ batch jobs
+
+    def score_output(self, file_name: str) -> Path:
+        """Where a batch scoring job writes its predictions: the ``score`` output (its folder
+        made)."""
+        self.layout.score_dir.mkdir(parents=True, exist_ok=True)
+        return self.layout.score_dir / file_name
+
+    def save_batch_summary(self, **summary: Any) -> None:
+        """A batch scoring job's result in its record (``rows``, ``mini_batches``, ...)."""
+        self.update_record(batch_summary=summary)
+
     def worker_data_path(self) -> Path:
         """Where the prepared data for the trial workers goes (its folder made)."""
         self.layout.work_dir.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from cirrusml.exceptions import CirrusMLError, JobNotFoundError, WorkspaceError
+from cirrusml.tracking._batch_endpoints import BatchJobSettings
 from cirrusml.tracking._layout import JobLayout
 from cirrusml.tracking._mlflow import RUN_NAME_TAG, Tracker
 from cirrusml.tracking._record import JobRecord, JobStatus, TrialStatus
@@ -133,6 +134,22 @@ class JobStore:
         """A new job folder holding ``record`` (with an empty log and event file)."""
         self.workspace.create_job(name, record.to_dict())
         return self.layout(name)
+
+    def create_batch(self, name: str, record: JobRecord, settings: BatchJobSettings
+                     ) -> JobLayout:
+        """A new batch scoring job folder: ``record`` (``type: batch``) and its settings."""
+        if not record.is_batch:
+            raise WorkspaceError(f"job '{name}': a batch job's record has type 'batch'.")
+        layout = self.create(name, record)
+        settings.write(layout.batch_settings)
+        return layout
+
+    def batch_settings(self, name: str) -> BatchJobSettings:
+        """A batch scoring job's settings (``batch.json``)."""
+        record = self.read(name)
+        if not record.is_batch:
+            raise CirrusMLError(f"job '{name}' is an {record.type} job, not a batch scoring job.")
+        return BatchJobSettings.read(self.layout(name).batch_settings)
 
     def update(self, name: str, **changes: Any) -> JobRecord:
         """Set record fields (under the record's lock)."""
