@@ -49,7 +49,7 @@ def models(tmp_path_factory):
     assert client.jobs.wait(forecaster, timeout=600) == "Completed", client.jobs.record(forecaster)
     return {"classifier": client.jobs.layout(classifier).best_model,
             "forecaster": client.jobs.layout(forecaster).best_model,
-            "history": history}
+            "history": history, "workspace": root / "ws"}
 
 
 @pytest.fixture(scope="module")
@@ -260,23 +260,31 @@ def test_peak_memory_does_not_grow_with_the_file(models, rows, tmp_path):
     assert peaks["big"] - peaks["small"] < 0.1 * whole, (peaks, whole)
 
 
-def test_the_cli_scores_a_file_with_a_progress_bar(models, rows, tmp_path):
+def test_the_cli_scores_a_file_in_a_batch_job_with_a_progress_bar(models, rows, tmp_path):
     rows.to_csv(tmp_path / "in.csv", index=False)
     result = cirrus("batch", "score", "--model", str(models["classifier"]), "--input",
                     str(tmp_path / "in.csv"), "--output", str(tmp_path / "out.parquet"),
-                    "--chunk-size", "200", "--method", "predict_proba")
+                    "--chunk-size", "200", "--method", "predict_proba",
+                    workspace=models["workspace"])
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Scored {len(rows)} rows in 3 mini-batch(es)" in result.stdout
     assert "scoring" in result.stderr  # the progress bar
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert len(out) == len(rows)
     assert "probability_benign" in out.columns
+    # The scoring ran as a batch job of the workspace, its predictions its `score` output.
+    job = result.stderr.split("Batch job", 1)[1].split()[0]
+    batch = MLClient(workspace=models["workspace"]).jobs.get(job)
+    assert batch.status == "Completed"
+    pd.testing.assert_frame_equal(pd.read_parquet(batch.outputs["score"].path), out)
 
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["--output", "out.txt"], "must end in .csv or .parquet"),
-    (["--model", "nowhere"], "--model 'nowhere' is not a model folder"),
+    (["--model", "nowhere"], "no model named 'nowhere'"),
+    (["--model", "nowhere:2"], "no model named 'nowhere'"),
     (["--method", "predict_log"], "method must be one of predict, predict_proba"),
+    (["--input", "missing.csv"], "missing.csv' does not exist"),
 ])
 def test_cli_errors_are_one_line_without_traceback(models, rows, tmp_path, args, needle):
     rows.head(20).to_csv(tmp_path / "in.csv", index=False)
@@ -284,7 +292,7 @@ def test_cli_errors_are_one_line_without_traceback(models, rows, tmp_path, args,
             "--output": str(tmp_path / "out.csv")}
     base.update(dict(zip(args[::2], args[1::2], strict=True)))
     flat = [item for pair in base.items() for item in pair]
-    result = cirrus("batch", "score", *flat)
+    result = cirrus("batch", "score", *flat, workspace=models["workspace"])
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]

@@ -18,9 +18,11 @@ import pytest
 from cirrusml import Input, MLClient, automl
 from cirrusml.data._checks import check_frame, check_job_columns
 from cirrusml.exceptions import CirrusMLError, DataError, JobNotFoundError
+from cirrusml.exceptions import WorkspaceError
 from cirrusml.tracking import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
+    BatchJobSettings,
     JobLayout,
     JobRecord,
     JobRecorder,
@@ -65,6 +67,61 @@ def test_record_round_trips_and_keeps_unknown_keys():
     assert json.loads(json.dumps(record.to_dict()))["status"] == "Running"
     assert not JobRecord(name="x", status=JobStatus.FAILED).resumable
     assert JobRecord(name="x", status=JobStatus.FAILED, runner_lost=True).resumable
+
+
+def test_a_batch_job_record_carries_its_type_and_an_automl_one_leaves_it_out():
+    assert "type" not in JobRecord(name="a").to_dict()
+    assert JobRecord.from_dict({"name": "a"}).type == "automl"
+    batch = JobRecord.from_dict({"name": "b", "type": "batch", "status": "Completed",
+                                 "batch_summary": {"rows": 3}})
+    assert batch.is_batch
+    assert batch.to_dict()["type"] == "batch"
+    assert JobRecord.from_dict(batch.to_dict()) == batch
+    with pytest.raises(WorkspaceError, match="unknown type 'pipeline'"):
+        JobRecord.from_dict({"name": "c", "type": "pipeline"})
+
+
+def test_a_batch_job_keeps_its_settings_and_its_score_output(tmp_path):
+    ws = Workspace(tmp_path / "ws").ensure()
+    store = JobStore(ws)
+    settings = BatchJobSettings(model="azureml:m:1", model_path=str(tmp_path / "m"),
+                                input_type="uri_file", input_path=str(tmp_path / "in.csv"),
+                                mini_batch_size=7, endpoint_name="ep")
+    layout = store.create_batch("b", JobRecord(name="b", type="batch", created=now_iso()),
+                                settings)
+    assert layout.batch_settings == layout.root / "batch.json"
+    assert store.batch_settings("b") == settings
+    recorder = JobRecorder(ws, "b")
+    path = recorder.score_output("predictions.csv")
+    assert path == layout.root / "outputs" / "score" / "predictions.csv"
+    path.write_text("prediction\n1\n", encoding="utf-8")
+    recorder.save_batch_summary(rows=1, mini_batches=1)
+    assert layout.named_outputs() == {"score": layout.score_dir}
+    assert store.read("b").batch_summary == {"rows": 1, "mini_batches": 1}
+    with pytest.raises(WorkspaceError, match="has type 'batch'"):
+        store.create_batch("a", JobRecord(name="a"), settings)
+    _fake_job(ws, "automl")
+    with pytest.raises(CirrusMLError, match="not a batch scoring job"):
+        store.batch_settings("automl")
+
+
+def test_a_batch_jobs_runner_records_a_failure_with_its_reason(tmp_path):
+    """The real runner process (python -m cirrusml.serving.batch), given no model."""
+    from cirrusml.client._launcher import start_runner
+
+    ws = Workspace(tmp_path / "ws").ensure()
+    (tmp_path / "in.csv").write_text("a\n1\n", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    store = JobStore(ws)
+    store.create_batch("b", JobRecord(name="b", type="batch", created=now_iso()),
+                       BatchJobSettings(model="x", model_path=str(tmp_path / "empty"),
+                                        input_type="uri_file",
+                                        input_path=str(tmp_path / "in.csv")))
+    start_runner(store, "b")
+    assert MLClient(workspace=ws.root).jobs.wait("b", timeout=120) == "Failed"
+    record = store.read("b")
+    assert f"The model folder '{tmp_path / 'empty'}' holds no MLmodel file" in record.error
+    assert "holds no MLmodel file" in store.read_log("b")[0]
 
 
 def test_layout_names_every_file_of_a_job_folder(tmp_path):

@@ -410,18 +410,16 @@ _ENDPOINT_STATE = ("defaults", "default_deployment_name", "provisioning_state", 
 
 
 def _wanted_default(endpoint: BatchEndpoint, current: str | None) -> str | None:
-    """The default deployment ``endpoint`` asks for: ``defaults.deployment_name`` (a mapping or
-    an object with that attribute) or ``default_deployment_name``, whichever was changed."""
+    """The default deployment ``endpoint`` asks for: ``defaults.deployment_name`` (Azure's
+    field: a mapping, or an object with that attribute) if it changed, else
+    ``default_deployment_name`` if that changed, else ``current``."""
     defaults = endpoint.defaults
     from_defaults = (defaults.get("deployment_name") if isinstance(defaults, dict)
                      else getattr(defaults, "deployment_name", None))
-    asked = [v for v in (from_defaults, endpoint.default_deployment_name)
-             if v and v != current]
-    if len(set(asked)) > 1:
-        raise InvalidSpecError(
-            f"defaults.deployment_name ({from_defaults}) and default_deployment_name "
-            f"({endpoint.default_deployment_name}) disagree; set one.", field="defaults")
-    return asked[0] if asked else current
+    for asked in (from_defaults, endpoint.default_deployment_name):
+        if asked and asked != current:
+            return str(asked)
+    return current
 
 
 class BatchEndpointOperations:
