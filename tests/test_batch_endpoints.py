@@ -22,7 +22,7 @@ from cirrusml.exceptions import (
     NotSupportedYetError,
 )
 from cirrusml.spec import load_batch_deployment, load_batch_endpoint
-from tests.conftest import breast_cancer_frame
+from tests.conftest import breast_cancer_frame, wait_for
 from tests.test_cli import cirrus
 
 pytestmark = pytest.mark.slow
@@ -142,7 +142,8 @@ def test_invoke_on_a_csv_streams_to_completed_with_one_prediction_per_row_in_ord
     rows.to_csv(tmp_path / "rows.csv", index=False)
     job = client.batch_endpoints.invoke(
         endpoint_name=ENDPOINT, input=Input(type="uri_file", path=str(tmp_path / "rows.csv")))
-    assert job.name and job.status in ("NotStarted", "Running", "Completed")
+    assert job.name
+    assert job.status in ("NotStarted", "Running", "Completed")
     assert job.deployment_name == "classifier-mlflow"  # the endpoint's default
     log = _stream(client, job.name)
     assert "Completed: scored 569 rows in 4 mini-batch(es)" in log
@@ -203,6 +204,21 @@ def test_a_bad_value_fails_the_job_naming_file_row_and_column(setup, tmp_path):
     assert "'twelve' is not a number" in got.error
     with pytest.raises(CirrusMLError, match="no output named 'score'"):
         client.jobs.download(job.name, output_name="score", download_path=tmp_path / "dl")
+
+
+def test_a_canceled_batch_job_stops_and_leaves_no_output(setup, tmp_path):
+    client = setup["client"]
+    pd.concat([setup["rows"]] * 20, ignore_index=True).to_csv(tmp_path / "many.csv",
+                                                              index=False)
+    job = client.batch_endpoints.invoke(ENDPOINT, input=str(tmp_path / "many.csv"),
+                                        mini_batch_size=1, max_concurrency_per_instance=1)
+    wait_for(lambda: _progress(client, job.name), timeout=120)  # it is scoring
+    assert client.jobs.cancel(job.name) == "Canceled"
+    got = client.jobs.get(job.name)
+    assert got.status == "Canceled"
+    assert got.summary is None
+    assert not client.jobs.layout(job.name).named_outputs()
+    assert "Canceled." in client.jobs.read_log(job.name)[0]
 
 
 def test_what_cannot_run_is_refused_at_once(setup, tmp_path):
@@ -324,7 +340,8 @@ def test_batch_endpoint_commands_end_to_end(setup, tmp_path):
     result = cirrus("batch-endpoint", "show", "-n", "cli-ep", workspace=ws)
     assert "default deployment  green" in result.stdout, result.stdout
     result = cirrus("batch-deployment", "list", "--endpoint-name", "cli-ep", workspace=ws)
-    assert "blue" in result.stdout and "green" in result.stdout
+    assert "blue" in result.stdout
+    assert "green" in result.stdout
 
     setup["rows"].to_csv(tmp_path / "rows.csv", index=False)
     result = cirrus("batch-endpoint", "invoke", "-n", "cli-ep", "--input",
@@ -335,7 +352,8 @@ def test_batch_endpoint_commands_end_to_end(setup, tmp_path):
     assert "Completed: scored 569 rows" in result.stdout
     name = result.stdout.split("name", 1)[1].split()[0]
     result = cirrus("batch-endpoint", "list-jobs", "-n", "cli-ep", workspace=ws)
-    assert name in result.stdout and "Completed" in result.stdout
+    assert name in result.stdout
+    assert "Completed" in result.stdout
     result = cirrus("job", "download", "-n", name, "--output-name", "score",
                     "--download-path", str(tmp_path / "dl"), workspace=ws)
     assert result.returncode == 0, result.stderr

@@ -17,8 +17,7 @@ import pytest
 
 from cirrusml import Input, MLClient, automl
 from cirrusml.data._checks import check_frame, check_job_columns
-from cirrusml.exceptions import CirrusMLError, DataError, JobNotFoundError
-from cirrusml.exceptions import WorkspaceError
+from cirrusml.exceptions import CirrusMLError, DataError, JobNotFoundError, WorkspaceError
 from cirrusml.tracking import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,

@@ -380,7 +380,8 @@ def job_list(workspace: WorkspaceOpt = None) -> None:
     for column in ("name", "task", "status", "created", "best score"):
         table.add_column(column)
     for record in client.jobs.job_records():
-        table.add_row(record.name, record.task or "", _status(record.status),
+        table.add_row(record.name, record.task or ("batch scoring" if record.is_batch else ""),
+                      _status(record.status),
                       record.created or "", _fmt(record.best_score))
     console.print(table)
 
