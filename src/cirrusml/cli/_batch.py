@@ -39,8 +39,9 @@ batch_endpoint_app = typer.Typer(help="Manage and invoke batch endpoints (like `
 batch_deployment_app = typer.Typer(help="Manage batch deployments (like `az ml "
                                    "batch-deployment`).", no_args_is_help=True)
 
-console = Console()
-err_console = Console(stderr=True)
+# No emoji codes: a model reference such as azureml:cancer:1 must print as it is.
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -63,6 +64,11 @@ def _client(workspace: Path | None) -> Any:
 
 def _status(status: str | None) -> Text:
     return Text(status or "?", style=_STYLE.get(status or "", ""))
+
+
+def _cell(value: Any) -> Text:
+    """A table cell shown as written (no markup)."""
+    return value if isinstance(value, Text) else Text(str(value))
 
 
 # ------------------------------------------------------------------------- following a job
@@ -141,7 +147,7 @@ def show_batch_job(client: Any, name: str) -> None:
         ("error", job.error)]
     for key, value in rows:
         if value not in (None, ""):
-            table.add_row(key, value if isinstance(value, Text) else str(value))
+            table.add_row(key, _cell(value))
     console.print(table)
 
 
@@ -239,9 +245,9 @@ def _print_endpoint(client: Any, name: str) -> None:
                        ("deployments", ", ".join(d.name for d in deployments) or "none"),
                        ("provisioning_state", endpoint.provisioning_state)):
         if value:
-            table.add_row(key, str(value))
+            table.add_row(key, _cell(value))
     for key, value in (endpoint.tags or {}).items():
-        table.add_row(f"tag {key}", str(value))
+        table.add_row(f"tag {key}", _cell(value))
     console.print(table)
 
 
@@ -261,7 +267,7 @@ def endpoint_list(workspace: WorkspaceOpt = None) -> None:
     for endpoint in client.batch_endpoints.list():
         names = [d.name for d in client.batch_deployments.list(endpoint.name)]
         table.add_row(endpoint.name, endpoint.default_deployment_name or "",
-                      ", ".join(names), endpoint.description or "")
+                      ", ".join(names), _cell(endpoint.description or ""))
     console.print(table)
 
 
@@ -369,7 +375,7 @@ def _print_deployment(client: Any, name: str, endpoint_name: str) -> None:
                                           f"{retry.timeout} s"),
                        ("description", deployment.description)):
         if value not in (None, ""):
-            table.add_row(key, str(value))
+            table.add_row(key, _cell(value))
     console.print(table)
 
 
@@ -393,7 +399,7 @@ def deployment_list(endpoint_name: EndpointNameOpt, workspace: WorkspaceOpt = No
         table.add_column(column)
     for deployment in client.batch_deployments.list(endpoint_name):
         table.add_row(deployment.name, "yes" if deployment.name == default else "",
-                      str(deployment.model), str(deployment.mini_batch_size),
+                      _cell(deployment.model), str(deployment.mini_batch_size),
                       deployment.output_file_name)
     console.print(table)
 
