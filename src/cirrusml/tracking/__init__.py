@@ -8,11 +8,20 @@
 * :class:`JobRecorder` is the one writer of a running job: its MLflow runs and its folder.
 * :class:`ModelRegistry` holds the registered models (MLflow's model registry), and
   :func:`resolve_model` turns a model reference into a local MLflow model folder.
+* :class:`EndpointStore` holds the online endpoints (:class:`EndpointRecord`, their
+  deployments and processes, and their :class:`EndpointKeys`).
 * :class:`Workspace` holds what is not one job's: settings, computes, queue slots, job names.
 """
 
 from __future__ import annotations
 
+from cirrusml.tracking._endpoints import (
+    DeploymentRecord,
+    EndpointKeys,
+    EndpointRecord,
+    EndpointStore,
+    ProcessRecord,
+)
 from cirrusml.tracking._layout import JobLayout, RunArtifacts
 from cirrusml.tracking._mlflow import BEST_CHILD_TAG, JOB_NAME_TAG, PARENT_TAG, Tracker
 from cirrusml.tracking._record import JobRecord, JobStatus, TrialStatus
@@ -43,12 +52,17 @@ __all__ = [
     "REGISTRY_EXPERIMENT",
     "TERMINAL_STATUSES",
     "CodeInputs",
+    "DeploymentRecord",
+    "EndpointKeys",
+    "EndpointRecord",
+    "EndpointStore",
     "JobLayout",
     "JobRecord",
     "JobRecorder",
     "JobStatus",
     "JobStore",
     "ModelRegistry",
+    "ProcessRecord",
     "RunArtifacts",
     "Tracker",
     "TrialRun",
