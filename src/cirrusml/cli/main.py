@@ -24,6 +24,7 @@ from rich.text import Text
 
 from cirrusml._version import __version__
 from cirrusml.cli._batch import batch_app
+from cirrusml.cli._endpoints import deployment_app, endpoint_app
 from cirrusml.cli._models import model_app
 from cirrusml.exceptions import CirrusMLError, InvalidSpecError
 from cirrusml.tracking import JobRecord, JobStatus
@@ -39,6 +40,8 @@ job_app = typer.Typer(help="Submit and manage AutoML jobs (like `az ml job`).",
 app.add_typer(job_app, name="job")
 app.add_typer(model_app, name="model")
 app.add_typer(batch_app, name="batch")
+app.add_typer(endpoint_app, name="online-endpoint")
+app.add_typer(deployment_app, name="online-deployment")
 
 console = Console()
 err_console = Console(stderr=True)
