@@ -74,6 +74,10 @@ def test_an_unknown_endpoint_is_named_with_a_suggestion(tmp_path):
         client.online_endpoints.begin_create_or_update(
             ManagedOnlineEndpoint(name="new-ep", traffic={"blue": 100}))
     assert client.online_endpoints.list() == []
+    with pytest.raises(InvalidSpecError, match="begin_create_or_update takes"):
+        client.begin_create_or_update(Model(name="m", path=str(tmp_path)))
+    with pytest.raises(InvalidSpecError, match="goes to begin_create_or_update"):
+        client.create_or_update(ManagedOnlineEndpoint(name="new-ep"))
 
 
 # ------------------------------------------------------------------------- the real thing
@@ -151,7 +155,8 @@ def endpoint(trained):
             load_online_endpoint(files["endpoint"])).result()
         for name in ("blue", "green"):
             poller = client.begin_create_or_update(load_online_deployment(files[name]))
-            assert poller.done() and poller.status() == "Succeeded"
+            assert poller.done()
+            assert poller.status() == "Succeeded"
         created.traffic = {"blue": 90, "green": 10}
         client.online_endpoints.begin_create_or_update(created).wait()
         rows = breast_cancer_frame().drop(columns=["diagnosis"]).head(5)
@@ -192,10 +197,12 @@ def _record(client):
 def test_the_endpoint_and_its_deployments_are_recorded(endpoint):
     client = endpoint["client"]
     got = client.online_endpoints.get(ENDPOINT)
-    assert got.scoring_uri.startswith("http://127.0.0.1:") and got.scoring_uri.endswith("/score")
+    assert got.scoring_uri.startswith("http://127.0.0.1:")
+    assert got.scoring_uri.endswith("/score")
     assert got.traffic == {"blue": 90, "green": 10}
     assert got.provisioning_state == "Succeeded"
-    assert got.description == "breast cancer diagnosis" and got.tags == {"team": "risk"}
+    assert got.description == "breast cancer diagnosis"
+    assert got.tags == {"team": "risk"}
     assert [e.name for e in client.online_endpoints.list()] == [ENDPOINT]
     deployments = {d.name: d for d in client.online_deployments.list(ENDPOINT)}
     assert sorted(deployments) == ["blue", "green"]
@@ -221,7 +228,8 @@ def test_invoke_through_the_sdk(endpoint):
     client = endpoint["client"]
     answer = json.loads(client.online_endpoints.invoke(ENDPOINT,
                                                         request_file=endpoint["request"]))
-    assert len(answer) == 5 and set(answer) <= {"malignant", "benign"}
+    assert len(answer) == 5
+    assert set(answer) <= {"malignant", "benign"}
     before = _scored(client, "green")
     frame = breast_cancer_frame().drop(columns=["diagnosis"]).head(3)
     by_green = json.loads(client.online_endpoints.invoke(ENDPOINT, deployment_name="green",
@@ -263,7 +271,8 @@ def test_the_header_picks_the_deployment(endpoint):
     before = _scored(client, "green")
     for _ in range(8):
         answer = _post(client, payload, key=key, headers={HEADER: "green"})
-        assert answer.status_code == 200 and answer.headers[HEADER] == "green"
+        assert answer.status_code == 200
+        assert answer.headers[HEADER] == "green"
     assert wait_for(lambda: _scored(client, "green") == before + 8, timeout=10)
     unknown = _post(client, payload, key=key, headers={HEADER: "grey"})
     assert unknown.status_code == 404
@@ -301,23 +310,29 @@ def test_the_cli(endpoint):
     assert len(json.loads(result.stdout)) == 5
     shown = cirrus("online-endpoint", "show", "-n", ENDPOINT, workspace=workspace)
     assert shown.returncode == 0, shown.stderr
-    assert "blue=90 green=10" in shown.stdout and "azureml:cancer:2" in shown.stdout
+    assert "blue=90 green=10" in shown.stdout
+    assert "azureml:cancer:2" in shown.stdout
     listed = cirrus("online-endpoint", "list", workspace=workspace)
-    assert ENDPOINT in listed.stdout and "Succeeded" in listed.stdout
+    assert ENDPOINT in listed.stdout
+    assert "Succeeded" in listed.stdout
     credentials = json.loads(cirrus("online-endpoint", "get-credentials", "-n", ENDPOINT,
                                     workspace=workspace).stdout)
     assert credentials == {"primaryKey": _keys(client).primary_key,
                            "secondaryKey": _keys(client).secondary_key}
     deployments = cirrus("online-deployment", "list", "--endpoint-name", ENDPOINT,
                          workspace=workspace)
-    assert "green" in deployments.stdout and "10%" in deployments.stdout
+    assert "green" in deployments.stdout
+    assert "10%" in deployments.stdout
     logs = cirrus("online-deployment", "get-logs", "-n", "blue", "--endpoint-name", ENDPOINT,
                   "--lines", "3", workspace=workspace)
-    assert logs.returncode == 0 and len(logs.stdout.splitlines()) == 3
+    assert logs.returncode == 0
+    assert len(logs.stdout.splitlines()) == 3
     bad = cirrus("online-endpoint", "update", "-n", ENDPOINT, "--traffic", "blue=90 grey=10",
                  workspace=workspace)
-    assert bad.returncode == 1 and "Traceback" not in bad.stderr
-    assert "grey" in bad.stderr and "green" in bad.stderr
+    assert bad.returncode == 1
+    assert "Traceback" not in bad.stderr
+    assert "grey" in bad.stderr
+    assert "green" in bad.stderr
     moved = cirrus("online-endpoint", "update", "-n", ENDPOINT, "--traffic", "blue=80 green=20",
                    workspace=workspace)
     assert moved.returncode == 0, moved.stderr
@@ -340,9 +355,11 @@ def test_the_cli(endpoint):
     assert client.online_endpoints.get("cli-ep").traffic == {"only": 100}
     invoked = cirrus("online-endpoint", "invoke", "-n", "cli-ep", "--request-file",
                      str(endpoint["request"]), workspace=workspace)
-    assert invoked.returncode == 0 and len(json.loads(invoked.stdout)) == 5
+    assert invoked.returncode == 0
+    assert len(json.loads(invoked.stdout)) == 5
     pids = [p for p in _all_pids(workspace) if p not in _pids_of(client, ENDPOINT)]
-    assert len(pids) == 2 and all(process_alive(p) for p in pids)
+    assert len(pids) == 2
+    assert all(process_alive(p) for p in pids)
     removed = cirrus("online-endpoint", "delete", "-n", "cli-ep", "--yes", workspace=workspace)
     assert removed.returncode == 0, removed.stderr
     assert not any(process_alive(p) for p in pids)
@@ -360,7 +377,8 @@ def test_regenerated_keys_take_effect_without_restarts(endpoint):
     old = _keys(client)
     pids = _pids_of(client, ENDPOINT)
     new = client.online_endpoints.regenerate_keys(ENDPOINT, key_type="primary")
-    assert new.primary_key != old.primary_key and new.secondary_key == old.secondary_key
+    assert new.primary_key != old.primary_key
+    assert new.secondary_key == old.secondary_key
     assert _keys(client) == new
     assert _post(client, payload, key=old.primary_key).status_code == 401
     assert _post(client, payload, key=new.primary_key).status_code == 200
@@ -386,7 +404,8 @@ def test_mirror_traffic_reaches_the_mirror_and_is_not_returned(endpoint):
     before = _scored(client, "green")
     for _ in range(30):
         answer = _post(client, payload, key=key)
-        assert answer.status_code == 200 and answer.headers[HEADER] == "blue"
+        assert answer.status_code == 200
+        assert answer.headers[HEADER] == "blue"
     # Half the requests, on average, were copied to green: at least one was (1 - 2**-30).
     assert wait_for(lambda: _scored(client, "green") > before, timeout=20)
     got.traffic, got.mirror_traffic = {"blue": 90, "green": 10}, {}
@@ -409,6 +428,23 @@ def test_traffic_rules(endpoint):
 
 
 @pytest.mark.slow
+def test_updating_a_deployment_replaces_its_server(endpoint):
+    client, files = endpoint["client"], endpoint["files"]
+    old = _record(client).deployments["blue"].process
+    deployment = load_online_deployment(files["blue"])
+    deployment.model = "azureml:cancer:2"
+    updated = client.online_deployments.begin_create_or_update(deployment).result()
+    assert updated.model == "azureml:cancer:2"
+    new = _record(client).deployments["blue"].process
+    assert new.pid != old.pid
+    assert not process_alive(old.pid, old.pid_started)
+    assert client.online_endpoints.get(ENDPOINT).traffic == {"blue": 90, "green": 10}
+    answer = client.online_endpoints.invoke(ENDPOINT, request_file=endpoint["request"],
+                                            deployment_name="blue")
+    assert len(json.loads(answer)) == 5
+
+
+@pytest.mark.slow
 def test_a_killed_deployment_shows_and_comes_back(endpoint):
     client, payload = endpoint["client"], endpoint["payload"]
     key = _keys(client).primary_key
@@ -419,13 +455,15 @@ def test_a_killed_deployment_shows_and_comes_back(endpoint):
     states = {d.name: d.provisioning_state for d in client.online_deployments.list(ENDPOINT)}
     assert states == {"blue": "Failed", "green": "Succeeded"}
     down = _post(client, payload, key=key, headers={HEADER: "blue"})
-    assert down.status_code == 502 and down.json()["error"]["code"] == "DeploymentUnavailable"
+    assert down.status_code == 502
+    assert down.json()["error"]["code"] == "DeploymentUnavailable"
     # invoke brings it back (on a new port), then serves through it.
     answer = client.online_endpoints.invoke(ENDPOINT, request_file=endpoint["request"],
                                             deployment_name="blue")
     assert len(json.loads(answer)) == 5
     again = _record(client).deployments["blue"].process
-    assert again.pid != blue.pid and process_alive(again.pid, again.pid_started)
+    assert again.pid != blue.pid
+    assert process_alive(again.pid, again.pid_started)
     assert client.online_deployments.get("blue", ENDPOINT).provisioning_state == "Succeeded"
     assert _post(client, payload, key=key, headers={HEADER: "blue"}).status_code == 200
 

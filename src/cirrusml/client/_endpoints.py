@@ -264,8 +264,7 @@ class _Endpoints:
         state = "Succeeded" if _alive(record.router) else "Failed"
         return ManagedOnlineEndpoint(**record.entity, traffic=dict(record.traffic),
                                      mirror_traffic=dict(record.mirror_traffic),
-                                     scoring_uri=record.scoring_uri, provisioning_state=state,
-                                     id=f"azureml:{record.name}")
+                                     scoring_uri=record.scoring_uri, provisioning_state=state)
 
     def deployment_entity(self, deployment: DeploymentRecord) -> ManagedOnlineDeployment:
         return ManagedOnlineDeployment(**deployment.entity,
