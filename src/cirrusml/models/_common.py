@@ -138,6 +138,43 @@ def predict_input(estimator: Any, X: Any) -> Any:
     return X
 
 
+def frame_layout(X: Any) -> tuple[list[str], list[Any]] | None:
+    """A training frame's column names and dtypes (``None`` for anything but a frame): what
+    :func:`frame_as_array` checks a prediction frame against."""
+    if not isinstance(X, pd.DataFrame) or not all(isinstance(c, str) for c in X.columns):
+        return None
+    return list(X.columns), list(X.dtypes)
+
+
+def frame_as_array(X: Any, layout: tuple[list[str], list[Any]] | None) -> np.ndarray | None:
+    """A frame laid out as in training (``layout``: :func:`frame_layout` of the training
+    frame) as one C-ordered float64 array, as LightGBM and XGBoost read a frame themselves:
+    numbers as floats (missing: NaN), ``category`` columns as their codes (missing or unknown:
+    NaN). ``None`` when ``X`` is no such frame (other columns, other dtypes or other
+    categories): the library then reads it its own way.
+    """
+    if layout is None or not isinstance(X, pd.DataFrame):
+        return None
+    names, dtypes = layout
+    if X.shape[1] != len(names):
+        return None
+    out = np.empty(X.shape, dtype=np.float64)
+    for j, ((name, series), expected) in enumerate(zip(X.items(), dtypes, strict=True)):
+        dtype = series.dtype
+        if name != names[j] or not (dtype is expected or dtype == expected):
+            return None
+        if isinstance(dtype, pd.CategoricalDtype):
+            codes = series.array.codes
+            column = out[:, j]
+            column[:] = codes
+            column[codes < 0] = np.nan
+        elif dtype.kind in "fiub":
+            out[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            return None
+    return out
+
+
 def record_input(estimator: Any, X: Any) -> None:
     """Set ``n_features_in_`` and, for frames with string column names, ``feature_names_in_``."""
     estimator.n_features_in_ = int(X.shape[1])
