@@ -374,7 +374,12 @@ class AutoFeaturizer(PlannedFeaturizer):
         if self.scaler_ is not None:
             if fit_scaler:
                 self.scaler_.fit(continuous)
-            continuous[...] = self.scaler_.transform(continuous)  # in place (copy=False)
+                continuous[...] = self.scaler_.transform(continuous)  # in place (copy=False)
+            else:  # what StandardScaler.transform does to a dense block, without validation
+                if self.scaler_.with_mean:
+                    continuous -= self.scaler_.mean_
+                if self.scaler_.with_std:
+                    continuous /= self.scaler_.scale_
         for key in ("numeric", "datetime", "target"):
             pieces.pop(key, None)
         return continuous
@@ -458,12 +463,55 @@ class AutoFeaturizer(PlannedFeaturizer):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", category=UserWarning)  # unseen categories
                     if self.onehot_ is not None:
-                        pieces["onehot"] = self.onehot_.transform(
-                            codes[:, self._positions("onehot")])
+                        pieces["onehot"] = self._one_hot(codes[:, self._positions("onehot")])
                     if self.target_ is not None:
                         pieces["target"] = self.target_.transform(
                             codes[:, self._positions("target")])
         return self._assemble(X, pieces, fit_scaler=False)
+
+    def _one_hot(self, codes: np.ndarray) -> sp.csr_matrix:
+        """``onehot_.transform(codes)`` read from a table of its outputs (one-hot encoding
+        maps each column's code to at most one output column, whatever the other columns
+        hold): the encoder itself is asked once per process, on every code each column can
+        hold."""
+        table = self.__dict__.get("_cache_onehot")
+        if table is None:
+            table = self._one_hot_table()
+            self.__dict__["_cache_onehot"] = table
+        offsets, targets, width = table
+        rows, columns = codes.shape
+        out = targets[codes + offsets]  # (rows, columns): output column or -1
+        hit = out >= 0
+        indptr = np.zeros(rows + 1, dtype=np.int32)
+        np.cumsum(hit.sum(axis=1), out=indptr[1:])
+        indices = out[hit].astype(np.int32)
+        return sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(rows, width))
+
+    def _one_hot_table(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Per one-hot column, the output column of each code it can hold (-1 for unseen,
+        then 0 to its number of categories - 1), as (offsets, flat targets, output width)."""
+        assert self.onehot_ is not None and self.codes_ is not None
+        columns = self.groups_["onehot"]
+        sizes = [len(self.codes_.categories_[c]) + 1 for c in columns]  # codes -1 .. n-1
+        probe = np.full((max(sizes), len(columns)), -1, dtype=np.int64)
+        for j, size in enumerate(sizes):
+            probe[:size, j] = np.arange(-1, size - 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)  # the unseen code
+            encoded = sp.csr_matrix(self.onehot_.transform(probe))
+        width = encoded.shape[1]
+        starts = np.cumsum([0, *sizes[:-1]])
+        targets = np.full(sum(sizes), -1, dtype=np.int64)
+        # Output names are "f<j>_<category>": the column each output belongs to.
+        names = self.onehot_.get_feature_names_out([f"f{j}" for j in range(len(columns))])
+        owner = [int(str(name).split("_", 1)[0][1:]) for name in names]
+        for row in range(encoded.shape[0]):
+            for col in encoded.indices[encoded.indptr[row]:encoded.indptr[row + 1]]:
+                j = owner[col]
+                if row < sizes[j]:
+                    targets[starts[j] + row] = col
+        # Codes are shifted by one (-1 -> 0) and each column by its start.
+        return (starts + 1).astype(np.int64), targets, int(width)
 
     def _native_dtypes(self) -> list[pd.CategoricalDtype]:
         """The ``category`` dtype of each native categorical output, built once per process

@@ -38,6 +38,14 @@ def as_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
     )
 
 
+def column_dtypes(X: pd.DataFrame) -> list[Any]:
+    """The frame's column dtypes, without a Series per column where pandas allows it."""
+    arrays = getattr(X, "_iter_column_arrays", None)  # pandas' own, private: guarded
+    if arrays is not None:
+        return [a.dtype for a in arrays()]
+    return list(X.dtypes)
+
+
 class InputColumns(PredictionCaches, TransformerMixin, BaseEstimator):
     """Select and coerce the raw columns a model was trained on."""
 
@@ -77,10 +85,10 @@ class InputColumns(PredictionCaches, TransformerMixin, BaseEstimator):
         # A frame of exactly the trained columns is not copied: columns that need coercing
         # are replaced in a shallow copy, never changed in place.
         out = X.copy(deep=False) if list(X.columns) == names else X.loc[:, names]
-        for column, kind in self.kinds_.items():
-            series = out[column]
-            if self._fits(kind, series.dtype):
+        for (column, kind), dtype in zip(self.kinds_.items(), column_dtypes(out), strict=True):
+            if self._fits(kind, dtype):
                 continue
+            series = out[column]
             if kind in ("numeric", "bool"):
                 converted = pd.to_numeric(series, errors="coerce")
                 if kind == "bool":
