@@ -73,15 +73,17 @@ class _Ensemble(BaseEstimator):
         """Members grouped by their fitted steps before the model: (the steps, the members'
         positions). Found once (:func:`share_steps`) and kept, in the pickle too; a member
         that is no pipeline is a group of its own with no steps."""
+        members = list(self.estimators)
         cached = self.__dict__.get("_groups")
-        if cached is not None and cached[0] == len(self.estimators):
+        if cached is not None and len(cached[0]) == len(members) and all(
+                a is b for a, b in zip(cached[0], members, strict=True)):
             return list(cached[1])
         groups = []
-        for owner, positions in share_steps(self.estimators):
-            steps = [] if owner < 0 else [step for _, step in self.estimators[owner].steps[:-1]
+        for owner, positions in share_steps(members):
+            steps = [] if owner < 0 else [step for _, step in members[owner].steps[:-1]
                                           if step is not None and step != "passthrough"]
             groups.append((steps, positions))
-        self.__dict__["_groups"] = (len(self.estimators), groups)
+        self.__dict__["_groups"] = (members, groups)  # the members: to know they are the same
         return groups
 
     def __getstate__(self) -> dict[str, Any]:
@@ -177,8 +179,9 @@ def share_steps(members: Sequence[Any]) -> list[tuple[int, list[int]]]:
             continue
         if key in groups:
             owner = members[groups[key][0]]
-            for j in range(len(member.steps) - 1):
-                member.steps[j] = (member.steps[j][0], owner.steps[j][1])
+            if isinstance(member.steps, list):
+                for j in range(len(member.steps) - 1):
+                    member.steps[j] = (member.steps[j][0], owner.steps[j][1])
             groups[key][1].append(i)
         else:
             groups[key] = (i, [i])
