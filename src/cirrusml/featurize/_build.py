@@ -490,7 +490,8 @@ class AutoFeaturizer(PlannedFeaturizer):
     def _one_hot_table(self) -> tuple[np.ndarray, np.ndarray, int]:
         """Per one-hot column, the output column of each code it can hold (-1 for unseen,
         then 0 to its number of categories - 1), as (offsets, flat targets, output width)."""
-        assert self.onehot_ is not None and self.codes_ is not None
+        assert self.onehot_ is not None
+        assert self.codes_ is not None
         columns = self.groups_["onehot"]
         sizes = [len(self.codes_.categories_[c]) + 1 for c in columns]  # codes -1 .. n-1
         probe = np.full((max(sizes), len(columns)), -1, dtype=np.int64)
