@@ -259,7 +259,7 @@ def test_what_cannot_run_is_refused_at_once(setup, tmp_path):
 
 def test_deployments_by_latest_and_by_folder_and_the_default_deployment(setup, tmp_path):
     client = setup["client"]
-    client.batch_endpoints.begin_create_or_update(BatchEndpoint(name="second-ep")).result()
+    client.begin_create_or_update(BatchEndpoint(name="second-ep")).result()  # the generic entry
     latest = client.batch_deployments.begin_create_or_update(BatchDeployment(
         name="latest", endpoint_name="second-ep", model="cancer@latest")).result()
     assert latest.model == "azureml:cancer:1"  # pinned to the version it resolved to

@@ -11,8 +11,15 @@
    option.
 2. Trains FLAML and AutoGluon (medium_quality) on the same training rows, with the same budget,
    each in its own venv (``../shared/bench/install_peers.sh``).
-3. Times ``predict_proba`` on one row (median of 50 calls) and on 10,000 rows (median of 5), on
+3. Times ``predict_proba`` on one row (median of 200 calls) and on 10,000 rows (median of 5), on
    the job's test rows (repeated to 10,000). Run it on an otherwise idle machine.
+
+``--quick`` trains no peers and runs two small jobs instead (trial counts, not a time budget):
+the best single model (LightGBM only, ensembles off) and a VotingEnsemble (LightGBM, XGBoost,
+LogisticRegression and RandomForest trials), and times each through ``mlflow.sklearn`` and
+``mlflow.pyfunc`` (single row p50 of 200 calls; 10,000 rows p50 of 5)::
+
+    PYTHONPATH=src .venv/bin/python benchmarks/inference/inference_bench.py --quick
 """
 
 from __future__ import annotations
@@ -50,7 +57,8 @@ def run_cirrus(workspace: Path, budget: float, ensembles: bool, open_search: boo
     cirrus = str(Path(sys.executable).with_name("cirrus"))
     args = [cirrus, "job", "create", "--file", str(JOB), "--stream", "--workspace",
             str(workspace), "--set", f"limits.timeout_minutes={budget / 60}",
-            "--set", "limits.max_trials=1000", "--set", "training.enable_model_explainability=false"]
+            "--set", "limits.max_trials=1000",
+            "--set", "training.enable_model_explainability=false"]
     if open_search:
         # The job file stops at accuracy 0.92 and allows two algorithms; the peers know no such
         # limits, so the open search lifts both.
@@ -82,7 +90,7 @@ def run_cirrus(workspace: Path, budget: float, ensembles: bool, open_search: boo
             "best_model": record.get("best_algorithm"), "fit_seconds": round(fit, 1),
             "test_accuracy": accuracy_score(truth, pd.Series(model.predict(X)).astype(str)),
             "test_auc": roc_auc_score(truth == sorted(classes)[-1], proba),
-            "one_row_ms": 1000 * timed(lambda: model.predict_proba(one), 50),
+            "one_row_ms": 1000 * timed(lambda: model.predict_proba(one), 200),
             "rows_10k_ms": 1000 * timed(lambda: model.predict_proba(many), 5)}
 
 
@@ -98,12 +106,88 @@ def run_peer(framework: str, python: str, budget: float, work: Path) -> dict:
     return json.loads(out.read_text())
 
 
+def quick_models(workspace: Path) -> dict[str, Path]:
+    """Two small jobs on the bank-marketing training rows: their best models' folders."""
+    from cirrusml import MLClient, automl
+
+    train = pd.read_csv(DATA / "training-mltable-folder" / "bank_marketing_train_data.csv")
+    valid = pd.read_csv(DATA / "validation-mltable-folder" / "bank_marketing_validation_data.csv")
+    client = MLClient(workspace=workspace / "ws")
+    runs = {"single model": (["LightGBM"], 3, False),
+            "VotingEnsemble": (["LightGBM", "XGBoostClassifier", "LogisticRegression",
+                                "RandomForest"], 6, True)}
+    out = {}
+    for label, (algorithms, trials, vote) in runs.items():
+        job = automl.classification(training_data=train, validation_data=valid,
+                                    target_column_name="y", primary_metric="AUC_weighted",
+                                    seed=0)
+        job.set_limits(max_trials=trials, max_concurrent_trials=1)
+        job.set_training(allowed_training_algorithms=algorithms, enable_vote_ensemble=vote,
+                         enable_stack_ensemble=False, enable_model_explainability=False)
+        name = client.jobs.create_or_update(job).name
+        status = client.jobs.wait(name, timeout=3600)
+        if status != "Completed":
+            raise SystemExit(f"job {name} ended {status}")
+        dest = workspace / label.replace(" ", "_")
+        client.jobs.download(name, download_path=dest, output_name="best_model")
+        best = client.jobs.record(name).get("best_algorithm")
+        out[f"{label} ({best})"] = dest / "named-outputs" / "best_model"
+    return out
+
+
+def time_model(path: Path) -> dict[str, float]:
+    """p50 milliseconds of one row (200 calls) and 10,000 rows (5 calls), through
+    ``mlflow.sklearn`` (``predict_proba``) and ``mlflow.pyfunc`` (``predict``)."""
+    import mlflow.pyfunc
+    import mlflow.sklearn
+
+    test = pd.read_csv(DATA / "test-mltable-folder" / "bank_marketing_test_data.csv")
+    X = test.drop(columns=["y"])
+    many = pd.concat([X] * (10_000 // len(X) + 1), ignore_index=True).head(10_000)
+    sk = mlflow.sklearn.load_model(str(path))
+    py = mlflow.pyfunc.load_model(str(path))
+    rows = [X.iloc[[i]] for i in range(200)]
+    out = {}
+    for key, fn in (("sklearn", sk.predict_proba), ("pyfunc", py.predict)):
+        fn(rows[0])
+        times = []
+        for row in rows:
+            start = time.perf_counter()
+            fn(row)
+            times.append(time.perf_counter() - start)
+        out[f"{key}_one_row_ms"] = 1000 * statistics.median(times)
+        out[f"{key}_10k_ms"] = 1000 * timed(lambda fn=fn: fn(many), 5)
+    return out
+
+
+def quick(out: str | None) -> int:
+    lines = ["| model | `predict_proba`, 1 row p50 (ms) | `predict_proba`, 10,000 rows (ms) "
+             "| pyfunc `predict`, 1 row p50 (ms) | pyfunc `predict`, 10,000 rows (ms) |",
+             "|---|---:|---:|---:|---:|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, path in quick_models(Path(tmp)).items():
+            r = time_model(path)
+            lines.append(f"| {label} | {r['sklearn_one_row_ms']:.2f} | {r['sklearn_10k_ms']:.0f} "
+                         f"| {r['pyfunc_one_row_ms']:.2f} | {r['pyfunc_10k_ms']:.0f} |")
+    text = "\n".join(lines) + "\n"
+    if out:
+        Path(out).write_text(text)
+    print(text)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=120.0, help="training seconds")
     parser.add_argument("--peers", default=os.path.expanduser("~/bench-peers"))
-    parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    parser.add_argument("--out", default=None,
+                        help="markdown table to write (default: RESULTS.md; none with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="two small jobs, no peers: single-row and 10k-row latency only")
     args = parser.parse_args()
+    if args.quick:
+        return quick(args.out)
+    args.out = args.out or str(HERE / "RESULTS.md")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

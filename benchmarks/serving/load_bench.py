@@ -18,6 +18,12 @@
    (``{"dataframe_split": ...}``) — the same rows.
 4. The malformed-request corpus, sent to our server: each request with the status it must get,
    and after each one a good request that must still answer 200.
+5. A deployment killed mid-load: the model is registered and deployed behind an online endpoint
+   (``ml_client.online_endpoints``), wrk loads its ``scoring_uri``, the deployment's server is
+   killed (SIGKILL) a few seconds in; what ``online_deployments.get`` and
+   ``online_endpoints.list`` say while it is down, how long ``online_endpoints.restart`` takes to
+   bring it back, and the answers that failed meanwhile (the router answers 502 for a deployment
+   that is down) are reported.
 
 The load generator shares the machine's cores with the servers: run it on an otherwise idle
 machine and read the figures as a side-by-side comparison, not as a server's ceiling.
@@ -26,6 +32,7 @@ machine and read the figures as a side-by-side comparison, not as a server's cei
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -185,6 +192,61 @@ def run_corpus(url: str, rows: pd.DataFrame) -> list[dict]:
     return out
 
 
+def kill_mid_load(model: Path, body: Path, work: Path, workers: int, seconds: int) -> dict:
+    """Deploy ``model`` behind an endpoint, load it, kill its server, watch and restart it."""
+    from cirrusml import MLClient
+    from cirrusml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, Model
+    from cirrusml.tracking import EndpointStore
+
+    client = MLClient(workspace=work / "endpoint-ws")
+    registered = client.models.create_or_update(
+        Model(path=str(model), name="load-bench", type="mlflow_model"))
+    endpoint = client.online_endpoints.begin_create_or_update(
+        ManagedOnlineEndpoint(name="load-ep", auth_mode="key")).result()
+    client.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+        name="blue", endpoint_name="load-ep", model=f"azureml:load-bench:{registered.version}",
+        instance_count=workers)).result()
+    endpoint.traffic = {"blue": 100}
+    endpoint = client.online_endpoints.begin_create_or_update(endpoint).result()
+    key = client.online_endpoints.get_keys("load-ep").primary_key
+    script = work / "endpoint.lua"
+    script.write_text(LUA.replace("{body}", str(body)).replace(
+        "{auth}", f'wrk.headers["Authorization"] = "Bearer {key}"'))
+    out_file = work / "endpoint-wrk.txt"
+    try:
+        wrk = subprocess.Popen(["wrk", "-t", "2", "-c", "8", "-d", f"{seconds}s", "--latency",
+                                "-s", str(script), endpoint.scoring_uri],
+                               stdout=out_file.open("w"), stderr=subprocess.STDOUT)
+        time.sleep(seconds / 4)
+        process = EndpointStore(client._workspace).read("load-ep").deployments["blue"].process
+        assert process is not None
+        os.killpg(process.pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        time.sleep(0.5)
+        state_down = client.online_deployments.get("blue", "load-ep").provisioning_state
+        listed = {d.name: d.provisioning_state
+                  for d in client.online_deployments.list("load-ep")}
+        time.sleep(1.0)
+        start = time.monotonic()
+        client.online_endpoints.restart("load-ep")
+        restart_seconds = time.monotonic() - start
+        back_after = time.monotonic() - killed_at
+        state_up = client.online_deployments.get("blue", "load-ep").provisioning_state
+        wrk.wait(timeout=seconds + 60)
+        text = out_file.read_text()
+        total = int(re.search(r"(\d+) requests in", text).group(1))
+        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+        answer = client.online_endpoints.invoke("load-ep", request_file=str(body))
+    finally:
+        with contextlib.suppress(Exception):
+            client.online_endpoints.begin_delete("load-ep").result()
+    return {"state_after_kill": state_down, "listed_after_kill": listed,
+            "restart_seconds": round(restart_seconds, 2),
+            "down_seconds": round(back_after, 2), "state_after_restart": state_up,
+            "requests": total, "failed": int(bad.group(1)) if bad else 0,
+            "serves_after": answer[:60]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="an MLflow model folder (default: train one)")
@@ -237,6 +299,9 @@ def main() -> int:
     finally:
         stop(ours)
         stop(theirs)
+    killed = kill_mid_load(model, bodies[("cirrusml", "1 row")], work, args.workers,
+                           max(12, args.seconds))
+    print(killed, flush=True)
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True).stdout.strip()
@@ -255,6 +320,16 @@ def main() -> int:
     for c in checks:
         lines.append(f"| {c['request']} | {c['expected']} | {c['status']} | "
                      f"{c['served_after']} | {'yes' if c['ok'] else 'NO'} | {c['answer']} |")
+    lines += ["", "A deployment killed mid-load (wrk at concurrency 8 on the endpoint's "
+              "scoring_uri; SIGKILL to the deployment's server, then "
+              "`online_endpoints.restart`):", "",
+              f"- `online_deployments.get` after the kill: **{killed['state_after_kill']}**; "
+              f"`online_deployments.list`: {killed['listed_after_kill']}",
+              f"- restart took {killed['restart_seconds']} s; the deployment was down "
+              f"{killed['down_seconds']} s; then `{killed['state_after_restart']}`",
+              f"- {killed['failed']:,} of {killed['requests']:,} requests failed (502 from the "
+              f"router while the deployment was down); `invoke` afterwards answered "
+              f"`{killed['serves_after']}`"]
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)

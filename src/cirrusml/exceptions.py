@@ -12,6 +12,9 @@ received and, where possible, how to fix it.
     ├── NotSupportedYetError (NotImplementedError)
     ├── JobNotFoundError (KeyError)
     ├── ModelNotFoundError (KeyError)         no registered model of that name or version
+    ├── EndpointNotFoundError (KeyError)      no online endpoint (or deployment) of that name
+    ├── EndpointError (RuntimeError)          an endpoint's process did not start, or a request
+    │                                         to it was refused (``status_code``)
     ├── JobFailedError (RuntimeError)         raised by ``jobs.stream`` when a job ends Failed
     ├── WorkspaceError (RuntimeError)
     ├── BatchEndpointNotFoundError (KeyError)  no batch endpoint (or deployment) of that name
@@ -28,6 +31,8 @@ __all__ = [
     "BatchEndpointNotFoundError",
     "CirrusMLError",
     "DataError",
+    "EndpointError",
+    "EndpointNotFoundError",
     "InvalidSpecError",
     "JobCanceled",
     "JobFailedError",
@@ -92,6 +97,22 @@ class ModelNotFoundError(CirrusMLError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its argument; we want the sentence as it is.
         return str(self.args[0]) if self.args else ""
+
+
+class EndpointNotFoundError(CirrusMLError, KeyError):
+    """No online endpoint, or no deployment in it, of that name."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want the sentence as it is.
+        return str(self.args[0]) if self.args else ""
+
+
+class EndpointError(CirrusMLError, RuntimeError):
+    """An endpoint's router or deployment could not be started, or the endpoint refused a
+    request; ``status_code`` is the HTTP status of a refusal (``None`` otherwise)."""
+
+    def __init__(self, message: str, *, status_code: int | None = None):
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class JobFailedError(CirrusMLError, RuntimeError):

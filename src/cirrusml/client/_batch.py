@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
+from cirrusml.client._endpoints import LROPoller
 from cirrusml.client._launcher import start_runner
 from cirrusml.data._files import local_path
 from cirrusml.data._io import Input, Output
@@ -50,11 +51,8 @@ __all__ = [
     "BatchEndpointOperations",
     "BatchJob",
     "BatchScoringOperations",
-    "LROPoller",
     "batch_job",
 ]
-
-T = TypeVar("T")
 
 #: What a batch job may call on the model (the runner checks again).
 METHODS: tuple[str, ...] = ("predict", "predict_proba")
@@ -67,29 +65,6 @@ _OVERRIDES = ("mini_batch_size", "output_file_name", "max_concurrency_per_instan
               "method")
 #: ``params_override`` keys that only size Azure's compute: accepted, without effect.
 _COMPUTE_OVERRIDES = ("compute.instance_count", "instance_count", "resources.instance_count")
-
-
-class LROPoller(Generic[T]):
-    """The answer of a ``begin_*`` call, shaped like ``azure.core.polling.LROPoller``. The work is
-    done when the call returns, so the poller is already done."""
-
-    def __init__(self, value: T) -> None:
-        self._value = value
-
-    def result(self, timeout: float | None = None) -> T:
-        return self._value
-
-    def wait(self, timeout: float | None = None) -> None:
-        return None
-
-    def done(self) -> bool:
-        return True
-
-    def status(self) -> str:
-        return "Succeeded"
-
-    def add_done_callback(self, func: Callable[[Any], None]) -> None:
-        func(self)
 
 
 # --------------------------------------------------------------------------------- the job

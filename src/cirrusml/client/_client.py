@@ -7,9 +7,27 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cirrusml.client._batch import (
+    BatchDeploymentOperations,
+    BatchEndpointOperations,
+    BatchScoringOperations,
+)
+from cirrusml.client._endpoints import (
+    LROPoller,
+    OnlineDeploymentOperations,
+    OnlineEndpointOperations,
+    _Endpoints,
+)
 from cirrusml.client._jobs import JobOperations
 from cirrusml.client._models import ModelOperations
-from cirrusml.exceptions import WorkspaceError
+from cirrusml.exceptions import InvalidSpecError, WorkspaceError
+from cirrusml.spec import (
+    BatchDeployment,
+    BatchEndpoint,
+    ManagedOnlineDeployment,
+    ManagedOnlineEndpoint,
+    Model,
+)
 from cirrusml.tracking import Workspace
 
 _CONFIG_NAMES = ("config.json",)
@@ -51,12 +69,10 @@ class MLClient:
             self._workspace.update_settings(max_concurrent_jobs=int(max_concurrent_jobs))
         self.jobs = JobOperations(self._workspace, compute_notices=self._compute_notices)
         self.models = ModelOperations(self._workspace)
+        endpoints = _Endpoints(self._workspace)
+        self.online_endpoints = OnlineEndpointOperations(self._workspace, endpoints)
+        self.online_deployments = OnlineDeploymentOperations(self._workspace, endpoints)
         # Batch scoring: endpoints, deployments and endpoint-less batch jobs (client/_batch.py).
-        from cirrusml.client._batch import (
-            BatchDeploymentOperations,
-            BatchEndpointOperations,
-            BatchScoringOperations,
-        )
         self.batch_endpoints = BatchEndpointOperations(self._workspace)
         self.batch_deployments = BatchDeploymentOperations(self._workspace)
         self.batch_scoring = BatchScoringOperations(self._workspace)
@@ -97,6 +113,32 @@ class MLClient:
             tracking_uri=config.get("tracking_uri"),
             **kwargs,
         )
+
+    def begin_create_or_update(self, entity: Any, **kwargs: Any) -> LROPoller[Any]:
+        """Create or update an online or batch endpoint or deployment (Azure's generic entry
+        point)."""
+        if isinstance(entity, ManagedOnlineEndpoint):
+            return self.online_endpoints.begin_create_or_update(entity, **kwargs)
+        if isinstance(entity, ManagedOnlineDeployment):
+            return self.online_deployments.begin_create_or_update(entity, **kwargs)
+        if isinstance(entity, BatchEndpoint):
+            return self.batch_endpoints.begin_create_or_update(entity, **kwargs)
+        if isinstance(entity, BatchDeployment):
+            return self.batch_deployments.begin_create_or_update(entity, **kwargs)
+        raise InvalidSpecError(
+            f"begin_create_or_update takes an online or batch endpoint or deployment, got "
+            f"{type(entity).__name__}; jobs and models go to create_or_update.",
+            field="entity")
+
+    def create_or_update(self, entity: Any, **kwargs: Any) -> Any:
+        """Register a model, or submit a job (Azure's generic entry point)."""
+        if isinstance(entity, Model):
+            return self.models.create_or_update(entity, **kwargs)
+        if isinstance(entity, ManagedOnlineEndpoint | ManagedOnlineDeployment | BatchEndpoint
+                      | BatchDeployment):
+            raise InvalidSpecError(f"a {type(entity).__name__} goes to begin_create_or_update.",
+                                   field="entity")
+        return self.jobs.create_or_update(entity, **kwargs)
 
     @property
     def workspace_path(self) -> Path:

@@ -245,8 +245,20 @@ class AutoFeaturizer(PlannedFeaturizer):
         return steps
 
     def _positions(self, group: str) -> list[int]:
-        index = {c: i for i, c in enumerate(self.coded_columns_)}
-        return [index[c] for c in self.groups_[group]]
+        known = self.__dict__.setdefault("_cache_positions", {})
+        positions = known.get(group)
+        if positions is None:
+            index = {c: i for i, c in enumerate(self.coded_columns_)}
+            positions = [index[c] for c in self.groups_[group]]
+            known[group] = positions
+        return list(positions)
+
+    def _missing(self, X: pd.DataFrame, columns: list[str], dtype: Any) -> np.ndarray:
+        """Which cells of ``columns`` are missing, as a ``(rows, columns)`` array."""
+        out = np.empty((len(X), len(columns)), dtype=dtype)
+        for j, column in enumerate(columns):
+            out[:, j] = pd.isna(X[column].to_numpy())
+        return out
 
     def _finish_fit(self, X: pd.DataFrame, pieces: dict[str, Any], output: bool) -> Any:
         """Name the outputs, fit the scaler, record the fitted plan; the training output if
@@ -362,7 +374,12 @@ class AutoFeaturizer(PlannedFeaturizer):
         if self.scaler_ is not None:
             if fit_scaler:
                 self.scaler_.fit(continuous)
-            continuous[...] = self.scaler_.transform(continuous)  # in place (copy=False)
+                continuous[...] = self.scaler_.transform(continuous)  # in place (copy=False)
+            else:  # what StandardScaler.transform does to a dense block, without validation
+                if self.scaler_.with_mean:
+                    continuous -= self.scaler_.mean_
+                if self.scaler_.with_std:
+                    continuous /= self.scaler_.scale_
         for key in ("numeric", "datetime", "target"):
             pieces.pop(key, None)
         return continuous
@@ -378,7 +395,7 @@ class AutoFeaturizer(PlannedFeaturizer):
         start = self.n_continuous_
         if self.indicator_columns_:
             width = len(self.indicator_columns_)
-            dense[:, start:start + width] = X[self.indicator_columns_].isna().to_numpy()
+            dense[:, start:start + width] = self._missing(X, self.indicator_columns_, bool)
             start += width
         if "onehot" in pieces:
             block = dense[:, start:]
@@ -386,17 +403,16 @@ class AutoFeaturizer(PlannedFeaturizer):
             ones = pieces.pop("onehot").tocoo()
             block[ones.row, ones.col] = ones.data
         names = list(self.feature_names_out_)
-        frame = pd.DataFrame(dense, columns=names[:self.n_dense_], index=X.index, copy=False)
         native = self.groups_.get("native", [])
-        if native:
-            positions = self._positions("native")
-            codes, encoder = pieces["codes"], self.codes_
-            assert encoder is not None  # native categories are coded
-            native_names = names[self.n_dense_:]
-            categories = {name: encoder.as_categorical(codes[:, p], column)
-                          for name, column, p in zip(native_names, native, positions, strict=True)}
-            frame = pd.concat([frame, pd.DataFrame(categories, index=X.index)], axis=1, copy=False)
-        return frame
+        if not native:
+            return pd.DataFrame(dense, columns=names, index=X.index, copy=False)
+        codes = pieces["codes"]
+        columns: dict[str, Any] = {name: dense[:, j] for j, name in
+                                   enumerate(names[:self.n_dense_])}
+        for name, p, dtype in zip(names[self.n_dense_:], self._positions("native"),
+                                  self._native_dtypes(), strict=True):
+            columns[name] = pd.Categorical.from_codes(codes[:, p], dtype=dtype, validate=False)
+        return pd.DataFrame(columns, index=X.index, copy=False)
 
     def _assemble_sparse(self, X: pd.DataFrame, pieces: dict[str, Any],
                          fit_scaler: bool) -> sp.csr_matrix:
@@ -415,7 +431,7 @@ class AutoFeaturizer(PlannedFeaturizer):
         block.eliminate_zeros()
         blocks = [block]
         if self.indicator_columns_:
-            blocks.append(sp.csr_matrix(X[self.indicator_columns_].isna().to_numpy(np.float32)))
+            blocks.append(sp.csr_matrix(self._missing(X, self.indicator_columns_, np.float32)))
         if "onehot" in pieces:
             blocks.append(pieces.pop("onehot").astype(np.float32).tocsr())
         if self.hash_ is not None:
@@ -429,26 +445,87 @@ class AutoFeaturizer(PlannedFeaturizer):
         if not hasattr(self, "feature_map_"):
             raise NotFittedError("AutoFeaturizer is not fitted yet; call fit first.")
         X = self._frame(X)
-        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        columns = X.columns
+        missing = [c for c in self.feature_names_in_ if c not in columns]
         if missing:
             raise DataError(f"the input lacks column(s) {quote_columns(missing)} that the "
                             "featurizer was fitted on.")
-        g = self.groups_
         pieces: dict[str, Any] = {}
+        # The blocks read their own columns by name from the whole frame.
+        if self.numeric_ is not None:
+            pieces["numeric"] = self.numeric_.transform(X)
+        if self.datetime_ is not None:
+            pieces["datetime"] = self.datetime_.transform(X)
+        if self.codes_ is not None:
+            codes = self.codes_.transform(X)
+            pieces["codes"] = codes
+            if self.onehot_ is not None or self.target_ is not None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", category=UserWarning)  # unseen categories
+                    if self.onehot_ is not None:
+                        pieces["onehot"] = self._one_hot(codes[:, self._positions("onehot")])
+                    if self.target_ is not None:
+                        pieces["target"] = self.target_.transform(
+                            codes[:, self._positions("target")])
+        return self._assemble(X, pieces, fit_scaler=False)
+
+    def _one_hot(self, codes: np.ndarray) -> sp.csr_matrix:
+        """``onehot_.transform(codes)`` read from a table of its outputs (one-hot encoding
+        maps each column's code to at most one output column, whatever the other columns
+        hold): the encoder itself is asked once per process, on every code each column can
+        hold."""
+        table = self.__dict__.get("_cache_onehot")
+        if table is None:
+            table = self._one_hot_table()
+            self.__dict__["_cache_onehot"] = table
+        offsets, targets, width = table
+        rows, columns = codes.shape
+        out = targets[codes + offsets]  # (rows, columns): output column or -1
+        hit = out >= 0
+        indptr = np.zeros(rows + 1, dtype=np.int32)
+        np.cumsum(hit.sum(axis=1), out=indptr[1:])
+        indices = out[hit].astype(np.int32)
+        return sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(rows, width))
+
+    def _one_hot_table(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Per one-hot column, the output column of each code it can hold (-1 for unseen,
+        then 0 to its number of categories - 1), as (offsets, flat targets, output width)."""
+        assert self.onehot_ is not None
+        assert self.codes_ is not None
+        columns = self.groups_["onehot"]
+        sizes = [len(self.codes_.categories_[c]) + 1 for c in columns]  # codes -1 .. n-1
+        probe = np.full((max(sizes), len(columns)), -1, dtype=np.int64)
+        for j, size in enumerate(sizes):
+            probe[:size, j] = np.arange(-1, size - 1)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=UserWarning)  # unseen categories
-            if self.numeric_ is not None:
-                pieces["numeric"] = self.numeric_.transform(X[g["numeric"]])
-            if self.datetime_ is not None:
-                pieces["datetime"] = self.datetime_.transform(X[g["datetime"]])
-            if self.codes_ is not None:
-                codes = self.codes_.transform(X[self.coded_columns_])
-                pieces["codes"] = codes
-                if self.onehot_ is not None:
-                    pieces["onehot"] = self.onehot_.transform(codes[:, self._positions("onehot")])
-                if self.target_ is not None:
-                    pieces["target"] = self.target_.transform(codes[:, self._positions("target")])
-            return self._assemble(X, pieces, fit_scaler=False)
+            warnings.simplefilter("ignore", category=UserWarning)  # the unseen code
+            encoded = sp.csr_matrix(self.onehot_.transform(probe))
+        width = encoded.shape[1]
+        starts = np.cumsum([0, *sizes[:-1]])
+        targets = np.full(sum(sizes), -1, dtype=np.int64)
+        # Output names are "f<j>_<category>": the column each output belongs to.
+        names = self.onehot_.get_feature_names_out([f"f{j}" for j in range(len(columns))])
+        owner = [int(str(name).split("_", 1)[0][1:]) for name in names]
+        for row in range(encoded.shape[0]):
+            for col in encoded.indices[encoded.indptr[row]:encoded.indptr[row + 1]]:
+                j = owner[col]
+                if row < sizes[j]:
+                    targets[starts[j] + row] = col
+        # Codes are shifted by one (-1 -> 0) and each column by its start.
+        return (starts + 1).astype(np.int64), targets, int(width)
+
+    def _native_dtypes(self) -> list[pd.CategoricalDtype]:
+        """The ``category`` dtype of each native categorical output, built once per process
+        (not pickled): the same categories as at fit, so a library that checks them finds the
+        very dtype object again."""
+        dtypes = self.__dict__.get("_cache_native_dtypes")
+        if dtypes is None:
+            encoder = self.codes_
+            assert encoder is not None  # native categories are coded
+            dtypes = [encoder.as_categorical(np.empty(0, dtype=np.int64), column).dtype
+                      for column in self.groups_.get("native", [])]
+            self.__dict__["_cache_native_dtypes"] = dtypes
+        return dtypes
 
 
 # ------------------------------------------------------------------------------ factory

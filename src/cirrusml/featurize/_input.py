@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from cirrusml.exceptions import DataError, NotFittedError
+from cirrusml.featurize._transformers import PredictionCaches
 
 
 def as_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
@@ -37,10 +38,19 @@ def as_frame(X: Any, columns: list[str] | None = None) -> pd.DataFrame:
     )
 
 
-class InputColumns(TransformerMixin, BaseEstimator):
+def column_dtypes(X: pd.DataFrame) -> list[Any]:
+    """The frame's column dtypes, without a Series per column where pandas allows it."""
+    arrays = getattr(X, "_iter_column_arrays", None)  # pandas' own, private: guarded
+    if arrays is not None:
+        return [a.dtype for a in arrays()]
+    return list(X.dtypes)
+
+
+class InputColumns(PredictionCaches, TransformerMixin, BaseEstimator):
     """Select and coerce the raw columns a model was trained on."""
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> InputColumns:
+        self._clear_caches()
         X = as_frame(X)
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         self.kinds_ = {}
@@ -62,17 +72,24 @@ class InputColumns(TransformerMixin, BaseEstimator):
         if not hasattr(self, "kinds_"):
             raise NotFittedError("InputColumns is not fitted yet; call fit first.")
         X = as_frame(X, list(self.feature_names_in_))
-        X = X.rename(columns=str)
-        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if not all(type(c) is str for c in X.columns):
+            X = X.rename(columns=str)
+        names = list(self.feature_names_in_)
+        present = set(X.columns)
+        missing = [c for c in names if c not in present]
         if missing:
             raise DataError(
                 f"the input lacks column(s) {', '.join(repr(c) for c in missing)} that the model "
                 f"was trained on; expected columns: {', '.join(self.feature_names_in_)}."
             )
-        out = X.loc[:, list(self.feature_names_in_)].copy()
-        for column, kind in self.kinds_.items():
+        # A frame of exactly the trained columns is not copied: columns that need coercing
+        # are replaced in a shallow copy, never changed in place.
+        out = X.copy(deep=False) if list(X.columns) == names else X.loc[:, names]
+        for (column, kind), dtype in zip(self.kinds_.items(), column_dtypes(out), strict=True):
+            if self._fits(kind, dtype):
+                continue
             series = out[column]
-            if kind in ("numeric", "bool") and not pd.api.types.is_numeric_dtype(series):
+            if kind in ("numeric", "bool"):
                 converted = pd.to_numeric(series, errors="coerce")
                 if kind == "bool":
                     lowered = series.astype(str).str.strip().str.lower()
@@ -81,11 +98,26 @@ class InputColumns(TransformerMixin, BaseEstimator):
                         lowered.map({"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}),
                     )
                 out[column] = converted
-            elif kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(series):
+            elif kind == "datetime":
                 out[column] = pd.to_datetime(series, errors="coerce")
-            elif kind == "object" and pd.api.types.is_numeric_dtype(series):
+            else:
                 out[column] = series.astype(object)
         return out
+
+    def _fits(self, kind: str, dtype: Any) -> bool:
+        """Whether a column of ``dtype`` needs no coercion to ``kind`` (kept per dtype)."""
+        known = self.__dict__.setdefault("_cache_fits", {})
+        key = (kind, dtype)
+        fits = known.get(key)
+        if fits is None:
+            if kind in ("numeric", "bool"):
+                fits = bool(pd.api.types.is_numeric_dtype(dtype))
+            elif kind == "datetime":
+                fits = bool(pd.api.types.is_datetime64_any_dtype(dtype))
+            else:
+                fits = not pd.api.types.is_numeric_dtype(dtype)
+            known[key] = fits
+        return fits
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(self.feature_names_in_, dtype=object)

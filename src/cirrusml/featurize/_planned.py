@@ -23,6 +23,7 @@ from cirrusml.featurize._input import as_frame
 from cirrusml.featurize._plan import check_featurization, quote_columns
 from cirrusml.featurize._profile import FeaturizationOptions, profile_columns
 from cirrusml.featurize._summary import featurization_summary
+from cirrusml.featurize._transformers import PredictionCaches
 from cirrusml.spec import FeatureType, FeaturizationMode
 from cirrusml.tasks import as_task
 
@@ -51,7 +52,7 @@ def unique_names(names: list[str]) -> list[str]:
     return out
 
 
-class PlannedFeaturizer(TransformerMixin, BaseEstimator):
+class PlannedFeaturizer(PredictionCaches, TransformerMixin, BaseEstimator):
     """The fit-time steps every planned featurizer takes (subclasses hold the parameters:
     ``purposes``, ``mode``, ``blocked_transformers``, ``imputers``, ``task``, ...)."""
 
@@ -96,6 +97,7 @@ class PlannedFeaturizer(TransformerMixin, BaseEstimator):
         """Read the training frame and set the input attributes; the columns' purposes, checked
         against the settings (``checked``: further per-column parameters to check)."""
         X = self._frame(X)
+        self._clear_caches()
         self.notes_: list[str] = []
         self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
         self.n_features_in_ = X.shape[1]

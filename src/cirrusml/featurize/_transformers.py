@@ -52,6 +52,23 @@ TEXT_FIT_MAX_ROWS = 100_000
 TEXT_CHUNK_ROWS = 50_000
 
 _MISSING_CODE = -2  # marks a missing category before imputation; -1 marks an unseen one
+#: Batches of at most this many rows look categories up in a dict (pandas' vectorised lookup
+#: costs more than it saves on a few rows); both give the same codes.
+SMALL_BATCH_ROWS = 64
+
+
+class PredictionCaches:
+    """Mixin: attributes named ``_cache_*`` (built at prediction time, once per process) are
+    left out of the pickle, so two equally fitted objects pickle to the same bytes; ``fit``
+    drops them (:meth:`_clear_caches`)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()  # type: ignore[assignment]
+        return {k: v for k, v in state.items() if not k.startswith("_cache_")}
+
+    def _clear_caches(self) -> None:
+        for key in [k for k in self.__dict__ if k.startswith("_cache_")]:
+            del self.__dict__[key]
 
 
 def _check_fitted(estimator: BaseEstimator, attribute: str) -> None:
@@ -61,7 +78,10 @@ def _check_fitted(estimator: BaseEstimator, attribute: str) -> None:
 
 def to_float(series: pd.Series) -> np.ndarray:
     """A column as float64 values, NaN for missing, unparseable or infinite cells."""
-    if pd.api.types.is_bool_dtype(series):
+    kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else ""
+    if kind in ("f", "i", "u"):  # NumPy numbers: NaN is their only missing value
+        values = np.array(series.to_numpy(), dtype="float64", copy=True)
+    elif pd.api.types.is_bool_dtype(series):
         values = series.astype("float64").to_numpy()
     elif pd.api.types.is_timedelta64_dtype(series):
         values = series.dt.total_seconds().to_numpy(dtype="float64")
@@ -90,6 +110,22 @@ def as_text(series: pd.Series) -> np.ndarray:
 
 def _number_label(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def fill_missing(imputer: SimpleImputer, block: np.ndarray) -> np.ndarray:
+    """``imputer.transform(block)`` for a fitted imputer that keeps empty features, on a dense
+    block with one column per fitted feature: each missing cell takes its column's statistic,
+    in place, without scikit-learn's per-call validation."""
+    if not imputer.keep_empty_features or imputer.add_indicator:
+        return np.asarray(imputer.transform(block))
+    statistics = imputer.statistics_
+    missing = (np.isnan(block) if imputer.missing_values is np.nan
+               or (isinstance(imputer.missing_values, float) and np.isnan(imputer.missing_values))
+               else block == imputer.missing_values)
+    if missing.any():
+        rows, columns = np.nonzero(missing)
+        block[rows, columns] = statistics[columns]
+    return block
 
 
 def _imputer(strategy: str, fill_value: Any = None, **kwargs: Any) -> SimpleImputer:
@@ -152,20 +188,22 @@ class NumericImputer(TransformerMixin, BaseEstimator):
             self.imputers_.append((positions, strategy, imputer))
         return values
 
-    def _values(self, X: pd.DataFrame) -> np.ndarray:
-        out = np.empty((len(X), X.shape[1]), dtype="float64", order="F")
-        for i, column in enumerate(X.columns):
+    def _values(self, X: pd.DataFrame, columns: Any = None) -> np.ndarray:
+        columns = X.columns if columns is None else columns
+        out = np.empty((len(X), len(columns)), dtype="float64", order="F")
+        for i, column in enumerate(columns):
             out[:, i] = to_float(X[column])
         return out
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """The fitted columns (read by name: ``X`` may hold others) with missing values filled."""
         _check_fitted(self, "imputers_")
-        values = self._values(X)
+        values = self._values(X, self.feature_names_in_)
         for positions, strategy, imputer in self.imputers_:
             block = values[:, positions]
             if strategy == "ffill":
                 block = pd.DataFrame(block).ffill().to_numpy()
-            values[:, positions] = imputer.transform(block)
+            values[:, positions] = fill_missing(imputer, block)
         return values
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -176,7 +214,7 @@ class NumericImputer(TransformerMixin, BaseEstimator):
 # ------------------------------------------------------------------------------ categories
 
 
-class CategoryCodes(TransformerMixin, BaseEstimator):
+class CategoryCodes(PredictionCaches, TransformerMixin, BaseEstimator):
     """Categories as integer codes, missing values imputed (most frequent by default).
 
     The categories are fixed at fit: each column's distinct values, sorted. Columns stored as
@@ -192,22 +230,48 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
         if numeric:
             values = to_float(series)
             return values, np.isnan(values)
+        if series.dtype == object:
+            raw = series.to_numpy()
+            missing = pd.isna(raw)
+            # Text already (missing cells aside, whose codes are overwritten): as astype(str).
+            if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+                return raw, missing
+            return series.astype(str).to_numpy(dtype=object), missing
         return series.astype(str).to_numpy(dtype=object), series.isna().to_numpy()
 
-    def _codes(self, X: pd.DataFrame) -> np.ndarray:
-        codes = np.empty((len(X), X.shape[1]), dtype=np.int64)
-        for i, column in enumerate(X.columns):
+    def _codes(self, X: pd.DataFrame, fitting: bool = False) -> np.ndarray:
+        columns = X.columns if fitting else self.feature_names_in_
+        codes = np.empty((len(X), len(columns)), dtype=np.int64)
+        for i, column in enumerate(columns):
             values, missing = self._values(X[column], self.numeric_[column])
-            col = pd.Categorical(values, categories=self.categories_[column]).codes.astype(np.int64)
+            if fitting:
+                col = pd.Categorical(values, categories=self.categories_[column]).codes
+            elif len(values) <= SMALL_BATCH_ROWS:
+                lookup = self._lookup(column)
+                col = np.fromiter((lookup.get(v, -1) for v in values.tolist()), dtype=np.int64,
+                                  count=len(values))
+            else:  # what pd.Categorical does with fixed categories, without rebuilding them
+                col = self.categories_[column].get_indexer_for(values)
+            col = col.astype(np.int64)
             col[missing] = _MISSING_CODE
             codes[:, i] = col
         return codes
+
+    def _lookup(self, column: str) -> dict[Any, int]:
+        """Category -> code of ``column``, as a dict (built once per process)."""
+        lookups = self.__dict__.setdefault("_cache_lookups", {})
+        lookup = lookups.get(column)
+        if lookup is None:
+            lookup = {v: i for i, v in enumerate(self.categories_[column].tolist())}
+            lookups[column] = lookup
+        return lookup
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> CategoryCodes:
         self.fit_transform(X, y)
         return self
 
     def fit_transform(self, X: pd.DataFrame, y: Any = None, **fit_params: Any) -> np.ndarray:
+        self._clear_caches()
         self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
         self.numeric_: dict[str, bool] = {}
         self.boolean_: dict[str, bool] = {}
@@ -238,7 +302,7 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
             self.numeric_[column] = numeric
             self.boolean_[column] = bool(pd.api.types.is_bool_dtype(series))
             self.categories_[column] = categories
-        codes = self._codes(X)
+        codes = self._codes(X, fitting=True)
         self.imputers_: list[SimpleImputer] = []
         for i, column in enumerate(X.columns):
             if column in fills:
@@ -255,16 +319,17 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
     def _settle(self, codes: np.ndarray) -> np.ndarray:
         # A column missing in every training row has no category to impute with: its codes
         # stay "unseen" (-1) rather than point past the categories.
-        for i, column in enumerate(self.feature_names_in_):
-            col = codes[:, i]
-            col[(col == _MISSING_CODE) | (col >= len(self.categories_[column]))] = -1
+        sizes = np.asarray([len(self.categories_[c]) for c in self.feature_names_in_])
+        codes[(codes == _MISSING_CODE) | (codes >= sizes)] = -1
         return codes
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """Codes of the fitted columns (read by name: ``X`` may hold others)."""
         _check_fitted(self, "imputers_")
         codes = self._codes(X)
-        for i, imputer in enumerate(self.imputers_):
-            codes[:, i] = imputer.transform(codes[:, i:i + 1])[:, 0]
+        missing = (codes == _MISSING_CODE).any(axis=0)
+        for i in np.flatnonzero(missing):  # imputing a column with nothing missing is a no-op
+            codes[:, i:i + 1] = fill_missing(self.imputers_[i], codes[:, i:i + 1])
         return self._settle(codes)
 
     def labels(self, column: str) -> list[str]:

@@ -138,6 +138,71 @@ def predict_input(estimator: Any, X: Any) -> Any:
     return X
 
 
+def frame_layout(X: Any) -> tuple[list[str], list[Any]] | None:
+    """A training frame's column names and dtypes (``None`` for anything but a frame): what
+    :func:`frame_as_array` checks a prediction frame against."""
+    if not isinstance(X, pd.DataFrame) or not all(isinstance(c, str) for c in X.columns):
+        return None
+    return list(X.columns), list(X.dtypes)
+
+
+def _column_arrays(X: pd.DataFrame) -> Any:
+    """The frame's columns as arrays, without a Series per column where pandas allows it."""
+    arrays = getattr(X, "_iter_column_arrays", None)  # pandas' own, private: guarded
+    if arrays is not None:
+        return arrays()
+    return (series.array for _, series in X.items())
+
+
+def _same_categories(dtype: Any, expected: Any) -> bool:
+    """Whether two ``category`` dtypes hold the very same categories object (and order)."""
+    return (isinstance(dtype, pd.CategoricalDtype) and isinstance(expected, pd.CategoricalDtype)
+            and dtype.categories is expected.categories and dtype.ordered == expected.ordered)
+
+
+def _equal_dtypes(dtype: Any, expected: Any) -> bool:
+    """Equal dtypes; ``category`` dtypes only with the same categories in the same order (their
+    codes mean the same categories; pandas calls unordered categories equal in any order)."""
+    if isinstance(dtype, pd.CategoricalDtype) or isinstance(expected, pd.CategoricalDtype):
+        return (isinstance(dtype, pd.CategoricalDtype)
+                and isinstance(expected, pd.CategoricalDtype)
+                and dtype.ordered == expected.ordered
+                and dtype.categories.equals(expected.categories))
+    return bool(dtype == expected)
+
+
+def frame_as_array(X: Any, layout: tuple[list[str], list[Any]] | None) -> np.ndarray | None:
+    """A frame laid out as in training (``layout``: :func:`frame_layout` of the training
+    frame) as one C-ordered float64 array, as LightGBM and XGBoost read a frame themselves:
+    numbers as floats (missing: NaN), ``category`` columns as their codes (missing or unknown:
+    NaN). ``None`` when ``X`` is no such frame (other columns, other dtypes or other
+    categories): the library then reads it its own way.
+    """
+    if layout is None or not isinstance(X, pd.DataFrame):
+        return None
+    names, dtypes = layout
+    if X.shape[1] != len(names) or list(X.columns) != names:
+        return None
+    out = np.empty(X.shape, dtype=np.float64)
+    for j, (values, expected) in enumerate(zip(_column_arrays(X), dtypes, strict=True)):
+        dtype = values.dtype
+        if dtype is not expected and not _same_categories(dtype, expected):
+            if not _equal_dtypes(dtype, expected):
+                return None
+            dtypes[j] = dtype  # equal: from now on found by its categories' identity
+        if isinstance(dtype, pd.CategoricalDtype):
+            codes = values.codes
+            column = out[:, j]
+            column[:] = codes
+            column[codes < 0] = np.nan
+        elif dtype.kind in "fiub":
+            out[:, j] = values if isinstance(values, np.ndarray) else \
+                values.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            return None
+    return out
+
+
 def record_input(estimator: Any, X: Any) -> None:
     """Set ``n_features_in_`` and, for frames with string column names, ``feature_names_in_``."""
     estimator.n_features_in_ = int(X.shape[1])

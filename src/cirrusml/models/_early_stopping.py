@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -38,6 +38,8 @@ from cirrusml.models._common import (
     check_fitted,
     encode_labels,
     fit_inputs,
+    frame_as_array,
+    frame_layout,
     holdout_rows,
     predict_input,
     take_rows,
@@ -46,6 +48,9 @@ from cirrusml.models._common import (
 
 #: With ``early_stopping="auto"``, split only when the validation rows are at most this share.
 _MAX_AUTO_SHARE = 0.2
+#: Batches of at most this many rows are predicted on one thread: waking more costs more than
+#: their trees (each row's prediction is the same on any number of threads).
+SMALL_BATCH_ROWS = 1000
 
 
 def patience(learning_rate: float) -> int:
@@ -70,6 +75,8 @@ class BoostingEstimator(BaseEstimator):
     _classifier: ClassVar[bool] = False
     #: The library routes missing values itself (LightGBM and XGBoost do).
     _allow_nan: ClassVar[bool] = True
+    #: :meth:`_array_output` predicts from a training frame's float array.
+    _reads_arrays: ClassVar[bool] = False
 
     n_estimators: int
     learning_rate: float
@@ -114,6 +121,7 @@ class BoostingEstimator(BaseEstimator):
                 *train, valid, self.n_estimators, rounds)
             self.early_stopping_ = True
         self.best_iteration_ = int(self.best_iteration_)
+        self.frame_layout_ = frame_layout(X)
         return self
 
     def __sklearn_tags__(self) -> Any:
@@ -159,12 +167,37 @@ class BoostingEstimator(BaseEstimator):
 
     # ------------------------------------------------------------------ prediction
 
+    def _library_output(self, X: Any) -> np.ndarray:
+        """The library model's probabilities (classifiers) or predictions (regressors) for
+        validated rows. For a library with :meth:`_array_output`, a frame laid out as in
+        training goes in as the float array the library would make of it
+        (:func:`~cirrusml.models._common.frame_as_array`); anything else as it is."""
+        if self._reads_arrays:
+            array = frame_as_array(X, getattr(self, "frame_layout_", None))
+            if array is not None:
+                return self._array_output(array)
+        if self._classifier:
+            return np.asarray(self.estimator_.predict_proba(X), dtype=float)
+        return np.asarray(self.estimator_.predict(X), dtype=float)
+
+    def _array_output(self, array: np.ndarray) -> np.ndarray:
+        """:meth:`_library_output` for a training-shaped frame read as a float array (only
+        for a library with ``_reads_arrays``, which reads such an array as it reads the frame,
+        only faster)."""
+        raise NotImplementedError
+
     def predict(self, X: Any) -> np.ndarray:
         X = predict_input(self, X)
         if self._classifier:
-            proba = self.predict_proba(X)
+            proba = self._proba(X)
             return np.asarray(self.classes_[np.argmax(proba, axis=1)])
-        return np.asarray(self.estimator_.predict(X), dtype=float)
+        return self._library_output(X)
+
+    def _proba(self, X: Any) -> np.ndarray:
+        proba = self._library_output(X)
+        if proba.ndim == 1:
+            proba = np.column_stack([1.0 - proba, proba])
+        return proba
 
     @property
     def feature_importances_(self) -> np.ndarray:
@@ -178,11 +211,8 @@ class BoostingClassifierMixin:
 
     classes_: np.ndarray
     estimator_: Any
+    _proba: Callable[[Any], np.ndarray]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, one column per entry of ``classes_``."""
-        X = predict_input(self, X)
-        proba = np.asarray(self.estimator_.predict_proba(X), dtype=float)
-        if proba.ndim == 1:
-            proba = np.column_stack([1.0 - proba, proba])
-        return proba
+        return self._proba(predict_input(self, X))

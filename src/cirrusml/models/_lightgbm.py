@@ -18,7 +18,11 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from cirrusml.models._base import Learner, OnnxRecipe, SearchSpace, TreeModel
-from cirrusml.models._early_stopping import BoostingClassifierMixin, BoostingEstimator
+from cirrusml.models._early_stopping import (
+    SMALL_BATCH_ROWS,
+    BoostingClassifierMixin,
+    BoostingEstimator,
+)
 from cirrusml.spec import TaskType
 
 
@@ -51,6 +55,18 @@ class _LightGBMBase(BoostingEstimator):
     reg_lambda: float
     max_bin: int
     n_jobs: int
+    _reads_arrays: ClassVar[bool] = True
+
+    def _array_output(self, array: np.ndarray) -> np.ndarray:
+        # What LGBMModel.predict does after reading a frame into this very array: the booster
+        # predicts (at its best iteration) with the model's thread count.
+        model = self.estimator_
+        threads = 1 if len(array) <= SMALL_BATCH_ROWS else model._process_n_jobs(model.n_jobs)
+        out = np.asarray(model.booster_.predict(array, num_threads=threads, verbose=-1),
+                         dtype=float)
+        if self._classifier and out.ndim == 1:  # binary: LGBMClassifier's two columns
+            return np.vstack((1.0 - out, out)).transpose()
+        return out
 
     def _library_params(self) -> dict[str, Any]:
         return {

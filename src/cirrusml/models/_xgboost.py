@@ -20,7 +20,11 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from cirrusml.models._base import Learner, OnnxRecipe, SearchSpace, TreeModel
-from cirrusml.models._early_stopping import BoostingClassifierMixin, BoostingEstimator
+from cirrusml.models._early_stopping import (
+    SMALL_BATCH_ROWS,
+    BoostingClassifierMixin,
+    BoostingEstimator,
+)
 from cirrusml.spec import TaskType
 
 
@@ -33,6 +37,30 @@ class _XGBoostBase(BoostingEstimator):
     reg_lambda: float
     max_bin: int
     n_jobs: int
+    _reads_arrays: ClassVar[bool] = True
+
+    def _array_output(self, array: np.ndarray) -> np.ndarray:
+        # The columns are the training frame's (checked by frame_as_array), so XGBoost need
+        # not check the names again; the array holds what it reads from the frame.
+        model = self._one_thread() if len(array) <= SMALL_BATCH_ROWS else self.estimator_
+        if self._classifier:
+            return np.asarray(model.predict_proba(array, validate_features=False), dtype=float)
+        return np.asarray(model.predict(array, validate_features=False), dtype=float)
+
+    def _one_thread(self) -> Any:
+        """The XGBoost model set to predict on one thread (a copy, made once per process)."""
+        model = self.__dict__.get("_one_thread_model")
+        if model is None:
+            model = copy.copy(self.estimator_)
+            model._Booster = self.estimator_.get_booster().copy()
+            model._Booster.set_param({"nthread": 1})
+            model.n_jobs = 1
+            self.__dict__["_one_thread_model"] = model
+        return model
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        return {k: v for k, v in state.items() if k != "_one_thread_model"}
 
     def _fit_library(self, X: Any, y: np.ndarray, w: np.ndarray | None,
                      valid: tuple[Any, np.ndarray, np.ndarray | None] | None,

@@ -55,7 +55,7 @@ def serve(config: ServerConfig) -> None:
     settings = uvicorn.Config(
         "cirrusml.serving._server:build_app", factory=True, host=config.host, port=config.port,
         workers=config.instance_count, log_config=_log_config(config.log_file),
-        access_log=False, server_header=False, timeout_graceful_shutdown=5)
+        access_log=config.access_log, server_header=False, timeout_graceful_shutdown=5)
     sock = settings.bind_socket()
     port = int(sock.getsockname()[1])
     state = {"pid": os.getpid(), "host": config.host, "port": port,

@@ -59,6 +59,12 @@ from cirrusml.spec._job import (
     forecasting,
     regression,
 )
+from cirrusml.spec._server import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    RouterConfig,
+    ServerConfig,
+    generate_key,
+)
 from cirrusml.spec._settings import (
     ClassificationTrainingSettings,
     ColumnTransformer,
@@ -75,10 +81,14 @@ from cirrusml.spec._settings import (
 from cirrusml.spec._yaml import apply_overrides, dump_job, job_from_dict, load_job, read_yaml
 
 __all__ = [
+    "DEFAULT_MAX_REQUEST_BYTES",
     "FORECASTING_EXTENSION_MODELS",
     "JOB_CLASSES",
     "MODEL_TYPES",
     "AutoMLTabular",
+    "RouterConfig",
+    "ServerConfig",
+    "generate_key",
     "AzureEnum",
     "BatchDeployment",
     "BatchEndpoint",

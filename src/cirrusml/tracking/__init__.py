@@ -8,6 +8,8 @@
 * :class:`JobRecorder` is the one writer of a running job: its MLflow runs and its folder.
 * :class:`ModelRegistry` holds the registered models (MLflow's model registry), and
   :func:`resolve_model` turns a model reference into a local MLflow model folder.
+* :class:`EndpointStore` holds the online endpoints (:class:`EndpointRecord`, their
+  deployments and processes, and their :class:`EndpointKeys`).
 * :class:`BatchEndpointStore` holds the batch endpoints and their deployments;
   :class:`BatchJobSettings` is what a batch scoring job scores and how.
 * :class:`Workspace` holds what is not one job's: settings, computes, queue slots, job names.
@@ -20,6 +22,13 @@ from cirrusml.tracking._batch_endpoints import (
     BatchEndpointRecord,
     BatchEndpointStore,
     BatchJobSettings,
+)
+from cirrusml.tracking._endpoints import (
+    DeploymentRecord,
+    EndpointKeys,
+    EndpointRecord,
+    EndpointStore,
+    ProcessRecord,
 )
 from cirrusml.tracking._layout import JobLayout, RunArtifacts
 from cirrusml.tracking._mlflow import BEST_CHILD_TAG, JOB_NAME_TAG, PARENT_TAG, Tracker
@@ -55,12 +64,17 @@ __all__ = [
     "BatchEndpointStore",
     "BatchJobSettings",
     "CodeInputs",
+    "DeploymentRecord",
+    "EndpointKeys",
+    "EndpointRecord",
+    "EndpointStore",
     "JobLayout",
     "JobRecord",
     "JobRecorder",
     "JobStatus",
     "JobStore",
     "ModelRegistry",
+    "ProcessRecord",
     "RunArtifacts",
     "Tracker",
     "TrialRun",
