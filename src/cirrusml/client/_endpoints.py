@@ -25,17 +25,14 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import fcntl
 import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -67,7 +64,13 @@ from cirrusml.tracking import (
     process_start_time,
     resolve_model,
 )
-from cirrusml.utils import suggestion
+from cirrusml.utils import (
+    file_lock,
+    log_tail,
+    reap_children,
+    spawn_module,
+    suggestion,
+)
 
 __all__ = ["DEPLOYMENT_HEADER", "EndpointAuthKeys", "LROPoller", "OnlineDeploymentOperations",
            "OnlineEndpointOperations"]
@@ -81,8 +84,6 @@ _ROUTER_MODULE = "cirrusml.serving._router"
 _START_SECONDS = 60.0
 _KEY_TYPES = ("primary", "secondary")
 
-#: Processes started by this process, kept so that they are reaped when they end.
-_CHILDREN: list[subprocess.Popen[bytes]] = []
 
 T = TypeVar("T")
 
@@ -121,65 +122,20 @@ class EndpointAuthKeys:
 # ------------------------------------------------------------------------------ processes
 
 
-def _reap() -> None:
-    for proc in list(_CHILDREN):
-        if proc.poll() is not None:
-            _CHILDREN.remove(proc)
-
-
 def _alive(process: ProcessRecord | None) -> bool:
-    _reap()
+    reap_children()
     return process is not None and process_alive(process.pid, process.pid_started)
-
-
-def _tail(path: str | Path, lines: int = 20) -> str:
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _read_state(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _spawn(module: str, config_file: Path, log_file: Path, state_file: Path, host: str,
            what: str) -> ProcessRecord:
     """Start ``python -m module --config config_file`` in a session of its own; return once it
     has written its state file (it listens)."""
-    _reap()
-    state_file.unlink(missing_ok=True)
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_file, "ab")  # noqa: SIM115 - handed to the child
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", module, "--config", str(config_file)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            close_fds=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    finally:
-        log.close()
-    _CHILDREN.append(proc)
-    end = time.monotonic() + _START_SECONDS
-    while True:
-        state = _read_state(state_file)
-        if state is not None and state.get("pid") == proc.pid:
-            return ProcessRecord(pid=proc.pid, pid_started=process_start_time(proc.pid),
-                                 host=host, port=int(state["port"]),
-                                 config_file=str(config_file), log_file=str(log_file),
-                                 state_file=str(state_file))
-        if proc.poll() is not None:
-            raise EndpointError(f"{what} exited (code {proc.returncode}) before it listened. "
-                                f"Its log ({log_file}) ends:\n{_tail(log_file)}")
-        if time.monotonic() > end:
-            _stop_pid(proc.pid, None)
-            raise EndpointError(f"{what} did not listen within {_START_SECONDS:g} s; its log "
-                                f"({log_file}) ends:\n{_tail(log_file)}")
-        time.sleep(0.05)
+    proc, state = spawn_module(module, config_file, log_file, state_file,
+                               timeout=_START_SECONDS, what=what, error=EndpointError)
+    return ProcessRecord(pid=proc.pid, pid_started=process_start_time(proc.pid), host=host,
+                         port=int(state["port"]), config_file=str(config_file),
+                         log_file=str(log_file), state_file=str(state_file))
 
 
 def _probe(process: ProcessRecord, route: str, timeout: float = 2.0) -> bool:
@@ -197,7 +153,7 @@ def _wait_ready(process: ProcessRecord, route: str, timeout: float, what: str) -
     while not _probe(process, route):
         if not _alive(process):
             raise EndpointError(f"{what} ended before it was ready. Its log "
-                                f"({process.log_file}) ends:\n{_tail(process.log_file)}")
+                                f"({process.log_file}) ends:\n{log_tail(process.log_file)}")
         if time.monotonic() > end:
             raise EndpointError(f"{what} was not ready within {timeout:g} s; its log is "
                                 f"{process.log_file}.")
@@ -224,7 +180,7 @@ def _leftovers(group: int) -> list[psutil.Process]:
 
 def _stop_pid(pid: int, started: float | None, timeout: float = 15.0) -> None:
     """Stop a server or router and its workers: SIGTERM, SIGKILL after ``timeout``."""
-    _reap()
+    reap_children()
     if process_alive(pid, started):
         try:
             proc = psutil.Process(pid)
@@ -235,12 +191,12 @@ def _stop_pid(pid: int, started: float | None, timeout: float = 15.0) -> None:
                 os.killpg(pid, signal.SIGTERM)
             end = time.monotonic() + timeout
             while process_alive(pid, started) and time.monotonic() < end:
-                _reap()
+                reap_children()
                 time.sleep(0.05)
     for proc in _leftovers(pid):
         with contextlib.suppress(psutil.Error):
             proc.kill()
-    _reap()
+    reap_children()
 
 
 def _stop(process: ProcessRecord | None) -> None:
@@ -372,16 +328,9 @@ class _Endpoints:
 
     # ------------------------------------------------------------------------------ healing
 
-    @contextlib.contextmanager
-    def locked(self, name: str) -> Iterator[None]:
+    def locked(self, name: str) -> contextlib.AbstractContextManager[None]:
         """One healer at a time per endpoint (a lock of its own, apart from the record's)."""
-        fd = os.open(self.store.folder(name) / ".heal.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        return file_lock(self.store.folder(name) / ".heal.lock")
 
     def heal(self, name: str) -> EndpointRecord:
         """Bring back the endpoint's ended processes (deployments that once served, and the

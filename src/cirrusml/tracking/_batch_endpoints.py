@@ -19,9 +19,7 @@ half a file. The client is the only writer of ``endpoint.json``; it changes it o
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,20 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cirrusml.exceptions import BatchEndpointNotFoundError, WorkspaceError
 from cirrusml.tracking._workspace import Workspace, now_iso
-from cirrusml.utils import suggestion
+from cirrusml.utils import file_lock, suggestion, write_json_atomic
 
 __all__ = ["BatchDeploymentRecord", "BatchEndpointRecord", "BatchEndpointStore",
-           "BatchJobSettings", "read_json", "write_json_atomic"]
+           "BatchJobSettings", "read_json"]
 
 _RECORD = "endpoint.json"
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` through a file beside it renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def read_json(path: Path) -> Any:
@@ -188,9 +178,7 @@ class BatchEndpointStore:
             folder.mkdir(parents=True, exist_ok=True)
         elif not folder.is_dir():
             self.read(name)  # raises, naming the endpoints there are
-        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with file_lock(folder / ".lock"):
             if create is not None and not self.exists(name):
                 record = BatchEndpointRecord(name=name, entity=create)
             else:
@@ -198,9 +186,6 @@ class BatchEndpointStore:
             yield record
             record.updated = now_iso()
             write_json_atomic(folder / _RECORD, record.model_dump())
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     def delete(self, name: str) -> None:
         """Remove endpoint ``name`` and its deployments (its jobs stay)."""

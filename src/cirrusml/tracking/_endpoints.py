@@ -20,7 +20,6 @@ writer; it changes ``endpoint.json`` only inside :meth:`EndpointStore.editing`.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cirrusml.exceptions import EndpointNotFoundError, WorkspaceError
 from cirrusml.tracking._workspace import Workspace, now_iso
-from cirrusml.utils import suggestion
+from cirrusml.utils import file_lock, suggestion, write_text_atomic
 
 __all__ = ["DeploymentRecord", "EndpointKeys", "EndpointRecord", "EndpointStore",
            "ProcessRecord"]
@@ -196,35 +195,22 @@ class EndpointStore:
         folder = self.folder(name)
         if not folder.is_dir():
             self.read(name)
-        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with file_lock(folder / ".lock"):
             record = self.read(name)
             yield record
             record.updated = now_iso()
             self._write(record)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     def write_keys(self, name: str, keys: EndpointKeys) -> None:
         """Replace ``keys.json`` (readable and writable by its owner only)."""
-        _write_atomic(self.folder(name) / _KEYS, keys.model_dump_json(indent=2), mode=0o600)
+        write_text_atomic(self.folder(name) / _KEYS, keys.model_dump_json(indent=2), mode=0o600)
 
     def delete(self, name: str) -> None:
         """Remove the endpoint's folder (its processes must be stopped first)."""
         shutil.rmtree(self.folder(name), ignore_errors=True)
 
     def _write(self, record: EndpointRecord) -> None:
-        _write_atomic(self.folder(record.name) / _RECORD, record.model_dump_json(indent=2),
+        write_text_atomic(self.folder(record.name) / _RECORD, record.model_dump_json(indent=2),
                       mode=0o644)
 
-
-def _write_atomic(path: Path, text: str, *, mode: int) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(temporary, mode)
-    os.replace(temporary, path)
 

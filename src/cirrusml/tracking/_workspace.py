@@ -26,7 +26,6 @@ import os
 import random
 import string
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ import psutil
 from cirrusml.exceptions import JobNotFoundError, WorkspaceError
 from cirrusml.tracking._layout import JobLayout
 from cirrusml.tracking._record import ACTIVE, TERMINAL, JobStatus
-from cirrusml.utils import suggestion
+from cirrusml.utils import file_lock, suggestion, write_json_atomic
 
 #: Statuses of a job that has not ended, and of one that has (``JobStatus`` members, which
 #: compare equal to their strings).
@@ -67,12 +66,6 @@ def default_workspace_path(workspace: str | os.PathLike[str] | None = None) -> P
     if env:
         return Path(env).expanduser().resolve()
     return (Path.cwd() / ".cirrus").resolve()
-
-
-def _write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def process_alive(pid: int | None, started: float | None = None) -> bool:
@@ -153,10 +146,10 @@ class Workspace:
 
     def update_settings(self, **changes: Any) -> dict[str, Any]:
         self.ensure()
-        with self._lock(self.root / "settings.lock"):
+        with file_lock(self.root / "settings.lock"):
             data = self.settings()
             data.update(changes)
-            _write_json_atomic(self.root / "settings.json", data)
+            write_json_atomic(self.root / "settings.json", data)
         return data
 
     # ---------------------------------------------------------------------------- computes
@@ -202,7 +195,7 @@ class Workspace:
             ) from None
         layout.log.touch()
         layout.events.touch()
-        _write_json_atomic(layout.record, record)
+        write_json_atomic(layout.record, record)
         return layout.root
 
     def read_record(self, name: str) -> dict[str, Any]:
@@ -224,10 +217,10 @@ class Workspace:
     def update_record(self, name: str, **changes: Any) -> dict[str, Any]:
         """Read-modify-write a job's record under its lock; returns the new record."""
         layout = self.layout(name)
-        with self._lock(layout.record_lock):
+        with file_lock(layout.record_lock):
             record = self.read_record(name)
             record.update(changes)
-            _write_json_atomic(layout.record, record)
+            write_json_atomic(layout.record, record)
         return record
 
     def transition(self, name: str, status: str, *, only_from: tuple[str, ...] | None = None,
@@ -236,7 +229,7 @@ class Workspace:
         by default). Returns the new record, or ``None`` when the job was already elsewhere."""
         allowed = only_from if only_from is not None else ACTIVE_STATUSES
         layout = self.layout(name)
-        with self._lock(layout.record_lock):
+        with file_lock(layout.record_lock):
             record = self.read_record(name)
             if record.get("status") not in allowed:
                 return None
@@ -244,7 +237,7 @@ class Workspace:
             record["status"] = str(status)
             if status in TERMINAL_STATUSES and not record.get("ended"):
                 record["ended"] = now_iso()
-            _write_json_atomic(layout.record, record)
+            write_json_atomic(layout.record, record)
         return record
 
     def job_names(self) -> list[str]:
@@ -317,13 +310,3 @@ class Workspace:
 
     # ------------------------------------------------------------------------------- locks
 
-    @staticmethod
-    @contextlib.contextmanager
-    def _lock(path: Path) -> Iterator[None]:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
