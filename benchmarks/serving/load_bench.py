@@ -122,10 +122,10 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(url: str, body: Path, connections: int, seconds: int, auth: bool,
-            work: Path) -> dict:
+            work: Path, key: str = KEY) -> dict:
     script = work / f"post-{body.stem}-{int(auth)}.lua"
     script.write_text(LUA.replace("{body}", str(body)).replace(
-        "{auth}", f'wrk.headers["Authorization"] = "Bearer {KEY}"' if auth else ""))
+        "{auth}", f'wrk.headers["Authorization"] = "Bearer {key}"' if auth else ""))
     threads = max(1, min(connections, 2))
     out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d",
                           f"{seconds}s", "--latency", "--timeout", "30s", "-s", str(script),
@@ -209,6 +209,8 @@ def kill_mid_load(model: Path, body: Path, work: Path, workers: int, seconds: in
     endpoint.traffic = {"blue": 100}
     endpoint = client.online_endpoints.begin_create_or_update(endpoint).result()
     key = client.online_endpoints.get_keys("load-ep").primary_key
+    run_wrk(endpoint.scoring_uri, body, 1, 2, True, work, key)  # warm up
+    through_router = run_wrk(endpoint.scoring_uri, body, 1, seconds, True, work, key)
     script = work / "endpoint.lua"
     script.write_text(LUA.replace("{body}", str(body)).replace(
         "{auth}", f'wrk.headers["Authorization"] = "Bearer {key}"'))
@@ -240,7 +242,8 @@ def kill_mid_load(model: Path, body: Path, work: Path, workers: int, seconds: in
     finally:
         with contextlib.suppress(Exception):
             client.online_endpoints.begin_delete("load-ep").result()
-    return {"state_after_kill": state_down, "listed_after_kill": listed,
+    return {"router_p50_ms": through_router["p50_ms"], "router_p99_ms": through_router["p99_ms"],
+            "router_errors": through_router["errors"], "state_after_kill": state_down, "listed_after_kill": listed,
             "restart_seconds": round(restart_seconds, 2),
             "down_seconds": round(back_after, 2), "state_after_restart": state_up,
             "requests": total, "failed": int(bad.group(1)) if bad else 0,
@@ -323,6 +326,9 @@ def main() -> int:
     lines += ["", "A deployment killed mid-load (wrk at concurrency 8 on the endpoint's "
               "scoring_uri; SIGKILL to the deployment's server, then "
               "`online_endpoints.restart`):", "",
+              f"- before the kill, one row at concurrency 1 through the endpoint (router, then "
+              f"deployment): p50 {killed['router_p50_ms']:.2f} ms, p99 "
+              f"{killed['router_p99_ms']:.2f} ms, {killed['router_errors']} errors",
               f"- `online_deployments.get` after the kill: **{killed['state_after_kill']}**; "
               f"`online_deployments.list`: {killed['listed_after_kill']}",
               f"- restart took {killed['restart_seconds']} s; the deployment was down "
