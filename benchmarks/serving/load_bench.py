@@ -243,7 +243,8 @@ def kill_mid_load(model: Path, body: Path, work: Path, workers: int, seconds: in
         with contextlib.suppress(Exception):
             client.online_endpoints.begin_delete("load-ep").result()
     return {"router_p50_ms": through_router["p50_ms"], "router_p99_ms": through_router["p99_ms"],
-            "router_errors": through_router["errors"], "state_after_kill": state_down, "listed_after_kill": listed,
+            "router_errors": through_router["errors"], "state_after_kill": state_down,
+            "listed_after_kill": listed,
             "restart_seconds": round(restart_seconds, 2),
             "down_seconds": round(back_after, 2), "state_after_restart": state_up,
             "requests": total, "failed": int(bad.group(1)) if bad else 0,
