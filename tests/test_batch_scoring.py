@@ -220,10 +220,52 @@ def test_a_mini_batch_that_always_times_out_is_retried_then_fails_by_name(models
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
-def test_a_transient_failure_is_retried_and_then_succeeds():
-    pytest.skip("a real scikit-learn model offers no transient failure to provoke without "
-                "patching it; retries are exercised by the timeout test above, which retries "
-                "each attempt and then fails naming the mini-batch")
+class FailsOnce:
+    """A fitted model whose first call fails (a transient fault: the marker file it leaves
+    makes every later call go through to the real model)."""
+
+    def __init__(self, model, marker):
+        self.model = model
+        self.marker = str(marker)
+
+    def __getattr__(self, name):  # everything else is the real model's
+        if name in ("model", "marker"):
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+    def _once(self):
+        from pathlib import Path
+
+        if not Path(self.marker).exists():
+            Path(self.marker).write_text("failed once\n", encoding="utf-8")
+            raise RuntimeError("a transient fault")
+
+    def predict(self, X):
+        self._once()
+        return self.model.predict(X)
+
+    def predict_proba(self, X):
+        self._once()
+        return self.model.predict_proba(X)
+
+
+def test_a_transient_failure_is_retried_and_then_succeeds(models, rows, tmp_path, caplog):
+    real = mlflow.sklearn.load_model(str(models["classifier"]))
+    signature = mlflow.models.Model.load(str(models["classifier"])).signature
+    flaky = tmp_path / "flaky"
+    mlflow.sklearn.save_model(FailsOnce(real, tmp_path / "marker"), str(flaky),
+                              signature=signature, serialization_format="cloudpickle")
+    rows.to_csv(tmp_path / "in.csv", index=False)
+    caplog.set_level(logging.WARNING, logger="cirrusml.serving.batch")
+    score_file(flaky, tmp_path / "in.csv", tmp_path / "out.csv", mini_batch_size=len(rows),
+               retry_settings=BatchRetrySettings(max_retries=2))
+    retried = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retried) == 1 and "a transient fault" in retried[0]
+    assert (tmp_path / "marker").exists()
+    score_file(models["classifier"], tmp_path / "in.csv", tmp_path / "expected.csv",
+               mini_batch_size=len(rows))
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "out.csv"),
+                                  pd.read_csv(tmp_path / "expected.csv"))
 
 
 _MEASURE = """
