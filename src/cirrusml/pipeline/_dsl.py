@@ -112,7 +112,7 @@ def pipeline(
             bound.apply_defaults()
             values: dict[str, Any] = {}
             bindings: dict[str, Any] = {}
-            for key, param in signature.parameters.items():
+            for key in signature.parameters:
                 if key not in bound.arguments:
                     raise InvalidSpecError(
                         f"pipeline input '{key}' has no value; pass it: "
@@ -124,7 +124,7 @@ def pipeline(
             captured: dict[str, Any] = {}
             previous = sys.getprofile()
 
-            def profile(frame: Any, event: str, arg: Any) -> None:
+            def profile(frame: Any, event: Any, arg: Any) -> None:
                 if event == "return" and frame.f_code is function.__code__ \
                         and "locals" not in captured:
                     captured["locals"] = dict(frame.f_locals)
@@ -196,7 +196,8 @@ def _outputs(function: str, result: Any, jobs: dict[str, Any]) -> dict[str, Any]
     if not isinstance(result, dict):
         raise InvalidSpecError(
             f"pipeline function '{function}' returned {type(result).__name__}; return None or a "
-            "dict mapping pipeline output names to node outputs ({'model': node.outputs.best_model}).")
+            "dict mapping pipeline output names to node outputs "
+            "({'model': node.outputs.best_model}).")
     outputs: dict[str, Any] = {}
     for key, value in result.items():
         if not isinstance(value, NodeOutput):

@@ -221,11 +221,13 @@ class AutoMLTabular(SpecModel):
         if isinstance(value, str):
             if value.strip().lower() == "auto":
                 return "auto"
-            raise ValueError(f"must be 'auto' or a whole number of folds (2 or more), got {value!r}")
+            raise ValueError(
+                f"must be 'auto' or a whole number of folds (2 or more), got {value!r}")
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise ValueError(f"must be 'auto' or a whole number of folds (2 or more), got {value!r}")
+            raise ValueError(
+                f"must be 'auto' or a whole number of folds (2 or more), got {value!r}")
         return value
 
     @field_validator("limits", mode="before")
@@ -399,7 +401,8 @@ class AutoMLTabular(SpecModel):
                         field=key,
                     )
         if not self.target_column_name:
-            raise InvalidSpecError("is required (the column to predict).", field="target_column_name")
+            raise InvalidSpecError("is required (the column to predict).",
+                                   field="target_column_name")
         if self.primary_metric is None:
             raise InvalidSpecError("is required.", field="primary_metric")
         if self.validation_data is not None and self.validation_data_size is not None:
@@ -657,7 +660,8 @@ def _build(cls: type[AutoMLTabular], args: dict[str, Any], extra: dict[str, Any]
     job = cls(**values)
     if explain is not None:
         job.set_training(enable_model_explainability=explain)
-    if cls is ForecastingJob and (job.training is None or job.training.enable_stack_ensemble is None):
+    if cls is ForecastingJob and (
+            job.training is None or job.training.enable_stack_ensemble is None):
         job.set_training()
     if current_context() is not None or any(
             isinstance(getattr(job, key), Binding) for key in _DATA_FIELDS):

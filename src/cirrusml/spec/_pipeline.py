@@ -40,7 +40,6 @@ from cirrusml.spec._pipeline_bindings import (
     PipelineOutputRef,
     PortError,
     is_binding_text,
-    node_name,
     parse_binding,
     register_node,
 )
@@ -310,6 +309,8 @@ class CommandComponent:
 class _NodeInputs:
     """``node.inputs``: ``node.inputs.x`` is what ``x`` is bound to; assigning rebinds it."""
 
+    _node: Command
+
     def __init__(self, node: Command) -> None:
         object.__setattr__(self, "_node", node)
 
@@ -353,6 +354,8 @@ class _NodeInputs:
 
 class _NodeOutputs:
     """``node.outputs``: ``node.outputs.y`` is a binding to the node's output ``y``."""
+
+    _node: Command
 
     def __init__(self, node: Command) -> None:
         object.__setattr__(self, "_node", node)
@@ -462,7 +465,7 @@ class Command:
 # ---------------------------------------------------------------------------- pipeline job
 
 
-class _AttrDict(dict):  # type: ignore[type-arg]
+class _AttrDict(dict[str, Any]):
     """A mapping whose keys also read as attributes (``pipeline_job.inputs.x``)."""
 
     def __getattr__(self, name: str) -> Any:

@@ -160,7 +160,7 @@ def parse_binding(text: str, *, where: str, allow_output: bool = False) -> Bindi
     raise InvalidSpecError(f"'{text}' is not a binding; use one of {forms}.", field=where)
 
 
-class JobOutputs(dict):  # type: ignore[type-arg]
+class JobOutputs(dict[str, Any]):
     """An AutoML job's ``outputs``: a plain mapping, which in a pipeline node also answers
     ``job.outputs.best_model`` with a :class:`NodeOutput` binding."""
 

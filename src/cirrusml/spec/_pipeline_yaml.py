@@ -284,7 +284,7 @@ def _node_input(value: Any, base: Path, field: str) -> Any:
                 raise InvalidSpecError(
                     f"unknown key(s) {', '.join(sorted(map(str, extra)))} beside a bound path.",
                     field=field)
-            return parse_binding(path, where=field)
+            return parse_binding(str(path), where=field)
         try:
             port = port_from_yaml(value, Input, field)
         except InvalidSpecError as err:
@@ -313,7 +313,7 @@ def _node_outputs(
             ref = parse_binding(out, where=field, allow_output=True)
             out = None
         elif isinstance(out, dict) and is_binding_text(out.get("path")):
-            ref = parse_binding(out["path"], where=field, allow_output=True)
+            ref = parse_binding(str(out["path"]), where=field, allow_output=True)
             out = {k: v for k, v in out.items() if k != "path"} or None
         if ref is not None:
             if not isinstance(ref, PipelineOutputRef):
