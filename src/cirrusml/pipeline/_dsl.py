@@ -104,7 +104,7 @@ def pipeline(
                     "function; pipelines inside pipelines are not supported yet: call its "
                     "components directly.")
             try:
-                bound = signature.bind(*args, **call_kwargs)
+                bound = signature.bind_partial(*args, **call_kwargs)
             except TypeError as err:
                 raise InvalidSpecError(
                     f"{function.__name__}(): {err}; its inputs: "
