@@ -104,6 +104,17 @@ def test_the_seed_snippet_builds_the_pipeline_it_describes(bank, monkeypatch):
     assert show["is_deterministic"] is True and show["code"] is None
 
 
+def test_a_copied_pipeline_keeps_its_bindings(bank, monkeypatch):
+    import copy
+
+    monkeypatch.chdir(bank)
+    job = _seed_pipeline()
+    clone = copy.deepcopy(job)
+    assert clone._plan() == job._plan()
+    assert clone.jobs["classification_node"].outputs.best_model.node is \
+        clone.jobs["classification_node"]
+
+
 def test_the_dsl_is_importable_as_azures():
     from cirrusml import dsl
     from cirrusml.dsl import pipeline
@@ -400,7 +411,9 @@ REPORT = """\
       out: {type: uri_folder}
     code: ../report_src
     environment: azureml:sklearn@latest
-    command: python report.py --model ${{inputs.model}} --top ${{inputs.top}} $[[--title ${{inputs.title}}]] --out ${{outputs.out}}
+    command: >-
+      python report.py --model ${{inputs.model}} --top ${{inputs.top}}
+      $[[--title ${{inputs.title}}]] --out ${{outputs.out}}
     """
 
 

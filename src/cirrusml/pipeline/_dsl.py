@@ -76,9 +76,9 @@ def pipeline(
 
     ``kwargs`` take the pipeline's settings: ``default_compute``, ``default_datastore``,
     ``force_rerun``, ``continue_on_step_failure``, ``max_parallel_nodes``. ``name`` and
-    ``version`` name the pipeline itself (the job's ``display_name`` defaults to ``name``, then to
-    the function's name); the job's own name is given when it is submitted. ``description``
-    defaults to the function's docstring.
+    ``version`` name the pipeline itself, as Azure's pipeline component: the job's
+    ``display_name`` defaults to ``name``, then to the function's name, and the job's own name is
+    given when it is submitted. ``description`` defaults to the function's docstring.
     """
     for key in kwargs:
         if key not in _SETTINGS:
@@ -150,8 +150,6 @@ def pipeline(
                 settings=PipelineJobSettings(**settings),
                 base_path=os.getcwd(),
             )
-            job.component_name = name or function.__name__  # type: ignore[attr-defined]
-            job.component_version = version  # type: ignore[attr-defined]
             job.validate_spec()
             return job
 
