@@ -8,10 +8,11 @@
 
 from __future__ import annotations
 
-from cirrusml import automl, mltable
+from cirrusml import automl, dsl, mltable
 from cirrusml._version import __version__
 from cirrusml.client import MLClient
 from cirrusml.data import Input, Output
+from cirrusml.pipeline import command, load_component
 from cirrusml.spec import (
     load_batch_deployment,
     load_batch_endpoint,
@@ -21,6 +22,6 @@ from cirrusml.spec import (
     load_online_endpoint,
 )
 
-__all__ = ["Input", "MLClient", "Output", "__version__", "automl", "load_batch_deployment",
-           "load_batch_endpoint", "load_job", "load_model", "load_online_deployment",
-           "load_online_endpoint", "mltable"]
+__all__ = ["Input", "MLClient", "Output", "__version__", "automl", "command", "dsl",
+           "load_batch_deployment", "load_batch_endpoint", "load_component", "load_job",
+           "load_model", "load_online_deployment", "load_online_endpoint", "mltable"]

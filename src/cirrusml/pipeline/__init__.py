@@ -1,2 +1,6 @@
-"""Pipeline jobs: the DSL (``@pipeline``, ``command(...)``) and the local DAG execution of a
-pipeline job's nodes (command nodes and AutoML nodes)."""
+"""Pipeline jobs: the DSL (``@pipeline``, ``command(...)``, ``load_component``) and the local
+DAG execution of a pipeline job's nodes (command nodes and AutoML nodes)."""
+
+from cirrusml.pipeline._dsl import command, load_component, pipeline
+
+__all__ = ["command", "load_component", "pipeline"]

@@ -1,5 +1,6 @@
-"""Job specifications (L1): the Azure-shaped job a user writes, in Python or YAML, and the
-Azure entities of assets, endpoints and deployments (``Model``, ``ManagedOnlineDeployment``...)."""
+"""Job specifications (L1): the Azure-shaped job a user writes, in Python or YAML (AutoML jobs
+and pipeline jobs with their command components), and the Azure entities of assets, endpoints
+and deployments (``Model``, ``ManagedOnlineDeployment``...)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,14 @@ from cirrusml.spec._job import (
     forecasting,
     regression,
 )
+from cirrusml.spec._pipeline import (
+    Command,
+    CommandComponent,
+    PipelineJob,
+    PipelineJobSettings,
+)
+from cirrusml.spec._pipeline_bindings import NodeOutput, PipelineInput
+from cirrusml.spec._pipeline_yaml import load_component, pipeline_from_dict
 from cirrusml.spec._server import (
     DEFAULT_MAX_REQUEST_BYTES,
     RouterConfig,
@@ -86,6 +95,14 @@ __all__ = [
     "JOB_CLASSES",
     "MODEL_TYPES",
     "AutoMLTabular",
+    "Command",
+    "CommandComponent",
+    "NodeOutput",
+    "PipelineInput",
+    "PipelineJob",
+    "PipelineJobSettings",
+    "load_component",
+    "pipeline_from_dict",
     "RouterConfig",
     "ServerConfig",
     "generate_key",

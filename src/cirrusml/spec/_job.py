@@ -32,6 +32,12 @@ from cirrusml.spec._base import (
     unwrap_mode,
 )
 from cirrusml.spec._dump import write_yaml
+from cirrusml.spec._pipeline_bindings import (
+    Binding,
+    JobOutputs,
+    current_context,
+    register_node,
+)
 from cirrusml.spec._enums import (
     AzureEnum,
     ClassificationPrimaryMetrics,
@@ -174,8 +180,8 @@ class AutoMLTabular(SpecModel):
     def _data(cls, value: Any, info: Any) -> Any:
         if value is None or isinstance(value, pd.DataFrame):
             return value
-        if isinstance(value, str) and value.startswith("${{"):
-            return value
+        if isinstance(value, Binding) or (isinstance(value, str) and value.startswith("${{")):
+            return value  # a pipeline binding; only a pipeline node may hold one
         port = port_from_yaml(value, Input, info.field_name)
         if port.type not in _DATA_TYPES:
             raise ValueError(
@@ -194,6 +200,11 @@ class AutoMLTabular(SpecModel):
             raise ValueError(f"must map output names to outputs, got {value!r}")
         return {str(k): port_from_yaml(v, Output, f"outputs.{k}") for k, v in value.items()}
 
+    @field_validator("outputs", mode="after")
+    @classmethod
+    def _outputs_map(cls, value: Any) -> Any:
+        return None if value is None else JobOutputs(value)
+
     @field_validator("validation_data_size", "test_data_size")
     @classmethod
     def _fraction(cls, value: float | None) -> float | None:
@@ -210,11 +221,13 @@ class AutoMLTabular(SpecModel):
         if isinstance(value, str):
             if value.strip().lower() == "auto":
                 return "auto"
-            raise ValueError(f"must be 'auto' or a whole number of folds (2 or more), got {value!r}")
+            raise ValueError(
+                f"must be 'auto' or a whole number of folds (2 or more), got {value!r}")
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise ValueError(f"must be 'auto' or a whole number of folds (2 or more), got {value!r}")
+            raise ValueError(
+                f"must be 'auto' or a whole number of folds (2 or more), got {value!r}")
         return value
 
     @field_validator("limits", mode="before")
@@ -270,6 +283,28 @@ class AutoMLTabular(SpecModel):
         if info.field_name == "services":
             return value
         raise ValueError(f"must be a mapping, got {value!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "outputs" and self._is_pipeline_node():
+            self._attach_outputs()
+
+    # ------------------------------------------------------------------- as a pipeline node
+
+    def _is_pipeline_node(self) -> bool:
+        return bool(self.__dict__.get("_pipeline_node"))
+
+    def _as_pipeline_node(self) -> None:
+        """Make this job a node of a pipeline: its data may be bindings, and
+        ``job.outputs.best_model`` is a binding to its best model."""
+        object.__setattr__(self, "_pipeline_node", True)
+        if self.outputs is None or "best_model" not in self.outputs:
+            self.outputs = {**(self.outputs or {}), "best_model": Output(type="mlflow_model")}
+        self._attach_outputs()
+
+    def _attach_outputs(self) -> None:
+        if isinstance(self.outputs, JobOutputs):
+            self.outputs.__dict__["_owner"] = self
 
     # ---------------------------------------------------------------------------- the SDK API
 
@@ -354,8 +389,20 @@ class AutoMLTabular(SpecModel):
         """Checks that span several fields; raises ``InvalidSpecError`` naming the field."""
         if self.training_data is None:
             raise InvalidSpecError("is required (the data to train on).", field="training_data")
+        if not self._is_pipeline_node():
+            for key in _DATA_FIELDS:
+                value = getattr(self, key)
+                if isinstance(value, Binding) or (
+                        isinstance(value, str) and value.startswith("${{")):
+                    raise InvalidSpecError(
+                        f"'{value}' is a pipeline binding, which only a node of a pipeline job "
+                        "(type: pipeline) can hold; give the data itself, such as "
+                        "Input(type='mltable', path='./train').",
+                        field=key,
+                    )
         if not self.target_column_name:
-            raise InvalidSpecError("is required (the column to predict).", field="target_column_name")
+            raise InvalidSpecError("is required (the column to predict).",
+                                   field="target_column_name")
         if self.primary_metric is None:
             raise InvalidSpecError("is required.", field="primary_metric")
         if self.validation_data is not None and self.validation_data_size is not None:
@@ -412,6 +459,9 @@ class AutoMLTabular(SpecModel):
                     "Parquet and pass Input(type='uri_file', path=...) instead.",
                     field=key,
                 )
+        for key in _DATA_FIELDS:
+            if isinstance(getattr(self, key), Binding):
+                data[key] = str(getattr(self, key))
         if self.primary_metric is not None:
             data["primary_metric"] = self.primary_metric.yaml
         return data
@@ -610,8 +660,14 @@ def _build(cls: type[AutoMLTabular], args: dict[str, Any], extra: dict[str, Any]
     job = cls(**values)
     if explain is not None:
         job.set_training(enable_model_explainability=explain)
-    if cls is ForecastingJob and (job.training is None or job.training.enable_stack_ensemble is None):
+    if cls is ForecastingJob and (
+            job.training is None or job.training.enable_stack_ensemble is None):
         job.set_training()
+    if current_context() is not None or any(
+            isinstance(getattr(job, key), Binding) for key in _DATA_FIELDS):
+        # Called inside a @pipeline function (or given a binding): the job is a node.
+        job._as_pipeline_node()
+        register_node(job)
     return job
 
 

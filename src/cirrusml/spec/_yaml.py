@@ -1,14 +1,15 @@
-"""Reading and writing CLI v2 job files (``type: automl``).
+"""Reading and writing CLI v2 job files (``type: automl`` and ``type: pipeline``).
 
 Reading builds a job class of :mod:`cirrusml.spec._job`; writing goes through
 :mod:`cirrusml.spec._dump`, which ``job.dump`` uses too, so the job model never imports this
-module back.
+module back. Pipeline files are read by :mod:`cirrusml.spec._pipeline_yaml`, which builds its
+AutoML nodes with :func:`job_from_dict`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import yaml
 
@@ -17,6 +18,9 @@ from cirrusml.exceptions import InvalidSpecError, NotSupportedYetError
 from cirrusml.spec._dump import write_yaml, yaml_text
 from cirrusml.spec._job import JOB_CLASSES, AutoMLTabular
 from cirrusml.utils import suggestion
+
+if TYPE_CHECKING:
+    from cirrusml.spec._pipeline import PipelineJob
 
 _DATA_KEYS = ("training_data", "validation_data", "test_data")
 _REMOTE_PREFIXES = ("azureml:", "http://", "https://", "wasbs://", "abfss://", "adl://", "s3://",
@@ -113,9 +117,14 @@ def _local_azureml_path(path: str, base: Path) -> str | None:
 
 
 def job_from_dict(
-    data: Any, *, base_path: str | Path = ".", source: str | None = None
+    data: Any, *, base_path: str | Path = ".", source: str | None = None,
+    pipeline_node: bool = False,
 ) -> AutoMLTabular:
-    """Build a job from parsed YAML (relative data paths resolve against ``base_path``)."""
+    """Build an AutoML job from parsed YAML (relative data paths resolve against ``base_path``).
+
+    ``pipeline_node``: the job is a node of a pipeline, so its data may be bindings
+    (``${{parent.inputs.x}}``, ``${{parent.jobs.n.outputs.y}}``).
+    """
     if not isinstance(data, dict):
         raise InvalidSpecError(
             f"a job file must be a YAML mapping (key: value lines), got {type(data).__name__}.",
@@ -125,15 +134,14 @@ def job_from_dict(
     if kind is None:
         raise InvalidSpecError("is required; AutoML job files start with 'type: automl'.",
                                field="type", source=source)
-    if kind == "pipeline":
-        raise NotSupportedYetError(
-            f"{source or 'this file'}: pipeline jobs (type: pipeline) are not supported yet; "
-            "run the AutoML step as a standalone job (type: automl) for now."
-        )
+    if kind == "pipeline" and not pipeline_node:
+        raise InvalidSpecError(
+            "is pipeline; read pipeline files with load_job (or pipeline_from_dict), which "
+            "returns a PipelineJob.", field="type", source=source)
     if kind != "automl":
         raise NotSupportedYetError(
             f"{source or 'this file'}: jobs of type '{kind}' are not supported; cirrusml runs "
-            "AutoML jobs (type: automl)."
+            "AutoML jobs (type: automl) and pipeline jobs (type: pipeline)."
         )
     task = data.get("task")
     if task is None:
@@ -151,6 +159,8 @@ def job_from_dict(
     _resolve_paths(data, Path(base_path))
     try:
         job = cls(**data)
+        if pipeline_node:
+            job._as_pipeline_node()
         job.validate_spec()
     except InvalidSpecError as err:
         raise (err.with_source(source) if source else err) from None
@@ -163,17 +173,23 @@ def load_job(
     relative_origin: str | None = None,
     params_override: list[dict[str, Any]] | None = None,
     **kwargs: Any,
-) -> AutoMLTabular:
-    """Load a CLI v2 AutoML job file (``azure.ai.ml.load_job``).
+) -> AutoMLTabular | PipelineJob:
+    """Load a CLI v2 job file (``azure.ai.ml.load_job``): an AutoML job (``type: automl``)
+    or a pipeline job (``type: pipeline``, a :class:`~cirrusml.spec.PipelineJob`).
 
-    Relative data paths resolve against the file's folder (or ``relative_origin``).
-    ``params_override`` takes dotted keys, as ``--set`` does: ``[{"limits.max_trials": 5}]``.
+    Relative paths resolve against the file's folder (or ``relative_origin``).
+    ``params_override`` takes dotted keys, as ``--set`` does: ``[{"limits.max_trials": 5}]``,
+    ``[{"jobs.train_node.limits.max_trials": 2}]``.
     """
     path = Path(source)
     data = read_yaml(path)
     if isinstance(data, dict):
         apply_overrides(data, params_override)
     base = Path(relative_origin) if relative_origin else path.resolve().parent
+    if isinstance(data, dict) and data.get("type") == "pipeline":
+        from cirrusml.spec._pipeline_yaml import pipeline_from_dict
+
+        return pipeline_from_dict(data, base_path=base, source=str(source))
     return job_from_dict(data, base_path=base, source=str(source))
 
 
@@ -187,4 +203,5 @@ def dump_job(job: AutoMLTabular, dest: str | Path | IO[str]) -> None:
     write_yaml(job._to_yaml_dict(), dest)
 
 
-__all__ = ["Input", "apply_overrides", "dump_job", "job_from_dict", "load_job", "read_yaml"]
+__all__ = ["Input", "apply_overrides", "dump_job", "job_from_dict", "load_job", "read_yaml",
+           "resolve_local_path"]
