@@ -214,6 +214,17 @@ def test_a_failing_node_fails_the_pipeline_and_skips_its_dependents(client: MLCl
     assert skipped.status == "Canceled" and "node 'bad'" in skipped.skipped
     with pytest.raises(JobFailedError, match="node 'bad'"):
         client.jobs.stream(job.name, printer=lambda text: None)
+    from typer.testing import CliRunner
+
+    from cirrusml.cli.main import app
+
+    result = CliRunner().invoke(app, ["job", "stream", "-n", job.name, "-w",
+                                      str(client.workspace_path)])
+    assert result.exit_code == 1
+    assert "node after_bad: Canceled" in result.output and "node 'bad'" in result.output
+    shown = CliRunner().invoke(app, ["job", "show", "-n", job.name, "-w",
+                                     str(client.workspace_path)])
+    assert shown.exit_code == 0 and "after_good" in shown.output
 
     missing = _plan({"lost": _cmd("python x.py", tmp_path / "no-such-code")})
     job = _run(client, missing)

@@ -139,7 +139,8 @@ class JobOperations:
             job = load_job(job)
         if getattr(job, "type", None) == "pipeline" and callable(getattr(job, "_plan", None)):
             return self._submit_pipeline(  # type: ignore[return-value]
-                job._plan(), name=getattr(job, "name", None), experiment_name=experiment_name,
+                job._plan(),  # type: ignore[attr-defined]
+                name=getattr(job, "name", None), experiment_name=experiment_name,
                 description=description, tags=tags, compute=compute)
         # A pipeline runner submits its AutoML nodes as children of the pipeline.
         parent_job_name = kwargs.pop("parent_job_name", None)
