@@ -9,6 +9,12 @@ code and the input example of its model. Paths come from :class:`JobLayout`; the
 The store writes a record only for what happens outside the runner: submission
 (:meth:`JobStore.create`), a runner found dead (:meth:`JobStore.refresh`), a cancel, a resume.
 Everything the running job writes goes through :class:`~cirrusml.tracking.JobRecorder`.
+
+Pipeline jobs: :meth:`JobStore.create_pipeline` and :meth:`JobStore.plan` keep a pipeline's plan,
+:meth:`JobStore.children` reads its node jobs, and the workspace's reuse index
+(``reuse/<fingerprint>.json``, one entry per completed deterministic command node) is read by
+:meth:`JobStore.reusable` and written by :meth:`JobStore.remember_reusable`. The pipeline runner
+writes its nodes' records here.
 """
 
 from __future__ import annotations
