@@ -113,15 +113,28 @@ def job_create(
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a field: --set limits.timeout_minutes=5 (repeatable).")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Name for the job.")] = None,
+    force_rerun: Annotated[bool, typer.Option(
+        "--force-rerun", help="Pipeline jobs: run every node, reusing no earlier outputs "
+        "(overrides settings.force_rerun).")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create (submit) a job from a YAML file, like `az ml job create --file`."""
     from cirrusml.spec import load_job
 
     job = load_job(file, params_override=_parse_set(set_ or []))
+    client = _client(workspace)
+    if getattr(job, "type", None) == "pipeline":
+        plan = job._plan()  # type: ignore[attr-defined]
+        if force_rerun:
+            plan.setdefault("settings", {})["force_rerun"] = True
+        submitted = client.jobs._submit_pipeline(plan, name=name)
+        _show_pipeline(client, submitted.name)
+        if stream:
+            raise typer.Exit(_stream_pipeline(client, submitted.name))
+        console.print(f"Follow it with: cirrus job stream -n {submitted.name}")
+        return
     if name:
         job.name = name
-    client = _client(workspace)
     returned = client.jobs.create_or_update(job)
     record = client.jobs.job_record(returned.name)
     for notice in record.notices:
@@ -302,12 +315,104 @@ def _summary(client: Any, name: str, record: JobRecord) -> int:
     return 1
 
 
+# -------------------------------------------------------------------------------- pipelines
+
+
+def _nodes_table(client: Any, name: str) -> Table:
+    job = client.jobs.get(name)
+    table = Table(title=f"Nodes of pipeline {name}", title_justify="left")
+    for column in ("node", "type", "status", "job", "note"):
+        table.add_column(column)
+    for node in job.jobs.values():
+        note = (f"reused {node.reused_from}" if node.reused_from else
+                f"skipped: {node.skipped}" if node.skipped else
+                (node.error or "").splitlines()[0] if node.error else "")
+        table.add_row(node.name, node.type, _status(node.status), node.job_name or "—", note)
+    return table
+
+
+def _show_pipeline(client: Any, name: str) -> None:
+    record = client.jobs.job_record(name)
+    job = client.jobs.get(name)
+    for notice in record.notices:
+        err_console.print(f"[yellow]Notice:[/yellow] {notice}")
+    table = Table(show_header=False, box=None, title=f"Pipeline job {name}",
+                  title_justify="left")
+    rows = [("status", _status(record.status)), ("display name", record.display_name),
+            ("experiment", record.experiment_name), ("default compute", record.compute),
+            ("created", record.created), ("started", record.started), ("ended", record.ended),
+            ("error", record.error), ("workspace", str(client.workspace_path))]
+    for key, value in rows:
+        if value not in (None, ""):
+            table.add_row(key, value if isinstance(value, Text) else str(value))
+    for output, value in job.outputs.items():
+        table.add_row(f"output {output}", value.path or "—")
+    console.print(table)
+    console.print(_nodes_table(client, name))
+
+
+def _stream_pipeline(client: Any, name: str) -> int:
+    """Follow a pipeline job: its nodes' statuses as they change; 0 when it completed."""
+    jobs = client.jobs
+    seen: dict[str, str] = {}
+    offset = 0
+
+    def changes() -> list[str]:
+        lines = []
+        for node in jobs.get(name).jobs.values():
+            if seen.get(node.name) != node.status:
+                seen[node.name] = node.status
+                if node.status != "NotStarted":
+                    extra = f" (reused {node.reused_from})" if node.reused_from else ""
+                    lines.append(f"node {node.name}: {node.status}{extra}")
+        return lines
+
+    if console.is_terminal:
+        with Live(_nodes_table(client, name), console=console, refresh_per_second=4) as live:
+            while True:
+                record = jobs.job_record(name)
+                live.update(_nodes_table(client, name))
+                if record.is_terminal:
+                    break
+                time.sleep(0.5)
+    else:
+        while True:
+            text, offset = jobs.read_log(name, offset)
+            for line in changes():
+                console.print(line, markup=False, highlight=False)
+            record = jobs.job_record(name)
+            if record.is_terminal:
+                for line in changes():
+                    console.print(line, markup=False, highlight=False)
+                break
+            time.sleep(0.5)
+    record = jobs.job_record(name)
+    console.print(Text.assemble("Pipeline job ", (name, "bold"), " ", _status(record.status)))
+    if record.status is JobStatus.COMPLETED:
+        for output, value in jobs.get(name).outputs.items():
+            console.print(f"Output {output}: {value.path}")
+        return 0
+    if record.error:
+        err_console.print(Text.assemble(("Error: ", "red"), record.error))
+    return 1
+
+
 @job_app.command("stream")
 def job_stream(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
     """Follow a job until it ends (re-attach at any time)."""
     client = _client(workspace)
-    if client.jobs.job_record(name).is_batch:
+    record = client.jobs.job_record(name)
+    if record.is_batch:
         raise typer.Exit(stream_batch_job(client, name))
+    if record.is_pipeline:
+        raise typer.Exit(_stream_pipeline(client, name))
+    if record.is_command:
+        try:
+            client.jobs.stream(name, printer=lambda text: console.print(
+                text, markup=False, highlight=False))
+        except CirrusMLError:
+            raise typer.Exit(1) from None
+        raise typer.Exit(0)
     raise typer.Exit(_stream(client, name))
 
 
@@ -321,6 +426,12 @@ def job_show(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
     record = client.jobs.job_record(name)
     if record.is_batch:
         show_batch_job(client, name)
+        return
+    if record.is_pipeline:
+        _show_pipeline(client, name)
+        return
+    if record.is_command or (record.is_child and not client.jobs.layout(name).job_file.exists()):
+        _show_node(client, name)
         return
     job = client.jobs.get(name)
     table = Table(show_header=False, box=None, title=f"Job {name}", title_justify="left")
@@ -375,17 +486,64 @@ def job_show(name: NameOpt, workspace: WorkspaceOpt = None) -> None:
         console.print(_leaderboard(board, job.primary_metric_name, greater, limit=50))
 
 
+def _show_node(client: Any, name: str) -> None:
+    job = client.jobs.get(name)
+    table = Table(show_header=False, box=None, title=f"{job.type.capitalize()} node {name}",
+                  title_justify="left")
+    rows = [("status", _status(job.status)), ("pipeline", job.parent_job_name),
+            ("node", job.node_name), ("command", job.command), ("exit code", job.exit_code),
+            ("reused", job.reused_from), ("skipped", job.skipped), ("error", job.error),
+            ("started", job.creation_context.get("started_at")),
+            ("ended", job.creation_context.get("ended_at"))]
+    for key, value in rows:
+        if value not in (None, ""):
+            table.add_row(key, value if isinstance(value, Text) else str(value))
+    for output, value in job.outputs.items():
+        table.add_row(f"output {output}", value.path or "—")
+    console.print(table)
+
+
+def _kind(record: JobRecord) -> str:
+    if record.is_batch:
+        return "batch scoring"
+    if record.is_pipeline:
+        return "pipeline"
+    if record.is_command:
+        return "command"
+    return record.task or ""
+
+
 @job_app.command("list")
-def job_list(workspace: WorkspaceOpt = None) -> None:
-    """List the jobs of the workspace, newest first."""
+def job_list(
+    parent_job_name: Annotated[str | None, typer.Option(
+        "--parent-job-name", "-p", help="List this pipeline's node jobs instead.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """List the jobs of the workspace, newest first (a pipeline's node jobs with
+    --parent-job-name)."""
     client = _client(workspace)
-    table = Table(title=f"Jobs in {client.workspace_path}", title_justify="left")
-    for column in ("name", "task", "status", "created", "best score"):
+    if parent_job_name is not None:
+        if not client.jobs.job_record(parent_job_name).is_pipeline:
+            raise CirrusMLError(f"job '{parent_job_name}' is not a pipeline job; its trials are "
+                                f"in `cirrus job show -n {parent_job_name}`.")
+        records = [client.jobs.job_record(child.name)
+                   for child in client.jobs.list(parent_job_name=parent_job_name)]
+        title = f"Node jobs of {parent_job_name}"
+    else:
+        records = [r for r in client.jobs.job_records() if not r.is_child]
+        title = f"Jobs in {client.workspace_path}"
+    table = Table(title=title, title_justify="left")
+    columns = ("name", "node", "kind", "status", "created") if parent_job_name else \
+        ("name", "task", "status", "created", "best score")
+    for column in columns:
         table.add_column(column)
-    for record in client.jobs.job_records():
-        table.add_row(record.name, record.task or ("batch scoring" if record.is_batch else ""),
-                      _status(record.status),
-                      record.created or "", _fmt(record.best_score))
+    for record in records:
+        if parent_job_name:
+            table.add_row(record.name, record.node_name or "", _kind(record),
+                          _status(record.status), record.created or "")
+        else:
+            table.add_row(record.name, _kind(record), _status(record.status),
+                          record.created or "", _fmt(record.best_score))
     console.print(table)
 
 

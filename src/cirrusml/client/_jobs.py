@@ -24,6 +24,15 @@ import pandas as pd
 
 from cirrusml.client._batch import BatchJob, batch_job
 from cirrusml.client._launcher import settle, start_runner
+from cirrusml.client._pipelines import (
+    CommandJob,
+    PipelineJobRun,
+    check_plan,
+    command_job,
+    node_output_path,
+    pipeline_job,
+    pipeline_output_paths,
+)
 from cirrusml.data._checks import check_job_columns
 from cirrusml.data._io import Input
 from cirrusml.exceptions import (
@@ -45,7 +54,7 @@ from cirrusml.tracking import (
     process_alive,
 )
 
-__all__ = ["CancelPoller", "JobOperations", "TrialRun"]
+__all__ = ["CancelPoller", "CommandJob", "JobOperations", "PipelineJobRun", "TrialRun"]
 
 _CANCEL_GRACE_SECONDS = 20.0
 
@@ -123,9 +132,19 @@ class JobOperations:
         """Check ``job``, record it and start it in a runner process; returns at once.
 
         The returned job carries its ``name`` and ``status``. Follow it with :meth:`stream`.
+        A pipeline job (``type == "pipeline"`` with a ``_plan()``) goes to
+        :meth:`_submit_pipeline` and comes back as a :class:`PipelineJobRun`.
         """
         if isinstance(job, (str, Path)):
             job = load_job(job)
+        if getattr(job, "type", None) == "pipeline" and callable(getattr(job, "_plan", None)):
+            return self._submit_pipeline(  # type: ignore[return-value]
+                job._plan(),  # type: ignore[attr-defined]
+                name=getattr(job, "name", None), experiment_name=experiment_name,
+                description=description, tags=tags, compute=compute)
+        # A pipeline runner submits its AutoML nodes as children of the pipeline.
+        parent_job_name = kwargs.pop("parent_job_name", None)
+        node_name = kwargs.pop("node_name", None)
         job = copy.deepcopy(job)
         for key, value in (("description", description), ("compute", compute),
                            ("experiment_name", experiment_name)):
@@ -149,7 +168,8 @@ class JobOperations:
             experiment_name=job.experiment_name or Path.cwd().name or "Default",
             display_name=job.display_name or name, description=job.description,
             compute=job.compute or "local", tracking_uri=ws.tracking_uri,
-            notices=self._compute_notices(job.compute))
+            notices=self._compute_notices(job.compute), parent_job_name=parent_job_name,
+            node_name=node_name)
         layout = self._store.create(name, record)
         try:
             job.name = name
@@ -162,6 +182,62 @@ class JobOperations:
             raise
         submitted = self.get(name)
         assert isinstance(submitted, AutoMLTabular)
+        return submitted
+
+    def _submit_pipeline(
+        self,
+        plan: dict[str, Any],
+        *,
+        name: str | None = None,
+        experiment_name: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        compute: str | None = None,
+    ) -> PipelineJobRun:
+        """Check ``plan`` (a pipeline's plan: ``PipelineJob._plan()``), record a pipeline job
+        with it and start its runner; returns at once.
+
+        The arguments override the plan's own ``name``, ``experiment_name``, ``description``,
+        ``tags`` and ``settings.default_compute``. Raises ``InvalidSpecError`` naming the node
+        and input of a binding that does not resolve, or a cycle.
+        """
+        plan = copy.deepcopy(plan)
+        check_plan(plan)
+        settings = dict(plan.get("settings") or {})
+        if compute is not None:
+            settings["default_compute"] = compute
+        plan["settings"] = settings
+        for key, value in (("name", name), ("experiment_name", experiment_name),
+                           ("description", description)):
+            if value is not None:
+                plan[key] = value
+        if tags:
+            plan["tags"] = {**(plan.get("tags") or {}), **tags}
+        ws = self._ws.ensure()
+        job_name = plan.get("name") or ws.new_job_name()
+        if ws.has_job(job_name):
+            raise WorkspaceError(
+                f"a job named '{job_name}' already exists in {ws.root}; choose another name "
+                "(or leave it out to get a generated one).")
+        plan["name"] = job_name
+        default_compute = settings.get("default_compute")
+        record = JobRecord(
+            name=job_name, type="pipeline", status=JobStatus.NOT_STARTED, created=now_iso(),
+            experiment_name=plan.get("experiment_name") or Path.cwd().name or "Default",
+            display_name=plan.get("display_name") or job_name,
+            description=plan.get("description"), compute=default_compute or "local",
+            tracking_uri=ws.tracking_uri, notices=self._compute_notices(default_compute),
+            nodes={node: f"{job_name}-{node}" for node in plan["jobs"]},
+            extra={"tags": dict(plan["tags"])} if plan.get("tags") else {})
+        self._store.create_pipeline(job_name, record, plan)
+        try:
+            start_runner(self._store, job_name)
+        except BaseException as err:
+            self._store.transition(job_name, JobStatus.FAILED,
+                                   error=f"could not start the job: {err}")
+            raise
+        submitted = self.get(job_name)
+        assert isinstance(submitted, PipelineJobRun)
         return submitted
 
     @staticmethod
@@ -204,8 +280,16 @@ class JobOperations:
         Allowed for a job that failed because its runner died (or whose runner is gone while it
         was queued or running); refused with ``CirrusMLError`` for a job that is still running,
         completed, was canceled, or failed on its own (bad input). Returns at once, like
-        :meth:`create_or_update`. A batch scoring job starts over.
+        :meth:`create_or_update`. A batch scoring job starts over. A pipeline job (or one of its
+        nodes) is not resumed: submit the pipeline again, and the nodes that completed are
+        reused.
         """
+        record = self._store.read(name)
+        if record.is_pipeline or record.is_child:
+            raise CirrusMLError(
+                f"job '{name}' is {'a pipeline job' if record.is_pipeline else 'a pipeline node'}"
+                ", which is not resumed; submit the pipeline again: its deterministic command "
+                "nodes that completed reuse their outputs.")
         self._store.prepare_resume(name)
         try:
             start_runner(self._store, name, resume=True)
@@ -218,9 +302,18 @@ class JobOperations:
     # ------------------------------------------------------------------------------ read
 
     def _job_from_record(self, record: JobRecord) -> Any:
-        """The job entity of a record: an AutoML job, or a :class:`BatchJob`."""
+        """The job entity of a record: an AutoML job, a :class:`BatchJob`, a
+        :class:`PipelineJobRun` or a :class:`CommandJob` (a pipeline's command node)."""
         if record.is_batch:
             return batch_job(self._store, record)
+        if record.is_pipeline:
+            return pipeline_job(self._store, record)
+        if record.is_command or (record.is_child
+                                 and not self._store.layout(record.name).job_file.exists()):
+            # A command node, or an AutoML node that never started (skipped, or refused).
+            view = command_job(self._store, record)
+            view.type = record.type
+            return view
         name = record.name
         layout = self._store.layout(name)
         try:
@@ -239,9 +332,10 @@ class JobOperations:
         job.studio_url = studio
         return job
 
-    def get(self, name: str) -> AutoMLTabular | BatchJob:
+    def get(self, name: str) -> Any:
         """The job named ``name``, with its current ``status`` (a batch scoring job comes as a
-        :class:`BatchJob`)."""
+        :class:`BatchJob`, a pipeline job as a :class:`PipelineJobRun`, a pipeline's command
+        node as a :class:`CommandJob`)."""
         return self._job_from_record(self._store.refresh(name))
 
     def record(self, name: str) -> dict[str, Any]:
@@ -314,14 +408,34 @@ class JobOperations:
 
     def list(self, *, parent_job_name: str | None = None, list_view_type: Any = None
              ) -> builtins.list[Any]:
-        """Jobs of the workspace, newest first; with ``parent_job_name``, that job's trials."""
+        """Jobs of the workspace, newest first, without pipelines' node jobs; with
+        ``parent_job_name``, that pipeline's node jobs in the plan's order, or that AutoML job's
+        trials."""
         if parent_job_name is not None:
+            if self._store.read(parent_job_name).is_pipeline:
+                return self.list_nodes(parent_job_name)
             return self.list_trials(parent_job_name)
         out = []
         for record in self.job_records():
+            if record.is_child:
+                continue
             with contextlib.suppress(WorkspaceError):
                 out.append(self._job_from_record(record))
         return out
+
+    def list_nodes(self, name: str) -> builtins.list[Any]:
+        """The node jobs of pipeline ``name`` that exist so far (command jobs and AutoML jobs),
+        in the plan's order."""
+        self._store.refresh(name)
+        out = []
+        for record in self._store.children(name):
+            with contextlib.suppress(WorkspaceError):
+                out.append(self._job_from_record(record))
+        return out
+
+    def pipeline_plan(self, name: str) -> dict[str, Any]:
+        """Pipeline ``name``'s plan as it was submitted (``plan.json``)."""
+        return self._store.plan(name)
 
     def list_trials(self, name: str) -> builtins.list[TrialRun]:
         """The child runs (trials) of job ``name``, in the order they started."""
@@ -395,6 +509,14 @@ class JobOperations:
             return CancelPoller(lambda timeout: final)
         self._store.request_cancel(name)
         pid = record.pid
+        if record.is_command:
+            # A command node runs in its pipeline's runner: stop only its command, whose process
+            # group the runner started; the runner records the node Canceled.
+            if record.process_pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(record.process_pid, signal.SIGTERM)
+            return CancelPoller(lambda timeout: self.wait(name, timeout=timeout or 30.0,
+                                                          poll_seconds=0.2))
         if pid and process_alive(pid, record.pid_started):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
@@ -433,7 +555,7 @@ class JobOperations:
         record = self._store.refresh(name)
         layout = self._store.layout(name)
         dest = Path(download_path)
-        outputs = layout.named_outputs()
+        outputs = self._named_outputs(record, layout)
         if output_name is not None and not all:
             if output_name not in outputs:
                 hint = (f" The job is {record.status}; outputs appear when it completes."
@@ -475,6 +597,20 @@ class JobOperations:
             "trained_on": info.get("model_trained_on")})
         return dest
 
+    def _named_outputs(self, record: JobRecord, layout: JobLayout) -> dict[str, Path]:
+        """The job's named outputs that exist: a pipeline's are its nodes' outputs it binds, a
+        command node's that reused another's are that job's."""
+        if record.is_pipeline:
+            bound = pipeline_output_paths(self._store, record, self._store.plan(record.name))
+            return {key: Path(path) for key, (_, path) in bound.items()
+                    if path is not None and Path(path).exists()}
+        if record.is_command and record.reused_from:
+            spec = self._store.node_spec(record.name)
+            found = {key: Path(node_output_path(self._store, record.name, key))
+                     for key in spec.get("outputs") or {}}
+            return {key: path for key, path in found.items() if path.is_dir()}
+        return layout.named_outputs()
+
     @staticmethod
     def _copy_tree(src: Path, dst: Path) -> None:
         if dst.exists():
@@ -485,7 +621,8 @@ class JobOperations:
         logs = dest / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         shutil.copy2(layout.log, logs / "job_log.txt")
-        for path in (layout.job_file, layout.batch_settings, layout.record, layout.events):
+        for path in (layout.job_file, layout.batch_settings, layout.plan, layout.node_spec,
+                     layout.record, layout.events):
             if path.exists():
                 shutil.copy2(path, dest / path.name)
         self._store.download_run_artifacts(name, dest / "mlflow")

@@ -1,8 +1,9 @@
 """Starting a job's runner process, and reaping the runners this process started.
 
 A runner is ``python -m cirrusml.client._runner WORKSPACE NAME [--resume]`` for an AutoML job and
-``python -m cirrusml.serving.batch --workspace WORKSPACE --job NAME`` for a batch scoring job
-(started by module name: the client does not import serving), a child in a session
+``python -m cirrusml.serving.batch --workspace WORKSPACE --job NAME`` for a batch scoring job and
+``python -m cirrusml.pipeline._runner --workspace WORKSPACE --job NAME`` for a pipeline job
+(started by module name: the client imports neither serving nor pipeline), a child in a session
 of its own (so that it outlives the caller and a cancel can stop its whole process group) with
 no double fork (so that it stays in the caller's process tree). Its output goes to the job log.
 """
@@ -17,10 +18,12 @@ import sys
 from cirrusml.client._runner import RESUME_FLAG
 from cirrusml.tracking import JobStore, process_start_time
 
-__all__ = ["BATCH_RUNNER", "reap", "settle", "start_runner"]
+__all__ = ["BATCH_RUNNER", "PIPELINE_RUNNER", "reap", "settle", "start_runner"]
 
 #: The module that runs a batch scoring job (``python -m``).
 BATCH_RUNNER = "cirrusml.serving.batch"
+#: The module that runs a pipeline job (``python -m``).
+PIPELINE_RUNNER = "cirrusml.pipeline._runner"
 
 #: Runner processes started by this process, kept so that they are reaped when they end.
 _RUNNERS: list[subprocess.Popen[bytes]] = []
@@ -51,9 +54,11 @@ def start_runner(store: JobStore, name: str, *, resume: bool = False) -> int:
     pid; returns the pid. A batch job has nothing to resume from: it starts over."""
     reap()
     layout = store.layout(name)
-    if store.read(name).is_batch:
-        command = [sys.executable, "-m", BATCH_RUNNER, "--workspace",
-                   str(store.workspace.root), "--job", name]
+    record = store.read(name)
+    if record.is_batch or record.is_pipeline:
+        module = BATCH_RUNNER if record.is_batch else PIPELINE_RUNNER
+        command = [sys.executable, "-m", module, "--workspace", str(store.workspace.root),
+                   "--job", name]
     else:
         command = [sys.executable, "-m", "cirrusml.client._runner", str(store.workspace.root),
                    name]

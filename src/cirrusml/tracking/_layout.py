@@ -6,6 +6,10 @@ nobody else spells a file name of a job folder. ``jobs/<name>/`` holds::
 
     job.yml                                   the job as submitted (data paths made absolute)
     batch.json                                a batch scoring job's settings (instead of job.yml)
+    plan.json                                 a pipeline job's plan (instead of job.yml)
+    node.json                                 a command node as it ran: command line, inputs,
+                                              outputs, environment (instead of job.yml)
+    code/                                     a command node's working copy of its code folder
     record.json                               the job's record (:class:`JobRecord`)
     record.lock                               held while the record is read-modified-written
     log.txt                                   the runner's log (what ``jobs.stream`` prints)
@@ -22,6 +26,7 @@ nobody else spells a file name of a job folder. ``jobs/<name>/`` holds::
     outputs/explanation/background.pkl        rows that per-row explanations compare against
     outputs/onnx_model/model.onnx             the ONNX export (ONNX-compatible jobs)
     outputs/score/<output_file_name>          a batch scoring job's predictions (``score``)
+    outputs/<name>/                           a command node's output ``<name>``
 
 Every folder under ``outputs/`` is a named output of the job (``jobs.download(output_name=)``).
 
@@ -76,6 +81,21 @@ class JobLayout:
     def batch_settings(self) -> Path:
         """A batch scoring job's settings (:class:`~cirrusml.tracking.BatchJobSettings`)."""
         return self.root / "batch.json"
+
+    @property
+    def plan(self) -> Path:
+        """A pipeline job's plan (the JSON form of its nodes, bindings and settings)."""
+        return self.root / "plan.json"
+
+    @property
+    def node_spec(self) -> Path:
+        """A command node as it ran: its command line, resolved inputs, outputs, environment."""
+        return self.root / "node.json"
+
+    @property
+    def code_dir(self) -> Path:
+        """A command node's working copy of its code folder (where its command runs)."""
+        return self.root / "code"
 
     @property
     def record(self) -> Path:
@@ -197,6 +217,10 @@ class JobLayout:
     def score_dir(self) -> Path:
         """A batch scoring job's ``score`` output (Azure's name): the predictions file."""
         return self.outputs_dir / "score"
+
+    def output(self, name: str) -> Path:
+        """``outputs/<name>``: the folder of named output ``name``."""
+        return self.outputs_dir / name
 
     def named_outputs(self) -> dict[str, Path]:
         """The job's named outputs that hold something, by name."""

@@ -16,8 +16,18 @@ Who writes which keys of ``record.json``:
   ``trials``, ``search_seconds``, ``test_metrics``, ``onnx_model``, ``onnx_parity``); a batch
   scoring job's runner writes ``batch_summary`` instead of the AutoML results.
 
-``type`` is the kind of job: ``automl`` (the default, left out of the file) or ``batch`` (a batch
-scoring job, whose settings are in the job folder's ``batch.json``).
+``type`` is the kind of job: ``automl`` (the default, left out of the file), ``batch`` (a batch
+scoring job, whose settings are in the job folder's ``batch.json``), ``pipeline`` (a pipeline job,
+its plan in ``plan.json``) or ``command`` (a pipeline's command node).
+
+The nodes of a pipeline are jobs of their own (``command`` jobs, and AutoML jobs for AutoML nodes)
+with ``parent_job_name`` and ``node_name`` set. The pipeline runner writes theirs: ``status``,
+``started``, ``ended``, ``error``, ``exit_code``, ``process_pid`` (a running command's process, the
+leader of its own process group), ``fingerprint`` and ``reused_from`` (Azure's reuse: the job whose
+outputs a node took instead of running), and ``skipped``: the reason a node never ran because a node
+it needs (or, without ``continue_on_step_failure``, any node) failed; such a node is recorded
+``Canceled`` with that reason, as Azure shows nodes it did not run. A pipeline's record names its
+nodes' jobs in ``nodes`` (node name → job name).
 
 Keys this module does not know are kept in :attr:`JobRecord.extra` and written back unchanged.
 """
@@ -63,9 +73,9 @@ class JobStatus(StrEnum):
 TERMINAL = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)
 ACTIVE = tuple(s for s in JobStatus if s not in TERMINAL)
 #: Fields left out of ``record.json`` while they hold their empty default.
-_OMITTED_WHEN_EMPTY = ("test_metrics", "resumed")
+_OMITTED_WHEN_EMPTY = ("test_metrics", "resumed", "nodes")
 #: The kinds of job (``JobRecord.type``).
-JOB_TYPES: tuple[str, ...] = ("automl", "batch")
+JOB_TYPES: tuple[str, ...] = ("automl", "batch", "pipeline", "command")
 
 
 class TrialStatus(StrEnum):
@@ -96,7 +106,8 @@ class JobRecord:
 
     name: str
     status: JobStatus = JobStatus.NOT_STARTED
-    #: ``automl`` or ``batch`` (a batch scoring job).
+    #: ``automl``, ``batch`` (a batch scoring job), ``pipeline`` or ``command`` (a pipeline's
+    #: command node).
     type: str = "automl"
     created: str | None = None
     started: str | None = None
@@ -133,6 +144,20 @@ class JobRecord:
     onnx_parity: dict[str, Any] | None = None
     #: A batch scoring job's result: ``rows``, ``mini_batches``, ``retries``, ``output``.
     batch_summary: dict[str, Any] | None = None
+    #: A pipeline's node jobs: node name → job name, in the plan's order.
+    nodes: dict[str, str] = field(default_factory=dict)
+    #: A node's pipeline job and its name in the pipeline.
+    parent_job_name: str | None = None
+    node_name: str | None = None
+    #: A command node's running process (the leader of its process group) and its exit code.
+    process_pid: int | None = None
+    exit_code: int | None = None
+    #: A deterministic command node's fingerprint (code, command, environment, inputs), and the
+    #: earlier job whose outputs it reused instead of running.
+    fingerprint: str | None = None
+    reused_from: str | None = None
+    #: Why a node never ran (its status is then ``Canceled``).
+    skipped: str | None = None
     #: Keys of the file this class does not name, kept as they are.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -150,7 +175,7 @@ class JobRecord:
             raise WorkspaceError(
                 f"job '{values['name']}' has an unknown status {values.get('status')!r} in its "
                 "record.") from None
-        for key in ("notices", "test_metrics", "resumed", "type"):
+        for key in ("notices", "test_metrics", "resumed", "type", "nodes"):
             if values.get(key) is None:
                 values.pop(key, None)  # written as null: the field's default
         if values.get("type", "automl") not in JOB_TYPES:
@@ -187,6 +212,21 @@ class JobRecord:
     def is_batch(self) -> bool:
         """A batch scoring job (``type: batch``)."""
         return self.type == "batch"
+
+    @property
+    def is_pipeline(self) -> bool:
+        """A pipeline job (``type: pipeline``)."""
+        return self.type == "pipeline"
+
+    @property
+    def is_command(self) -> bool:
+        """A pipeline's command node (``type: command``)."""
+        return self.type == "command"
+
+    @property
+    def is_child(self) -> bool:
+        """A node of a pipeline job (an AutoML job or a command job)."""
+        return self.parent_job_name is not None
 
     @property
     def resumable(self) -> bool:

@@ -9,6 +9,12 @@ code and the input example of its model. Paths come from :class:`JobLayout`; the
 The store writes a record only for what happens outside the runner: submission
 (:meth:`JobStore.create`), a runner found dead (:meth:`JobStore.refresh`), a cancel, a resume.
 Everything the running job writes goes through :class:`~cirrusml.tracking.JobRecorder`.
+
+Pipeline jobs: :meth:`JobStore.create_pipeline` and :meth:`JobStore.plan` keep a pipeline's plan,
+:meth:`JobStore.children` reads its node jobs, and the workspace's reuse index
+(``reuse/<fingerprint>.json``, one entry per completed deterministic command node) is read by
+:meth:`JobStore.reusable` and written by :meth:`JobStore.remember_reusable`. The pipeline runner
+writes its nodes' records here.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from cirrusml.tracking._layout import JobLayout
 from cirrusml.tracking._mlflow import RUN_NAME_TAG, Tracker
 from cirrusml.tracking._record import JobRecord, JobStatus, TrialStatus
 from cirrusml.tracking._workspace import Workspace, now_iso, process_alive
+from cirrusml.utils import write_json_atomic
 
 __all__ = ["CodeInputs", "JobStore", "TrialRun"]
 
@@ -143,6 +150,73 @@ class JobStore:
         layout = self.create(name, record)
         settings.write(layout.batch_settings)
         return layout
+
+    def create_pipeline(self, name: str, record: JobRecord, plan: dict[str, Any]) -> JobLayout:
+        """A new pipeline job folder: ``record`` (``type: pipeline``) and its plan."""
+        if not record.is_pipeline:
+            raise WorkspaceError(f"job '{name}': a pipeline job's record has type 'pipeline'.")
+        layout = self.create(name, record)
+        write_json_atomic(layout.plan, plan)
+        return layout
+
+    def plan(self, name: str) -> dict[str, Any]:
+        """A pipeline job's plan (``plan.json``)."""
+        record = self.read(name)
+        if not record.is_pipeline:
+            raise CirrusMLError(f"job '{name}' is an {record.type} job, not a pipeline job.")
+        return dict(self._json(name, self.layout(name).plan, {}))
+
+    def node_spec(self, name: str) -> dict[str, Any]:
+        """A command node as it ran (``node.json``); {} before it started."""
+        return dict(self._json(name, self.layout(name).node_spec, {}))
+
+    def children(self, name: str) -> list[JobRecord]:
+        """The node jobs of pipeline ``name`` that exist so far, in the plan's node order."""
+        record = self.read(name)
+        out = []
+        for child in record.nodes.values():
+            with contextlib.suppress(JobNotFoundError, WorkspaceError):
+                out.append(self.refresh(child))
+        return out
+
+    def output_path(self, name: str, output: str) -> Path:
+        """Where output ``output`` of job ``name`` is: its own ``outputs/<output>``, or the
+        outputs of the job it reused."""
+        record = self.read(name)
+        seen = {name}
+        while record.reused_from and record.reused_from not in seen:
+            seen.add(record.reused_from)
+            record = self.read(record.reused_from)
+        return self.layout(record.name).output(output)
+
+    # ------------------------------------------------------------------------------ reuse
+
+    @property
+    def _reuse_dir(self) -> Path:
+        return self.workspace.root / "reuse"
+
+    def reusable(self, fingerprint: str) -> JobRecord | None:
+        """The completed command node whose outputs a node with ``fingerprint`` may reuse
+        (Azure's reuse), or None. An entry whose job or outputs are gone is ignored."""
+        path = self._reuse_dir / f"{fingerprint}.json"
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            record = self.read(str(entry["job"]))
+        except (OSError, ValueError, KeyError, TypeError, JobNotFoundError, WorkspaceError):
+            return None
+        if record.status is not JobStatus.COMPLETED or record.fingerprint != fingerprint:
+            return None
+        outputs = [str(o) for o in entry.get("outputs", [])]
+        if not all(self.output_path(record.name, o).is_dir() for o in outputs):
+            return None
+        return record
+
+    def remember_reusable(self, fingerprint: str, name: str, outputs: list[str]) -> None:
+        """Index completed command node ``name`` (with its ``outputs``) under ``fingerprint``
+        so that a later node with the same fingerprint reuses it."""
+        self._reuse_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self._reuse_dir / f"{fingerprint}.json",
+                          {"job": name, "outputs": list(outputs), "at": now_iso()})
 
     def batch_settings(self, name: str) -> BatchJobSettings:
         """A batch scoring job's settings (``batch.json``)."""
