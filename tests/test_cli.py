@@ -124,10 +124,6 @@ def test_files_that_cannot_run(examples_dir, tmp_path, workspace):
         "cli-automl-classification-task-bankmarketing-serverless.yml"
     _assert_clean_error(cirrus("job", "create", "--file", str(serverless), workspace=workspace),
                         "resources: must be a mapping")
-    pipeline = examples_dir / "cli-automl-classification-task-bankmarketing-pipeline" / \
-        "pipeline.yml"
-    _assert_clean_error(cirrus("job", "create", "--file", str(pipeline), workspace=workspace),
-                        "not supported yet")
     broken = tmp_path / "broken.yml"
     broken.write_text("type: automl\ntask: classification\n  bad indent: [\n")
     _assert_clean_error(cirrus("job", "create", "--file", str(broken), workspace=workspace),

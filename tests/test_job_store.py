@@ -76,8 +76,8 @@ def test_a_batch_job_record_carries_its_type_and_an_automl_one_leaves_it_out():
     assert batch.is_batch
     assert batch.to_dict()["type"] == "batch"
     assert JobRecord.from_dict(batch.to_dict()) == batch
-    with pytest.raises(WorkspaceError, match="unknown type 'pipeline'"):
-        JobRecord.from_dict({"name": "c", "type": "pipeline"})
+    with pytest.raises(WorkspaceError, match="unknown type 'sweep'"):
+        JobRecord.from_dict({"name": "c", "type": "sweep"})
 
 
 def test_a_batch_job_keeps_its_settings_and_its_score_output(tmp_path):

@@ -18,7 +18,7 @@ from cirrusml.automl import (
     RegressionPrimaryMetrics,
 )
 from cirrusml.constants import AssetTypes, TabularTrainingMode
-from cirrusml.exceptions import InvalidSpecError, NotSupportedYetError
+from cirrusml.exceptions import InvalidSpecError
 from cirrusml.spec import (
     BlockedTransformers,
     FeaturizationMode,
@@ -209,10 +209,11 @@ def test_serverless_example_fails_naming_its_bad_field(examples_dir):
     assert "serverless.yml" in str(info.value)
 
 
-def test_pipeline_file_is_refused_as_not_supported_yet(examples_dir):
-    with pytest.raises(NotSupportedYetError, match="pipeline jobs"):
-        load_job(examples_dir / "cli-automl-classification-task-bankmarketing-pipeline"
-                 / "pipeline.yml")
+def test_pipeline_file_loads_as_a_pipeline_job(examples_dir):
+    job = load_job(examples_dir / "cli-automl-classification-task-bankmarketing-pipeline"
+                   / "pipeline.yml")
+    assert job.type == "pipeline"
+    assert list(job.jobs) == ["preprocessing_node", "classification_node", "register_model_node"]
 
 
 def test_python_built_job_round_trips(tmp_path):

@@ -119,22 +119,21 @@ def job_create(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create (submit) a job from a YAML file, like `az ml job create --file`."""
-    from cirrusml.spec import load_job
+    from cirrusml.spec import PipelineJob, load_job
 
     job = load_job(file, params_override=_parse_set(set_ or []))
     client = _client(workspace)
-    if getattr(job, "type", None) == "pipeline":
-        plan = job._plan()  # type: ignore[attr-defined]
+    if name:
+        job.name = name
+    if isinstance(job, PipelineJob):
         if force_rerun:
-            plan.setdefault("settings", {})["force_rerun"] = True
-        submitted = client.jobs._submit_pipeline(plan, name=name)
+            job.settings.force_rerun = True
+        submitted = client.jobs.create_or_update(job)
         _show_pipeline(client, submitted.name)
         if stream:
             raise typer.Exit(_stream_pipeline(client, submitted.name))
         console.print(f"Follow it with: cirrus job stream -n {submitted.name}")
         return
-    if name:
-        job.name = name
     returned = client.jobs.create_or_update(job)
     record = client.jobs.job_record(returned.name)
     for notice in record.notices:

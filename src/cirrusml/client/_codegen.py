@@ -13,7 +13,7 @@ from typing import Any
 
 from cirrusml.codegen import ENSEMBLE_LEARNERS, generate_training_script
 from cirrusml.exceptions import CirrusMLError
-from cirrusml.spec import load_job
+from cirrusml.spec import load_automl_job
 from cirrusml.tracking import JobLayout
 
 __all__ = ["generate_code", "read_trials"]
@@ -56,7 +56,7 @@ def generate_code(job_folder: Path, trial: int | None = None) -> str:
     job_file = layout.job_file
     if not job_file.is_file():
         raise CirrusMLError(f"job '{name}' has no job.yml in {folder}; is it a job folder?")
-    job = load_job(job_file)
+    job = load_automl_job(job_file)
     name = job.name or name
     trials = read_trials(folder)
     if trial is None:

@@ -121,7 +121,7 @@ def _run(workspace: str, name: str, resume: bool) -> int:
 
 def _execute(store: Any, name: str, log: logging.Logger, started: float, resume: bool) -> int:
     from cirrusml.engine import JobContext, run_job
-    from cirrusml.spec import load_job
+    from cirrusml.spec import load_automl_job
     from cirrusml.tracking import JobRecorder, JobStatus
 
     recorder = JobRecorder(store.workspace, name, log=log)
@@ -129,7 +129,7 @@ def _execute(store: Any, name: str, log: logging.Logger, started: float, resume:
     try:
         for notice in record.notices:
             log.warning("%s", notice)
-        job = load_job(recorder.layout.job_file)
+        job = load_automl_job(recorder.layout.job_file)
         if resume:
             recorder.event("resumed", count=record.resumed)
         # Opening the store (importing MLflow, creating its tables) takes seconds; it runs

@@ -60,6 +60,7 @@ from cirrusml.spec._job import (
     forecasting,
     regression,
 )
+from cirrusml.spec._load import load_automl_job, load_job
 from cirrusml.spec._pipeline import (
     Command,
     CommandComponent,
@@ -87,7 +88,7 @@ from cirrusml.spec._settings import (
     TrainingSettings,
     resolved_limits,
 )
-from cirrusml.spec._yaml import apply_overrides, dump_job, job_from_dict, load_job, read_yaml
+from cirrusml.spec._yaml import apply_overrides, dump_job, job_from_dict, read_yaml
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
@@ -157,6 +158,7 @@ __all__ = [
     "job_from_dict",
     "load_batch_deployment",
     "load_batch_endpoint",
+    "load_automl_job",
     "load_job",
     "load_model",
     "load_online_deployment",

@@ -9,7 +9,7 @@ AutoML nodes with :func:`job_from_dict`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import yaml
 
@@ -18,9 +18,6 @@ from cirrusml.exceptions import InvalidSpecError, NotSupportedYetError
 from cirrusml.spec._dump import write_yaml, yaml_text
 from cirrusml.spec._job import JOB_CLASSES, AutoMLTabular
 from cirrusml.utils import suggestion
-
-if TYPE_CHECKING:
-    from cirrusml.spec._pipeline import PipelineJob
 
 _DATA_KEYS = ("training_data", "validation_data", "test_data")
 _REMOTE_PREFIXES = ("azureml:", "http://", "https://", "wasbs://", "abfss://", "adl://", "s3://",
@@ -167,32 +164,6 @@ def job_from_dict(
     return job
 
 
-def load_job(
-    source: str | Path,
-    *,
-    relative_origin: str | None = None,
-    params_override: list[dict[str, Any]] | None = None,
-    **kwargs: Any,
-) -> AutoMLTabular | PipelineJob:
-    """Load a CLI v2 job file (``azure.ai.ml.load_job``): an AutoML job (``type: automl``)
-    or a pipeline job (``type: pipeline``, a :class:`~cirrusml.spec.PipelineJob`).
-
-    Relative paths resolve against the file's folder (or ``relative_origin``).
-    ``params_override`` takes dotted keys, as ``--set`` does: ``[{"limits.max_trials": 5}]``,
-    ``[{"jobs.train_node.limits.max_trials": 2}]``.
-    """
-    path = Path(source)
-    data = read_yaml(path)
-    if isinstance(data, dict):
-        apply_overrides(data, params_override)
-    base = Path(relative_origin) if relative_origin else path.resolve().parent
-    if isinstance(data, dict) and data.get("type") == "pipeline":
-        from cirrusml.spec._pipeline_yaml import pipeline_from_dict
-
-        return pipeline_from_dict(data, base_path=base, source=str(source))
-    return job_from_dict(data, base_path=base, source=str(source))
-
-
 def job_to_yaml_text(job: AutoMLTabular) -> str:
     """``job`` as the text of a CLI v2 job file."""
     return yaml_text(job._to_yaml_dict())
@@ -203,5 +174,5 @@ def dump_job(job: AutoMLTabular, dest: str | Path | IO[str]) -> None:
     write_yaml(job._to_yaml_dict(), dest)
 
 
-__all__ = ["Input", "apply_overrides", "dump_job", "job_from_dict", "load_job", "read_yaml",
+__all__ = ["Input", "apply_overrides", "dump_job", "job_from_dict", "read_yaml",
            "resolve_local_path"]
