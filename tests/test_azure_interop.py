@@ -379,3 +379,40 @@ def test_azureml_prefix_is_dropped_only_for_local_paths(tmp_path, written, kept)
         f"training_data: {{type: mltable, path: '{written}'}}\n", encoding="utf-8")
     path = load_job(tmp_path / "job.yml").training_data.path
     assert path == (written if kept else str(tmp_path / "train"))
+
+
+# ------------------------------------------------------------------------------ pipelines
+
+
+def _node_bindings(plan: dict[str, Any]) -> dict[str, Any]:
+    return {name: node["inputs"] for name, node in plan["jobs"].items()}
+
+
+def test_the_bank_marketing_pipeline_round_trips_through_both_sdks(tmp_path, examples_dir):
+    from tests.test_pipeline_jobs import _prepare_example
+
+    folder = _prepare_example(tmp_path / "pipeline")
+    ours = load_job(folder / "pipeline.yml")
+    expected = ours._plan()
+    # Azure's SDK reads our dump with the same nodes, settings and literals.
+    ours.dump(folder / "ours.yml")
+    theirs = azure_ml.load_job(folder / "ours.yml")
+    assert list(theirs.jobs) == list(expected["jobs"])
+    assert theirs.jobs["classification_node"].limits.max_trials == 1
+    assert theirs.jobs["classification_node"].target_column_name == "y"
+    assert theirs.jobs["register_model_node"].inputs.model_base_name._data == \
+        "bankmarketing_example_model"
+    assert theirs.settings.default_compute == "cpu-cluster"  # Azure drops the prefix
+    # What Azure's SDK dumps of the same file (outputs as `job_output_type`, environments and
+    # components inlined) loads here with the same graph and AutoML settings.
+    azure_ml.load_job(folder / "pipeline.yml").dump(folder / "theirs.yml")
+    back = load_job(folder / "theirs.yml")._plan()
+    assert back["inputs"] == expected["inputs"]
+    assert _node_bindings(back) == _node_bindings(expected)
+    assert back["outputs"] == expected["outputs"]
+    for key in ("limits", "training", "featurization", "primary_metric", "target_column_name"):
+        assert back["jobs"]["classification_node"]["job"][key] == \
+            expected["jobs"]["classification_node"]["job"][key]
+    for node in ("preprocessing_node", "register_model_node"):
+        assert back["jobs"][node]["command"] == expected["jobs"][node]["command"]
+        assert back["jobs"][node]["code"] == expected["jobs"][node]["code"]

@@ -163,6 +163,10 @@ def port_from_yaml(value: Any, cls: type[Input] | type[Output], field: str) -> A
         raise InvalidSpecError(
             f"must be a mapping such as {{type: mltable, path: ./folder}}, got {value!r}."
         )
+    # Azure's SDK dumps a job's outputs (and sometimes inputs) with their REST field name.
+    alias = "job_input_type" if cls is Input else "job_output_type"
+    if alias in value and "type" not in value:
+        value = {("type" if k == alias else k): v for k, v in value.items()}
     allowed = {"type", "path", "mode", "description"}
     if cls is Input:
         allowed |= {"path_on_compute", "default", "optional", "min", "max", "enum", "datastore"}
