@@ -53,7 +53,7 @@ def test_the_bank_marketing_pipeline_runs_unchanged_and_registers_a_loadable_mod
                               "register_model_node"]
     assert all(node.status == "Completed" for node in job.jobs.values())
     model = client.models.get("bankmarketing_example_model", label="latest")
-    assert model.version == "1"
+    assert model.version == "1" and model.type == "mlflow_model"
     validation = pd.read_csv(folder / "validation-mltable-folder"
                              / "bank_marketing_validation_data.csv")
     predictions = mlflow.pyfunc.load_model(model.path).predict(

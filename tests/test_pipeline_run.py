@@ -160,6 +160,30 @@ def test_nodes_run_in_order_with_literals_and_optional_groups(client: MLClient,
     assert "recorded, not built" in log and "wrote 7 True --opt yes" in log
 
 
+LOG_METRIC = """
+import mlflow
+with mlflow.start_run() as run:  # resumes the node's run (MLFLOW_RUN_ID), as on Azure's compute
+    mlflow.log_metric("rows_seen", 42)
+print("run", run.info.run_id)
+"""
+
+
+def test_a_command_nodes_mlflow_calls_land_in_its_own_run(client: MLClient,
+                                                          tmp_path: Path) -> None:
+    code = _scripts(tmp_path / "code", log_metric=LOG_METRIC)
+    job = _run(client, _plan({"measure": _cmd("python log_metric.py", code)}))
+    assert job.status == "Completed", job.error
+    record = client.jobs.job_record(job.jobs["measure"].job_name)
+    assert record.mlflow_run_id
+    from mlflow.tracking import MlflowClient
+
+    run = MlflowClient(record.tracking_uri or client.jobs._ws.tracking_uri).get_run(
+        record.mlflow_run_id)
+    assert run.data.metrics["rows_seen"] == 42
+    assert run.info.status == "FINISHED" and run.info.run_name == record.name
+    assert f"run {record.mlflow_run_id}" in client.jobs.layout(record.name).log.read_text()
+
+
 def test_independent_nodes_run_side_by_side(client: MLClient, tmp_path: Path) -> None:
     meet = tmp_path / "meet"
     meet.mkdir()

@@ -59,7 +59,15 @@ from cirrusml.client._pipelines import (
     node_order,
 )
 from cirrusml.exceptions import CirrusMLError, InvalidSpecError
-from cirrusml.tracking import JobRecord, JobStatus, JobStore, now_iso, process_start_time
+from cirrusml.tracking import (
+    JOB_NAME_TAG,
+    JobRecord,
+    JobStatus,
+    JobStore,
+    Tracker,
+    now_iso,
+    process_start_time,
+)
 from cirrusml.utils import log_tail, write_json_atomic
 
 __all__ = [
@@ -403,7 +411,10 @@ class PipelineExecutor:
             "outputs": {k: {"type": (spec["outputs"][k] or {}).get("type", "uri_folder"),
                             "path": str(p)} for k, p in output_paths.items()},
             "component": spec.get("component"), "fingerprint": own_fingerprint})
-        status, error, exit_code = self._execute(node, child, spec, command, layout)
+        run_id = self._open_run(child, node)
+        status, error, exit_code = self._execute(node, child, spec, command, layout,
+                                                 run_id=run_id)
+        self._close_run(run_id, status)
         self.store.transition(child, status, error=error, exit_code=exit_code,
                               process_pid=None)
         if status is JobStatus.COMPLETED and spec.get("is_deterministic", True):
@@ -440,7 +451,33 @@ class PipelineExecutor:
         self.log.info("Node %s reuses the outputs of job %s", node, origin)
         return NodeResult(JobStatus.COMPLETED, outputs=paths, fingerprint=fingerprint)
 
-    def _environment(self, spec: dict[str, Any]) -> dict[str, str]:
+    def _tracker(self) -> Tracker:
+        ws = self.store.workspace
+        return Tracker(self.record.tracking_uri or ws.tracking_uri, ws.artifacts_dir)
+
+    def _open_run(self, child: str, node: str) -> str | None:
+        """The MLflow run of a command node (named after its job), which the script's
+        ``mlflow.log_*`` calls land in through ``MLFLOW_RUN_ID``, as on Azure's compute; ``None``
+        (and a warning) when the store cannot be written, and the command runs anyway."""
+        try:
+            tracker = self._tracker()
+            experiment = tracker.experiment_id(self.record.experiment_name or "Default")
+            run_id = tracker.start_run(experiment, child, tags={
+                JOB_NAME_TAG: child, "cirrus.pipeline": self.name, "cirrus.node": node})
+        except Exception as err:  # noqa: BLE001 - the node runs without a run of its own
+            self.log.warning("Node %s: no MLflow run of its own (%s: %s).", node,
+                             type(err).__name__, err)
+            return None
+        self.store.update(child, mlflow_run_id=run_id)
+        return run_id
+
+    def _close_run(self, run_id: str | None, status: JobStatus) -> None:
+        if run_id is None:
+            return
+        with contextlib.suppress(Exception):  # the script may have ended the run itself
+            self._tracker().end_run(run_id, status.mlflow_status)
+
+    def _environment(self, spec: dict[str, Any], run_id: str | None = None) -> dict[str, str]:
         env = dict(os.environ)
         env.update({str(k): str(v) for k, v in (spec.get("environment_variables") or {}).items()})
         python_bin = str(Path(sys.executable).parent)
@@ -451,10 +488,13 @@ class PipelineExecutor:
         env["MLFLOW_EXPERIMENT_NAME"] = self.record.experiment_name or "Default"
         env["CIRRUS_WORKSPACE"] = str(self.store.workspace.root)
         env.pop("MLFLOW_RUN_ID", None)
+        if run_id is not None:
+            env["MLFLOW_RUN_ID"] = run_id
         return env
 
     def _execute(self, node: str, child: str, spec: dict[str, Any], command: str,
-                 layout: Any) -> tuple[JobStatus, str | None, int | None]:
+                 layout: Any, run_id: str | None = None
+                 ) -> tuple[JobStatus, str | None, int | None]:
         """Run the command; returns (status, error, exit code)."""
         stamp = time.strftime("%H:%M:%S")
         environment = spec.get("environment")
@@ -471,7 +511,7 @@ class PipelineExecutor:
             proc = subprocess.Popen(
                 ["/bin/sh", "-c", command], cwd=layout.code_dir, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                env=self._environment(spec))
+                env=self._environment(spec, run_id))
         except OSError as err:
             return JobStatus.FAILED, f"could not start the command: {err}", None
         finally:

@@ -489,8 +489,11 @@ class ModelRegistry:
             flavors = _flavors(local)
         created = found.creation_timestamp
         name, version = str(found.name), str(found.version)
+        # A version registered straight through MLflow (``mlflow.register_model`` in a
+        # pipeline's script) carries no type tag: an MLflow model folder is an mlflow_model.
+        kind = tags.get(TYPE_TAG) or ("mlflow_model" if flavors is not None else "custom_model")
         return Model(
-            name=name, version=version, type=tags.get(TYPE_TAG, "custom_model"),
+            name=name, version=version, type=kind,
             path=str(local) if local is not None else source,
             description=found.description or None, tags=user_tags or None,
             properties=json.loads(tags[PROPERTIES_TAG]) if PROPERTIES_TAG in tags else None,
