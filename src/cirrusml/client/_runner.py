@@ -31,18 +31,9 @@ RESUME_FLAG = "--resume"
 
 
 def _setup_log(path: Path) -> logging.Logger:
-    logger = logging.getLogger("cirrusml.job")
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
-                                           datefmt="%H:%M:%S"))
-    logger.handlers[:] = [handler]
-    # MLflow narrates its own housekeeping (database migrations, pickle advice) at INFO and
-    # WARNING; the job log keeps to the job.
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    logging.getLogger("alembic").setLevel(logging.ERROR)
-    return logger
+    from cirrusml.utils import job_log
+
+    return job_log(path)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:

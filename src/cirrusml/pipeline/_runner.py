@@ -34,15 +34,9 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _setup_log(path: Path) -> logging.Logger:
-    logger = logging.getLogger("cirrusml.pipeline")
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
-                                           datefmt="%H:%M:%S"))
-    logger.handlers[:] = [handler]
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    return logger
+    from cirrusml.utils import job_log
+
+    return job_log(path, "cirrusml.pipeline")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,17 +39,11 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _setup_log(path: Path, level: str) -> logging.Logger:
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
-                                           datefmt="%H:%M:%S"))
+    from cirrusml.utils import job_log
+
     number = {"debug": logging.DEBUG, "warning": logging.WARNING}.get(level, logging.INFO)
-    for name in ("cirrusml.job", "cirrusml.serving.batch"):  # the job's and score_file's
-        logger = logging.getLogger(name)
-        logger.setLevel(number)
-        logger.propagate = False
-        logger.handlers[:] = [handler]
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    return logging.getLogger("cirrusml.job")
+    # The job's logger and score_file's.
+    return job_log(path, "cirrusml.job", "cirrusml.serving.batch", level=number)
 
 
 class _Progress:
