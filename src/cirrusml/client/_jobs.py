@@ -41,7 +41,7 @@ from cirrusml.exceptions import (
     JobFailedError,
     WorkspaceError,
 )
-from cirrusml.spec import AutoMLTabular, JobService, load_job
+from cirrusml.spec import AutoMLTabular, JobService, PipelineJob, load_job
 from cirrusml.tasks import task_for
 from cirrusml.tracking import (
     JobLayout,
@@ -132,15 +132,14 @@ class JobOperations:
         """Check ``job``, record it and start it in a runner process; returns at once.
 
         The returned job carries its ``name`` and ``status``. Follow it with :meth:`stream`.
-        A pipeline job (``type == "pipeline"`` with a ``_plan()``) goes to
-        :meth:`_submit_pipeline` and comes back as a :class:`PipelineJobRun`.
+        A :class:`~cirrusml.spec.PipelineJob` goes to :meth:`_submit_pipeline` and comes back
+        as a :class:`PipelineJobRun`.
         """
         if isinstance(job, (str, Path)):
             job = load_job(job)
-        if getattr(job, "type", None) == "pipeline" and callable(getattr(job, "_plan", None)):
-            return self._submit_pipeline(  # type: ignore[return-value]
-                job._plan(),  # type: ignore[attr-defined]
-                name=getattr(job, "name", None), experiment_name=experiment_name,
+        if isinstance(job, PipelineJob):
+            return self._submit_pipeline(
+                job._plan(), name=job.name, experiment_name=experiment_name,
                 description=description, tags=tags, compute=compute)
         # A pipeline runner submits its AutoML nodes as children of the pipeline.
         parent_job_name = kwargs.pop("parent_job_name", None)
