@@ -339,7 +339,7 @@ def _trial_label(fn: Callable[..., Any], args: tuple[Any, ...]) -> str | None:
 
 
 def make_backend(workers: int, threads: int, *, compute: dict[str, Any] | None = None,
-                 max_tasks: int | None = None) -> Backend:
+                 max_tasks: int | None = None, log: Any = None) -> Backend:
     """The job's backend, with the testing aids' faults when the environment asks for them
     (:func:`~cirrusml.execution.faults_from_env`).
 
@@ -350,7 +350,7 @@ def make_backend(workers: int, threads: int, *, compute: dict[str, Any] | None =
     backend: Backend
     if compute is not None:
         backend = DaskBackend(str(compute.get("address")), max_tasks or workers,
-                              name=str(compute.get("name")))
+                              name=str(compute.get("name")), log=log)
     else:
         local = LocalBackend(n_workers=workers, threads_per_worker=threads)
         local.start()
@@ -375,7 +375,10 @@ def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
         # On a Dask compute, a trial gets one of the cluster's worker threads unless the job
         # asks for more cores per trial.
         threads = 1 if limits.max_cores_per_trial == -1 else limits.max_cores_per_trial
-        backend = make_backend(limits.max_concurrent_trials, threads, compute=compute)
+        ctx.log.info("Compute '%s': connecting to the Dask scheduler at %s.",
+                     compute.get("name"), compute.get("address"))
+        backend = make_backend(limits.max_concurrent_trials, threads, compute=compute,
+                               log=ctx.log)
         ctx.log.info("Compute '%s': trials run on the Dask scheduler at %s (%d at a time).",
                      compute.get("name"), compute.get("address"), backend.n_workers)
     else:

@@ -17,6 +17,7 @@ reached raises :class:`~cirrusml.exceptions.CirrusMLError`.
 from __future__ import annotations
 
 import argparse
+import logging
 import contextlib
 import os
 import pickle
@@ -44,8 +45,6 @@ _THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 
 
 def _quiet_dask_logs() -> None:
-    import logging
-
     for name in ("distributed", "distributed.worker", "distributed.nanny",
                  "distributed.scheduler", "distributed.core", "distributed.client",
                  "distributed.comm", "distributed.batched"):
@@ -124,8 +123,11 @@ class DaskBackend:
     """
 
     def __init__(self, address: str, max_tasks: int = 1, *, name: str | None = None,
-                 connect_timeout: float = CONNECT_SECONDS) -> None:
+                 connect_timeout: float = CONNECT_SECONDS,
+                 log: logging.Logger | None = None) -> None:
         self.address = address
+        #: Each task's end (status, worker pid) is logged here at INFO when given.
+        self.log = log
         self.name = name
         what = (f"compute '{name}' (the Dask scheduler at {address})" if name
                 else f"the Dask scheduler at {address}")
@@ -245,6 +247,7 @@ class DaskBackend:
                 task.worker = worker
             if task.future.done():
                 outcomes.append(self._collect(task))
+                self._log_end(outcomes[-1], task.worker)
             elif suspicious > 0:
                 outcomes.append(self._end(task, TaskStatus.FAILED, "WorkerDied",
                                           "the Dask worker running it was lost"))
@@ -258,6 +261,12 @@ class DaskBackend:
                     restart.add(worker)
         self._restart(restart)
         return outcomes
+
+    def _log_end(self, outcome: TaskOutcome, worker: str | None) -> None:
+        if self.log is not None:
+            self.log.info("Dask task %s ended %s on worker %s (pid %s) in %.1f s.", outcome.key,
+                          outcome.status, worker or "?", outcome.worker_pid or "?",
+                          outcome.seconds)
 
     def _collect(self, task: _Task) -> TaskOutcome:
         del self._tasks[task.key]
@@ -361,7 +370,7 @@ def serve_local_cluster(workers: int, threads: int, address_file: str,
     # A lost worker fails its task at once instead of running it again elsewhere.
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
-                               dashboard_address=None, memory_limit=memory_limit,
+                               dashboard_address=":0", memory_limit=memory_limit,
                                host="127.0.0.1")
         path = Path(address_file)
         tmp = path.with_suffix(".tmp")
