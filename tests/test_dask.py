@@ -233,3 +233,21 @@ def test_cli_compute_create_list_show_delete_local(tmp_path):
     finally:
         if psutil.pid_exists(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_scheduler_that_goes_away_mid_job_fails_the_job_cleanly(tmp_path, monkeypatch):
+    client = MLClient(workspace=tmp_path / "ws")
+    compute = client.compute.begin_create_or_update(
+        DaskCompute(name="short-lived", local=True, workers=1)).result()
+    assert compute.state == "Running" and len(compute.worker_details) == 1
+    monkeypatch.setenv("CIRRUS_DEBUG_TRIAL_SECONDS", "60")
+    name = client.jobs.create_or_update(_job(breast_cancer_frame(), "short-lived")).name
+    events = tmp_path / "ws" / "jobs" / name / "events.jsonl"
+    wait_for(lambda: events.exists() and "trial_started" in events.read_text(), 120)
+    os.killpg(int(compute.pid), signal.SIGKILL)
+    assert client.jobs.wait(name, timeout=120) == "Failed"
+    error = client.jobs.record(name)["error"]
+    assert "compute 'short-lived'" in error and "went away" in error
+    assert client.compute.get("short-lived").state in ("Stopped", "Unreachable")
+    client.compute.begin_delete("short-lived")
+    assert client.compute.list() == []

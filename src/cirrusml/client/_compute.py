@@ -110,7 +110,7 @@ class ComputeOperations:
         log = open(folder / "cluster.log", "ab")  # noqa: SIM115 - handed to the child
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "cirrusml.execution._dask",
+                [sys.executable, "-c", "from cirrusml.execution._dask import _main; _main()",
                  "--workers", str(compute.workers),
                  "--threads", str(compute.threads_per_worker),
                  "--address-file", str(address_file)],

@@ -58,7 +58,8 @@ def connect(address: str, timeout: float = CONNECT_SECONDS, *, what: str | None 
     _quiet_dask_logs()
     label = what or f"the Dask scheduler at {address}"
     try:
-        return Client(address, timeout=timeout, set_as_default=False)
+        return Client(  # type: ignore[no-untyped-call]
+            address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
         raise CirrusMLError(
             f"{label} does not answer at {address} within {timeout:g} s ({type(err).__name__}: "
@@ -134,7 +135,7 @@ class DaskBackend:
         self._what = what
         self.client = connect(address, connect_timeout, what=what)
         info = cluster_info(self.client)
-        threads = info["threads"]
+        threads = int(info["threads"])
         if threads < 1:
             self.client.close()
             raise CirrusMLError(f"{what} has no workers; start some (`dask worker {address}`).")
@@ -369,7 +370,8 @@ def serve_local_cluster(workers: int, threads: int, address_file: str,
     signal.signal(signal.SIGINT, _stop)
     # A lost worker fails its task at once instead of running it again elsewhere.
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                               n_workers=workers, threads_per_worker=threads, processes=True,
                                dashboard_address=":0", memory_limit=memory_limit,
                                host="127.0.0.1")
         path = Path(address_file)
@@ -385,14 +387,14 @@ def serve_local_cluster(workers: int, threads: int, address_file: str,
 
 
 def _main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cirrusml.execution._dask")
+    parser = argparse.ArgumentParser(prog="cirrusml-local-dask-cluster")
     parser.add_argument("--workers", type=int, required=True)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--address-file", required=True)
     parser.add_argument("--memory-limit", default="auto")
-    ns = parser.parse_args(argv)
+    ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
     serve_local_cluster(ns.workers, ns.threads, ns.address_file, ns.memory_limit)
 
 
 if __name__ == "__main__":
-    _main(sys.argv[1:])
+    _main()
