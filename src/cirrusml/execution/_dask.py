@@ -371,9 +371,8 @@ def serve_local_cluster(workers: int, threads: int, address_file: str,
     # A lost worker fails its task at once instead of running it again elsewhere.
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = LocalCluster(  # type: ignore[no-untyped-call]
-                               n_workers=workers, threads_per_worker=threads, processes=True,
-                               dashboard_address=":0", memory_limit=memory_limit,
-                               host="127.0.0.1")
+            n_workers=workers, threads_per_worker=threads, processes=True,
+            dashboard_address=":0", memory_limit=memory_limit, host="127.0.0.1")
         path = Path(address_file)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(cluster.scheduler_address, encoding="utf-8")
