@@ -209,10 +209,8 @@ class Workspace:
 
     def compute_notices(self, compute: str | None) -> list[str]:
         """One notice when a job names a compute this workspace does not have."""
-        if not compute or compute in ("local", "azureml:local"):
-            return []
-        name = compute.split(":", 1)[1] if compute.startswith("azureml:") else compute
-        if name in self.settings().get("computes", {}):
+        name = self.compute_name(compute)
+        if name is None or name in self.computes():
             return []
         return [f"compute '{name}' is not registered in this workspace; the job runs on the "
                 "local machine."]
