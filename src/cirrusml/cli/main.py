@@ -30,6 +30,7 @@ from cirrusml.cli._batch import (
     show_batch_job,
     stream_batch_job,
 )
+from cirrusml.cli._compute import compute_app
 from cirrusml.cli._endpoints import deployment_app, endpoint_app
 from cirrusml.cli._models import model_app
 from cirrusml.exceptions import CirrusMLError, InvalidSpecError
@@ -45,6 +46,7 @@ job_app = typer.Typer(help="Submit and manage AutoML jobs (like `az ml job`).",
                       no_args_is_help=True)
 app.add_typer(job_app, name="job")
 app.add_typer(model_app, name="model")
+app.add_typer(compute_app, name="compute")
 app.add_typer(batch_app, name="batch")
 app.add_typer(endpoint_app, name="online-endpoint")
 app.add_typer(deployment_app, name="online-deployment")

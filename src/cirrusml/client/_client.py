@@ -12,6 +12,7 @@ from cirrusml.client._batch import (
     BatchEndpointOperations,
     BatchScoringOperations,
 )
+from cirrusml.client._compute import ComputeOperations
 from cirrusml.client._endpoints import (
     LROPoller,
     OnlineDeploymentOperations,
@@ -69,6 +70,8 @@ class MLClient:
             self._workspace.update_settings(max_concurrent_jobs=int(max_concurrent_jobs))
         self.jobs = JobOperations(self._workspace, compute_notices=self._compute_notices)
         self.models = ModelOperations(self._workspace)
+        # Dask computes that jobs naming them run their trials on (client/_compute.py).
+        self.compute = ComputeOperations(self._workspace)
         endpoints = _Endpoints(self._workspace)
         self.online_endpoints = OnlineEndpointOperations(self._workspace, endpoints)
         self.online_deployments = OnlineDeploymentOperations(self._workspace, endpoints)

@@ -44,6 +44,7 @@ from cirrusml.engine._trial import JobData, TrialOutput, TrialSpec, run_trial
 from cirrusml.exceptions import CirrusMLError, DataError, InvalidSpecError
 from cirrusml.execution import (
     Backend,
+    DaskBackend,
     FaultyBackend,
     LocalBackend,
     TaskOutcome,
@@ -337,11 +338,23 @@ def _trial_label(fn: Callable[..., Any], args: tuple[Any, ...]) -> str | None:
     return _STEP_LABELS.get(fn)
 
 
-def make_backend(workers: int, threads: int) -> Backend:
-    """The job's backend: local worker processes, with the testing aids' faults when the
-    environment asks for them (:func:`~cirrusml.execution.faults_from_env`)."""
-    backend = LocalBackend(n_workers=workers, threads_per_worker=threads)
-    backend.start()
+def make_backend(workers: int, threads: int, *, compute: dict[str, Any] | None = None,
+                 max_tasks: int | None = None, log: Any = None) -> Backend:
+    """The job's backend, with the testing aids' faults when the environment asks for them
+    (:func:`~cirrusml.execution.faults_from_env`).
+
+    Local worker processes, or, when ``compute`` is a registered Dask compute's record, its
+    cluster (at most ``max_tasks`` trials at once, capped by the cluster's worker threads).
+    Raises ``CirrusMLError`` when the compute's scheduler does not answer.
+    """
+    backend: Backend
+    if compute is not None:
+        backend = DaskBackend(str(compute.get("address")), max_tasks or workers,
+                              name=str(compute.get("name")), log=log)
+    else:
+        local = LocalBackend(n_workers=workers, threads_per_worker=threads)
+        local.start()
+        backend = local
     faults = faults_from_env()
     if faults:
         return FaultyBackend(backend, faults, _trial_label)
@@ -357,10 +370,22 @@ def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
 
     # Worker processes start now, importing their libraries while the data loads.
     cores = os.cpu_count() or 1
-    workers = min(limits.max_concurrent_trials, cores)
-    threads = (max(1, cores // workers) if limits.max_cores_per_trial == -1
-               else min(limits.max_cores_per_trial, cores))
-    backend = make_backend(workers, threads)
+    compute = ctx.recorder.workspace.dask_compute(job.compute)
+    if compute is not None:
+        # On a Dask compute, a trial gets one of the cluster's worker threads unless the job
+        # asks for more cores per trial.
+        threads = 1 if limits.max_cores_per_trial == -1 else limits.max_cores_per_trial
+        ctx.log.info("Compute '%s': connecting to the Dask scheduler at %s.",
+                     compute.get("name"), compute.get("address"))
+        backend = make_backend(limits.max_concurrent_trials, threads, compute=compute,
+                               log=ctx.log)
+        ctx.log.info("Compute '%s': trials run on the Dask scheduler at %s (%d at a time).",
+                     compute.get("name"), compute.get("address"), backend.n_workers)
+    else:
+        workers = min(limits.max_concurrent_trials, cores)
+        threads = (max(1, cores // workers) if limits.max_cores_per_trial == -1
+                   else min(limits.max_cores_per_trial, cores))
+        backend = make_backend(workers, threads)
     try:
         return _run(job, ctx, backend, start, deadline, seed, threads)
     finally:

@@ -154,12 +154,63 @@ class Workspace:
 
     # ---------------------------------------------------------------------------- computes
 
+    @staticmethod
+    def compute_name(compute: str | None) -> str | None:
+        """The compute a job names (``azureml:NAME`` or ``NAME``); None for the local machine."""
+        if not compute or compute in ("local", "azureml:local"):
+            return None
+        return compute.split(":", 1)[1] if compute.startswith("azureml:") else compute
+
+    def computes(self) -> dict[str, dict[str, Any]]:
+        """The registered computes, by name (``settings.json``'s ``computes``)."""
+        found = self.settings().get("computes", {})
+        return {str(k): dict(v) if isinstance(v, dict) else {"type": str(v)}
+                for k, v in (found.items() if isinstance(found, dict) else [])}
+
+    def get_compute(self, name: str) -> dict[str, Any] | None:
+        """The record of compute ``name``, or None."""
+        return self.computes().get(name)
+
+    def save_compute(self, name: str, record: dict[str, Any]) -> None:
+        """Record (or replace) compute ``name``."""
+        self.ensure()
+        with file_lock(self.root / "settings.lock"):
+            data = self.settings()
+            computes = dict(data.get("computes") or {})
+            computes[name] = {"name": name, **record}
+            data["computes"] = computes
+            write_json_atomic(self.root / "settings.json", data)
+
+    def remove_compute(self, name: str) -> dict[str, Any] | None:
+        """Forget compute ``name``; its record, or None if there was none."""
+        self.ensure()
+        with file_lock(self.root / "settings.lock"):
+            data = self.settings()
+            computes = dict(data.get("computes") or {})
+            record = computes.pop(name, None)
+            data["computes"] = computes
+            write_json_atomic(self.root / "settings.json", data)
+        return dict(record) if isinstance(record, dict) else None
+
+    def dask_compute(self, compute: str | None) -> dict[str, Any] | None:
+        """The record of the registered Dask compute a job names, or None (local)."""
+        name = self.compute_name(compute)
+        if name is None:
+            return None
+        record = self.get_compute(name)
+        if record is None or record.get("type") != "dask":
+            return None
+        return record
+
+    @property
+    def computes_dir(self) -> Path:
+        """Files of the computes the workspace runs itself (local Dask clusters' logs)."""
+        return self.root / "computes"
+
     def compute_notices(self, compute: str | None) -> list[str]:
         """One notice when a job names a compute this workspace does not have."""
-        if not compute or compute in ("local", "azureml:local"):
-            return []
-        name = compute.split(":", 1)[1] if compute.startswith("azureml:") else compute
-        if name in self.settings().get("computes", {}):
+        name = self.compute_name(compute)
+        if name is None or name in self.computes():
             return []
         return [f"compute '{name}' is not registered in this workspace; the job runs on the "
                 "local machine."]
