@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from cirrusml import MLClient, automl
-from cirrusml.client._compute import DaskCompute
+from cirrusml.entities import DaskCompute
 from cirrusml.exceptions import CirrusMLError
 from cirrusml.execution import DaskBackend
 from cirrusml.tracking import Workspace

@@ -78,7 +78,7 @@ def compute_create(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Register a Dask compute: an existing scheduler (--address) or a local cluster (--local)."""
-    from cirrusml.client._compute import DaskCompute
+    from cirrusml.entities import DaskCompute
 
     compute = DaskCompute(name=name, type=type_, address=address, local=local,
                           workers=workers, threads_per_worker=threads, description=description)

@@ -392,13 +392,16 @@ def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
         backend.close()
 
 
-def _warn_about_concurrency(ctx: JobContext, limits: Any) -> None:
-    cores = os.cpu_count() or 1
-    wanted = limits.max_concurrent_trials
-    if wanted > cores:
-        ctx.log.warning(
-            "max_concurrent_trials=%d is more than the %d cores of this machine; running %d "
-            "trials at a time.", wanted, cores, cores)
+def _warn_about_concurrency(ctx: JobContext, limits: Any, backend: Backend) -> None:
+    """One warning when the backend runs fewer trials at once than the job asks for (the
+    machine's cores, or a Dask cluster's worker threads)."""
+    wanted, slots = limits.max_concurrent_trials, backend.n_workers
+    inner = backend.inner if isinstance(backend, FaultyBackend) else backend
+    what = "worker threads of the Dask cluster" if isinstance(inner, DaskBackend) \
+        else "cores of this machine"
+    if wanted > slots:
+        ctx.log.warning("max_concurrent_trials=%d is more than the %d %s; running %d trials "
+                        "at a time.", wanted, slots, what, slots)
 
 
 def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
@@ -471,7 +474,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
         reserve=FinalReserve(budget, plan.is_cv, plan.n_folds, stack, explain))
     if restored:
         loop.restore(restored)
-    _warn_about_concurrency(ctx, limits)
+    _warn_about_concurrency(ctx, limits, backend)
     recorder.phase("Searching", timeout_seconds=budget, max_trials=limits.max_trials,
                    concurrent_trials=backend.n_workers,
                    elapsed_seconds=round(time.monotonic() - start, 2))

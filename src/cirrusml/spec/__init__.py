@@ -13,6 +13,7 @@ from cirrusml.spec._assets import (
     load_model,
     parse_asset_reference,
 )
+from cirrusml.spec._compute import DaskCompute
 from cirrusml.spec._endpoints import (
     BatchDeployment,
     BatchEndpoint,
@@ -91,6 +92,7 @@ from cirrusml.spec._settings import (
 from cirrusml.spec._yaml import apply_overrides, dump_job, job_from_dict, read_yaml
 
 __all__ = [
+    "DaskCompute",
     "DEFAULT_MAX_REQUEST_BYTES",
     "FORECASTING_EXTENSION_MODELS",
     "JOB_CLASSES",
