@@ -18,6 +18,7 @@ from cirrusml import MLClient, automl
 from cirrusml.entities import DaskCompute
 from cirrusml.exceptions import CirrusMLError
 from cirrusml.execution import DaskBackend
+from cirrusml.spec import TabularTrainingMode
 from cirrusml.tracking import Workspace
 from tests.conftest import breast_cancer_frame, wait_for
 
@@ -86,7 +87,10 @@ def jobs(cluster, tmp_path_factory):
         DaskCompute(name="cpu-cluster", address=_local.scheduler_address)).result()
     frame = breast_cancer_frame()
     pids = set(_worker_pids(dclient).values())
-    on_dask = _run(client, _job(frame, "azureml:cpu-cluster", seed=7))
+    distributed = _job(frame, "azureml:cpu-cluster", seed=7)
+    distributed.training.training_mode = TabularTrainingMode.DISTRIBUTED  # noticed, not built
+    distributed.limits.max_nodes = 4
+    on_dask = _run(client, distributed)
     local = _run(client, _job(frame, None, seed=7))
     return client, workspace, on_dask, local, pids
 
@@ -101,6 +105,7 @@ def test_job_on_a_registered_compute_runs_its_trials_on_the_cluster(jobs, cluste
                                          log)}
     assert ran_on and ran_on <= pids
     assert os.getpid() not in ran_on
+    assert "training_mode: distributed (max_nodes=4) is not built yet" in log
     trials = client.jobs.list(parent_job_name=on_dask)
     assert len(trials) == 2 and all(t.status == "Completed" for t in trials)
 

@@ -61,7 +61,7 @@ from cirrusml.featurize import (
 from cirrusml.metrics import to_loss
 from cirrusml.models import learners_for
 from cirrusml.search import Planner, Proposal
-from cirrusml.spec import AutoMLTabular, FeaturizationMode, resolved_limits
+from cirrusml.spec import AutoMLTabular, FeaturizationMode, TabularTrainingMode, resolved_limits
 from cirrusml.tasks import Task, task_for
 from cirrusml.tracking import JobStore, TrialStatus
 from cirrusml.utils import release_memory
@@ -368,6 +368,11 @@ def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
     deadline = start + limits.timeout_minutes * 60
     seed = DEFAULT_SEED if job.seed is None else job.seed
 
+    if job.training is not None and job.training.training_mode is TabularTrainingMode.DISTRIBUTED:
+        ctx.log.warning(
+            "training_mode: distributed (max_nodes=%s) is not built yet: each trial trains in "
+            "one process (on the job's compute, a Dask cluster's worker when it names one); "
+            "see docs/dask.md.", limits.max_nodes)
     # Worker processes start now, importing their libraries while the data loads.
     cores = os.cpu_count() or 1
     compute = ctx.recorder.workspace.dask_compute(job.compute)
