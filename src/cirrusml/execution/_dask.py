@@ -17,8 +17,8 @@ reached raises :class:`~cirrusml.exceptions.CirrusMLError`.
 from __future__ import annotations
 
 import argparse
-import logging
 import contextlib
+import logging
 import os
 import pickle
 import signal
