@@ -11,10 +11,12 @@
 
 For each job it reports the wall time from submission to terminal status, the peak resident
 memory of each process (sampled with psutil every 0.2 s over the runner's process tree and, for
-the Dask job, over each Dask worker's tree), the trial count and the best score, and whether the
-two jobs agree on both. The budget is a trial count (``--trials``), not seconds. Model
-explanations are off (a final step, not a trial). Run it on an otherwise idle machine: the two
-jobs share its cores, and the load average at start and end is recorded for that reason.
+the Dask job, over each Dask worker's tree and the cluster process holding the scheduler and
+the nannies), the job record's count of child runs (the trials and the VotingEnsemble and
+StackEnsemble) and the best score, and whether the two jobs agree on both. The budget is a
+trial count (``--trials``), not seconds. Model explanations are off (a final step, not a
+trial). Run it on an otherwise idle machine: the jobs run one after the other on its cores, and
+the load average at start and end is recorded for that reason.
 """
 
 from __future__ import annotations
@@ -170,8 +172,8 @@ def memory_cells(result: dict[str, Any]) -> tuple[str, str, str]:
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace, commit: str,
            command: str, loads: tuple[Any, Any], cluster_seconds: float | None) -> str:
-    lines = ["| job | status | wall s | trials | best score | best model | runner peak RSS MB "
-             "| other processes' peak RSS MB | peak total RSS MB |",
+    lines = ["| job | status | wall s | child runs (trials + ensembles) | best score | best model "
+             "| runner peak RSS MB | other processes' peak RSS MB | peak total RSS MB |",
              "|---|---|---:|---:|---:|---|---:|---|---:|"]
     for r in results:
         runner, others, total = memory_cells(r)
@@ -186,7 +188,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, commit: str,
         same_trials = a["trials"] == b["trials"]
         same_score = (a["best_score"] is not None and b["best_score"] is not None
                       and abs(a["best_score"] - b["best_score"]) <= 1e-9)
-        text.append(f"Trial counts agree: {'yes' if same_trials else 'no'}; best scores agree: "
+        text.append(f"Child-run counts agree: {'yes' if same_trials else 'no'}; best scores agree: "
                     f"{'yes' if same_score else 'no'}.")
     for r in results:
         if r["error"]:
