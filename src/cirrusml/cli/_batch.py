@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from cirrusml.cli._common import WorkspaceOpt, open_client
 from cirrusml.exceptions import JobFailedError
 
 __all__ = ["batch_app", "batch_deployment_app", "batch_endpoint_app", "follow_batch_job",
@@ -43,11 +44,6 @@ batch_deployment_app = typer.Typer(help="Manage batch deployments (like `az ml "
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
 
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: $CIRRUS_WORKSPACE or "
-                 "./.cirrus).", show_default=False),
-]
 EndpointOpt = Annotated[str, typer.Option("--name", "-n", help="Name of the batch endpoint.")]
 EndpointNameOpt = Annotated[str, typer.Option("--endpoint-name", "-e",
                                               help="Name of the batch endpoint.")]
@@ -57,9 +53,7 @@ _STYLE = {"Completed": "green", "Failed": "red", "Canceled": "yellow", "Running"
 
 
 def _client(workspace: Path | None) -> Any:
-    from cirrusml.client import MLClient
-
-    return MLClient(workspace=workspace)
+    return open_client(workspace)
 
 
 def _status(status: str | None) -> Text:

@@ -13,23 +13,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cirrusml.cli._common import WorkspaceOpt, open_client
+
 compute_app = typer.Typer(help="Create and manage Dask computes (like `az ml compute`).",
                           no_args_is_help=True)
 
 console = Console()
 
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: $CIRRUS_WORKSPACE or "
-                 "./.cirrus).", show_default=False),
-]
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="Name of the compute.")]
 
 
 def _computes(workspace: Path | None) -> Any:
-    from cirrusml.client import MLClient
-
-    return MLClient(workspace=workspace).compute
+    return open_client(workspace).compute
 
 
 def _gib(n: int) -> str:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cirrusml.cli._common import WorkspaceOpt, open_client
 from cirrusml.exceptions import InvalidSpecError
 
 endpoint_app = typer.Typer(help="Create and manage online endpoints (like `az ml "
@@ -27,11 +28,6 @@ deployment_app = typer.Typer(help="Create and manage the deployments of online e
 
 console = Console(emoji=False)  # azureml:cancer:2 is not an emoji
 
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: $CIRRUS_WORKSPACE or "
-                 "./.cirrus).", show_default=False),
-]
 EndpointOpt = Annotated[str, typer.Option("--name", "-n", help="Name of the endpoint.")]
 DeploymentOpt = Annotated[str, typer.Option("--name", "-n", help="Name of the deployment.")]
 OfEndpointOpt = Annotated[str, typer.Option("--endpoint-name", "-e",
@@ -42,9 +38,7 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confir
 
 
 def _client(workspace: Path | None) -> Any:
-    from cirrusml.client import MLClient
-
-    return MLClient(workspace=workspace)
+    return open_client(workspace)
 
 
 def parse_traffic(text: str, field: str = "traffic") -> dict[str, int]:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cirrusml.cli._common import WorkspaceOpt, open_client
 from cirrusml.exceptions import InvalidSpecError
 
 model_app = typer.Typer(help="Register and manage models (like `az ml model`).",
@@ -20,19 +21,12 @@ model_app = typer.Typer(help="Register and manage models (like `az ml model`).",
 
 console = Console()
 
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: $CIRRUS_WORKSPACE or "
-                 "./.cirrus).", show_default=False),
-]
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="Name of the model.")]
 VersionOpt = Annotated[str | None, typer.Option("--version", "-v", help="Version of the model.")]
 
 
 def _models(workspace: Path | None) -> Any:
-    from cirrusml.client import MLClient
-
-    return MLClient(workspace=workspace).models
+    return open_client(workspace).models
 
 
 def _tags(pairs: list[str]) -> dict[str, str]:

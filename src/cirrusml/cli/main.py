@@ -30,6 +30,7 @@ from cirrusml.cli._batch import (
     show_batch_job,
     stream_batch_job,
 )
+from cirrusml.cli._common import WorkspaceOpt, open_client
 from cirrusml.cli._compute import compute_app
 from cirrusml.cli._endpoints import deployment_app, endpoint_app
 from cirrusml.cli._models import model_app
@@ -56,11 +57,6 @@ app.add_typer(batch_deployment_app, name="batch-deployment")
 console = Console()
 err_console = Console(stderr=True)
 
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: $CIRRUS_WORKSPACE or "
-                 "./.cirrus).", show_default=False),
-]
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="Name of the job.")]
 
 STATUS_STYLE = {"Completed": "green", "Failed": "red", "Canceled": "yellow", "Running": "cyan",
@@ -68,9 +64,7 @@ STATUS_STYLE = {"Completed": "green", "Failed": "red", "Canceled": "yellow", "Ru
 
 
 def _client(workspace: Path | None) -> Any:
-    from cirrusml.client import MLClient
-
-    return MLClient(workspace=workspace)
+    return open_client(workspace)
 
 
 def _status(status: str | None) -> Text:
