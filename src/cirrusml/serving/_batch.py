@@ -296,15 +296,26 @@ class _Attempt:
     def __init__(self, work: Callable[[], pd.DataFrame]) -> None:
         self.future: Future[pd.DataFrame] = Future()
         self.started = time.monotonic()
+        #: When the work ended (set before the future is), None while it runs.
+        self.ended: float | None = None
         thread = threading.Thread(target=self._run, args=(work,), daemon=True,
                                   name="cirrus-batch-attempt")
         thread.start()
 
     def _run(self, work: Callable[[], pd.DataFrame]) -> None:
         try:
-            self.future.set_result(work())
+            value = work()
         except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
+            self.ended = time.monotonic()
             self.future.set_exception(err)
+        else:
+            self.ended = time.monotonic()
+            self.future.set_result(value)
+
+    def overran(self, timeout: float) -> bool:
+        """Whether the work took longer than ``timeout`` (it may have ended since, while the
+        waiting thread was not looking)."""
+        return self.ended is not None and self.ended - self.started > timeout
 
 
 class _MiniBatch:
@@ -319,8 +330,10 @@ class _MiniBatch:
         while True:
             remaining = retry.timeout - (time.monotonic() - self.current.started)
             try:
-                return self.current.future.result(timeout=max(remaining, 0.0)), \
-                    self.attempts - 1
+                scored = self.current.future.result(timeout=max(remaining, 0.0))
+                if not self.current.overran(retry.timeout):
+                    return scored, self.attempts - 1
+                reason = f"it ran past the timeout of {retry.timeout:g} s"
             except CirrusMLError:
                 raise  # bad data or a model that refuses it: the same on every attempt
             except FutureTimeout:
