@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Any
@@ -258,18 +259,24 @@ def _stream(client: Any, name: str) -> int:
                     break
                 time.sleep(0.5)
     else:
-        while True:
-            for line in pull():
-                console.print(line, markup=False, highlight=False)
-            record = jobs.job_record(name)
-            if record.is_terminal:
-                for line in pull():
-                    console.print(line, markup=False, highlight=False)
-                break
-            time.sleep(0.5)
+        record = _print_until_done(jobs, name, pull)
         if trials:
             console.print(_leaderboard(trials, metric, greater))
     return _summary(client, name, record)
+
+
+def _print_until_done(jobs: Any, name: str, new_lines: Callable[[], list[str]]) -> Any:
+    """Print ``new_lines()`` every half second until job ``name`` ends (and once more after);
+    returns its final record. The plain-output form of a stream (no terminal)."""
+    while True:
+        for line in new_lines():
+            console.print(line, markup=False, highlight=False)
+        record = jobs.job_record(name)
+        if record.is_terminal:
+            for line in new_lines():
+                console.print(line, markup=False, highlight=False)
+            return record
+        time.sleep(0.5)
 
 
 def _best_text(trials: dict[int, dict[str, Any]], greater: bool | None) -> str:
@@ -350,7 +357,6 @@ def _stream_pipeline(client: Any, name: str) -> int:
     """Follow a pipeline job: its nodes' statuses as they change; 0 when it completed."""
     jobs = client.jobs
     seen: dict[str, str] = {}
-    offset = 0
 
     def changes() -> list[str]:
         lines = []
@@ -371,16 +377,7 @@ def _stream_pipeline(client: Any, name: str) -> int:
                     break
                 time.sleep(0.5)
     else:
-        while True:
-            text, offset = jobs.read_log(name, offset)
-            for line in changes():
-                console.print(line, markup=False, highlight=False)
-            record = jobs.job_record(name)
-            if record.is_terminal:
-                for line in changes():
-                    console.print(line, markup=False, highlight=False)
-                break
-            time.sleep(0.5)
+        _print_until_done(jobs, name, changes)
     record = jobs.job_record(name)
     console.print(Text.assemble("Pipeline job ", (name, "bold"), " ", _status(record.status)))
     if record.status is JobStatus.COMPLETED:
