@@ -168,16 +168,18 @@ def test_rolling_origin_folds_keep_time_order() -> None:
 # ------------------------------------------------------------------------------ features
 
 
-def test_no_feature_looks_ahead_of_its_origin() -> None:
+@pytest.mark.parametrize("cycle", [0, 5, 21])
+def test_no_feature_looks_ahead_of_its_origin(cycle: int) -> None:
     """Change every value after an origin: no feature of that origin (or an earlier one)
-    moves, for every step of the horizon."""
+    moves, for every step of the horizon (with a longer cycle shorter than the horizon too,
+    whose value one cycle back can fall after the origin)."""
     rng = np.random.default_rng(1)
     n, horizon = 80, 7
     y = rng.normal(10, 3, n)
     starts = np.asarray([0, n])
     spec = FeatureSpec(lookback=10, target_lags=(1, 2, 7, 14), window=7, season=7,
                        calendar=calendar_columns("D"), holidays="US", known=[], unknown=["x"],
-                       stl="seasontrend")
+                       stl="seasontrend", cycle=cycle)
     # The decomposition is fitted on the history up to the origin, as a fold's model is.
     spec.profiles = seasonal_profiles(y[:51], np.asarray([0, 51]), np.asarray([1.0]), 7)
     times = pd.date_range("2022-01-01", periods=n, freq="D")
@@ -196,6 +198,7 @@ def test_no_feature_looks_ahead_of_its_origin() -> None:
 
     before = features(y, covariates)
     assert {"_automl_stl_season", "_automl_stl_trend", "_automl_holiday"} <= set(before)
+    assert ("_automl_cycle_change" in before) == bool(cycle)
     changed = y.copy()
     changed[cut + 1:] = rng.normal(1000, 50, n - cut - 1)
     cov2 = covariates.copy()
@@ -224,6 +227,68 @@ def test_forecasts_from_an_origin_ignore_what_comes_after() -> None:
     again = model.predict(future.drop(columns=["sales"]))
     np.testing.assert_allclose(first, again)
     assert np.isfinite(first).all()
+
+
+@pytest.mark.parametrize(("freq", "season", "cycle"), [
+    ("D", 7, 365), ("30min", 48, 336), ("h", 24, 168), ("B", 5, 260), ("MS", 12, 0),
+    ("QS-OCT", 4, 0), ("W-SUN", 52, 0), ("D", 1, 7)])
+def test_the_longer_cycle_of_a_frequency(freq: str, season: int, cycle: int) -> None:
+    assert layout(freq=freq, season_length=season).longer_cycle() == cycle
+
+
+def _daily(years: float, seed: int = 0) -> pd.DataFrame:
+    """A daily series with a yearly swing, a weekly one and noise."""
+    rng = np.random.default_rng(seed)
+    n = int(365 * years)
+    t = np.arange(n)
+    y = 20 + 8 * np.sin(2 * np.pi * t / 365.25) + np.sin(2 * np.pi * t / 7) + \
+        rng.normal(0, 1, n)
+    return pd.DataFrame({"day": pd.date_range("2015-01-01", periods=n, freq="D"), "sales": y})
+
+
+@pytest.mark.parametrize(("years", "step", "expected"), [
+    (6, "auto", 73), (1.2, "auto", 30), (6, 30, 30)])
+def test_auto_folds_spread_over_the_longer_cycle(tmp_path, years: float, step: object,
+                                                   expected: int) -> None:
+    """Five 30-day folds of six years of daily data sit 73 days apart (over one year); with
+    too little history, or an explicit cv_step_size, they sit as asked."""
+    path = tmp_path / "train.csv"
+    _daily(years).to_csv(path, index=False)
+    job = automl.forecasting(training_data=Input(type="uri_file", path=str(path)),
+                             target_column_name="sales")
+    job.set_forecast_settings(time_column_name="day", forecast_horizon=30, cv_step_size=step)
+    task = task_for("forecasting").configure(job)
+    plan = prepare_data(job, task, seed=0).plan
+    ends = [int(valid.max()) for _train, valid in plan.folds]
+    assert np.diff(ends).tolist() == [expected] * (plan.n_folds - 1)
+    assert f"origins {expected} step(s) apart" in plan.rule
+
+
+def test_cycle_features_let_a_linear_forecaster_follow_the_year(monkeypatch) -> None:
+    """With three years of daily history a linear forecaster reads last year's move between
+    the base and the row; without the cycle features it cannot see the yearly swing, and on the
+    steep part of the year it misses by more."""
+    from sklearn.linear_model import Ridge
+
+    frame = _daily(3.2, seed=3)
+    lay = prepare_series(frame, layout(id_columns=(), horizon=30),
+                         where="training_data").layout
+    # The forecast window sits where the yearly swing climbs fastest.
+    cut = frame.day.iloc[0] + pd.Timedelta(days=3 * 365 - 20)
+    train, future = frame[frame.day <= cut], frame[frame.day > cut].head(30)
+
+    def mae() -> float:
+        model = RegressionForecaster(regressor=Ridge(), layout=lay).fit(
+            train.drop(columns=["sales"]), train.sales)
+        pred = model.predict(future.drop(columns=["sales"]))
+        return float(np.mean(np.abs(pred - future.sales.to_numpy()))), model
+
+    with_cycle, model = mae()
+    assert model.spec_.cycle == 365 and "_automl_cycle_change" in model.spec_.names
+    monkeypatch.setattr(RegressionForecaster, "_cycle", lambda self, history: 0)
+    without, plain = mae()
+    assert plain.spec_.cycle == 0 and "_automl_cycle_change" not in plain.spec_.names
+    assert with_cycle < 0.8 * without
 
 
 def test_calendar_features_finer_than_the_frequency_are_dropped() -> None:

@@ -20,6 +20,10 @@ Features:
 * ``_automl_window_mean/std/min/max``: statistics of the target over the window before the origin
   (``target_rolling_window_size``, else one season);
 * ``_automl_base``: the base divided by the scale (the series' level);
+* ``_automl_cycle_lag`` and ``_automl_cycle_change`` (a second, longer seasonality: the year of
+  daily data, the week of hourly or half-hourly data, when the history holds two such cycles):
+  the row's value one and two cycles back against the base, and how the series moved between
+  the base's and the row's phase of those cycles;
 * ``_automl_stl_season``, ``_automl_stl_season_change`` (``use_stl``) and ``_automl_stl_trend``
   (``use_stl: seasontrend``): the row's seasonal component from a classical decomposition of the
   history the model is fitted on, its change from the base's phase, and the trend at the origin;
@@ -32,6 +36,7 @@ Features:
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +134,9 @@ class FeatureSpec:
     names: list[str] = field(default_factory=list)
     #: ``use_stl``: ``season`` or ``seasontrend`` (None: no decomposition features).
     stl: str | None = None
+    #: The second seasonality in steps (``SeriesLayout.longer_cycle``, when the history holds
+    #: two cycles and a horizon; 0: none).
+    cycle: int = 0
     #: Each series' seasonal component by phase (``(n_series, season)``), in units of its
     #: scale, fitted on the history the model is fitted on (``use_stl``).
     profiles: np.ndarray | None = None
@@ -204,6 +212,9 @@ def make_features(spec: FeatureSpec, y: np.ndarray, starts: np.ndarray, scales: 
         cols["_automl_window_min"] = np.nanmin(rel, axis=0)
         cols["_automl_window_max"] = np.nanmax(rel, axis=0)
     cols["_automl_base"] = base / scale
+    if spec.cycle:
+        cols.update(_cycle_features(spec.cycle, y, starts, scale, codes, origins,
+                                    origins + steps, base_pos, base))
     if spec.stl and spec.profiles is not None and m > 1:
         # The row's seasonal component, and the base's: what the season adds between them.
         phase_row = (origins + steps) % m
@@ -228,6 +239,25 @@ def make_features(spec: FeatureSpec, y: np.ndarray, starts: np.ndarray, scales: 
                                               spec.categorical.get(column))
     frame = pd.DataFrame(cols)
     return frame, base
+
+
+def _cycle_features(cycle: int, y: np.ndarray, starts: np.ndarray, scale: np.ndarray,
+                    codes: np.ndarray, origins: np.ndarray, rows: np.ndarray,
+                    base_pos: np.ndarray, base: np.ndarray) -> dict[str, np.ndarray]:
+    """One and two cycles back: the row's value against the base, and the move from the base's
+    phase to the row's (the mean over the cycles the history holds); positions after the origin
+    are missing."""
+    lags, changes = [], []
+    for k in (1, 2):
+        pos = rows - k * cycle
+        row_then = _take(y, starts, np.where(pos <= origins, pos, -1), codes)
+        base_then = _take(y, starts, base_pos - k * cycle, codes)
+        lags.append((row_then - base) / scale)
+        changes.append((row_then - base_then) / scale)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        return {"_automl_cycle_lag": np.nanmean(np.stack(lags), axis=0),
+                "_automl_cycle_change": np.nanmean(np.stack(changes), axis=0)}
 
 
 def _encode(values: pd.Series, categories: list[str] | None) -> np.ndarray:

@@ -94,7 +94,15 @@ class RegressionForecaster(Forecaster):
         return FeatureSpec(lookback=lookback, target_lags=lags, window=window, season=m,
                            calendar=calendar_columns(layout.freq), holidays=holidays,
                            known=known, unknown=list(dict.fromkeys(unknown)),
-                           categorical=categorical, stl=layout.use_stl)
+                           categorical=categorical, stl=layout.use_stl,
+                           cycle=self._cycle(history))
+
+    def _cycle(self, history: History) -> int:
+        """The longer cycle the cycle features follow, when the typical series holds two."""
+        layout = self._layout()
+        cycle = layout.longer_cycle()
+        typical = int(np.median(history.lengths())) if len(history.lengths()) else 0
+        return cycle if cycle and typical >= 2 * cycle + layout.horizon else 0
 
     # ----------------------------------------------------------------------- samples
 

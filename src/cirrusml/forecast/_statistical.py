@@ -128,14 +128,12 @@ class StatisticalForecaster(Forecaster):
         return season if season > 1 and int(lengths.min()) >= 2 * season + 1 else 1
 
     def _longer_seasons(self, lengths: np.ndarray, season: int) -> tuple[int, ...]:
-        """MSTL's seasons beyond the first: the next calendar cycle of the frequency (a year
-        of days, a week of hours or half-hours) when every series holds two of them within
-        the points it is fitted on."""
-        freq = self._layout().freq.split("-")[0]
-        cycles = {"D": (365,), "B": (260,), "h": (168,), "30min": (336,), "15min": (672,),
-                  "W": (52,)}.get(freq, ())
+        """MSTL's seasons beyond the first: the frequency's next calendar cycle
+        (:meth:`SeriesLayout.longer_cycle`: a year of days, a week of hours or half-hours) when
+        every series holds two of them within the points it is fitted on."""
+        cycle = self._layout().longer_cycle()
         shortest = int(min(int(lengths.min()), self.max_history or int(lengths.min())))
-        return tuple(c for c in cycles if c > season and shortest >= 2 * c)
+        return (cycle,) if cycle > season and shortest >= 2 * cycle else ()
 
     def _engine(self, lengths: np.ndarray) -> Any:
         from statsforecast import StatsForecast

@@ -121,16 +121,22 @@ class ForecastingTask(RegressionTask):
     def checks(self) -> list[Any]:
         return list(self._checks)
 
-    def _fold_plan(self, lengths: np.ndarray) -> tuple[int, int]:
-        assert self.layout is not None
-        step = auto_step(self.layout) if self._step in (None, "auto") else int(self._step)
+    def _fold_plan(self, lengths: np.ndarray, layout: SeriesLayout | None = None
+                   ) -> tuple[int, int]:
+        """(folds, step) for series of ``lengths`` (on ``layout``, the task's by default)."""
+        layout = layout or self.layout
+        assert layout is not None
+        auto = self._step in (None, "auto")
+        step = auto_step(layout) if auto else int(self._step)
         n_cv = self._n_cv
         if n_cv in (None, "auto"):
-            return auto_folds(lengths, self.layout, step), step
-        if int(n_cv) < 1:
+            n_folds = auto_folds(lengths, layout, step)
+        elif int(n_cv) < 1:
             raise InvalidSpecError("must be 1 or more for forecasting.",
                                    field="n_cross_validations")
-        return int(n_cv), step
+        else:
+            n_folds = int(n_cv)
+        return n_folds, (auto_step(layout, lengths, n_folds) if auto else step)
 
     def prepare_frame(self, frame: pd.DataFrame, where: str, seed: int = 0) -> pd.DataFrame:
         assert self.layout is not None, "configure the task with the job first"
@@ -147,7 +153,7 @@ class ForecastingTask(RegressionTask):
                     f"longest series ({int(lengths.max())} points) must be longer than the "
                     "horizon, and rolling-origin validation needs about twice it. Lower "
                     "forecasting.forecast_horizon or give more history.")
-            n_folds, step = self._fold_plan(lengths)
+            n_folds, step = self._fold_plan(lengths, layout)
             needed = min_history(layout, n_folds, step)
             out, check = handle_short_series(out, layout, needed, self._short, seed)
             self._checks = [*prepared.checks, check]

@@ -51,6 +51,10 @@ _SEASONS = {"min": 60, "h": 24, "D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "M"
 AUTO_FOLDS = 3
 LONG_AUTO_FOLDS = 5
 LONG_HORIZONS = 20
+#: Calendar cycles (seconds) a second, longer seasonality may follow: a day, a week, a year.
+_CYCLES = (86400.0, 7 * 86400.0, 365.25 * 86400.0)
+#: Business days: a week of 5, a year of 260.
+_BUSINESS_CYCLES = (5, 260)
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,23 @@ class SeriesLayout:
         """The feature columns of a frame with ``columns``: all but the keys and the target."""
         keys = set(self.key_columns) | {self.target}
         return [str(c) for c in columns if str(c) not in keys]
+
+    def longer_cycle(self) -> int:
+        """The frequency's next calendar cycle after its season, in steps, or 0: the shortest
+        of a day, a week and a year that is longer than ``season_length`` (a year of daily
+        data, a week of hourly or half-hourly data; none for monthly or quarterly data, whose
+        season is the year). Fixed-length grids and business days only."""
+        offset = self.offset
+        season = max(1, int(self.season_length))
+        if offset.name.split("-")[0] in ("B", "C"):
+            cycles = [c // max(1, int(getattr(offset, "n", 1) or 1)) for c in _BUSINESS_CYCLES]
+        else:
+            try:
+                step = pd.Timedelta(offset).total_seconds()
+            except (TypeError, ValueError):
+                return 0
+            cycles = [round(c / step) for c in _CYCLES] if step > 0 else []
+        return next((c for c in cycles if c > season), 0)
 
     def max_lookback(self) -> int:
         """The longest look-back the explicit settings need (0 when they are automatic)."""
@@ -608,6 +629,18 @@ def auto_folds(lengths: np.ndarray, layout: SeriesLayout, step: int) -> int:
     return 1
 
 
-def auto_step(layout: SeriesLayout) -> int:
-    """``cv_step_size: auto``: folds one horizon apart, so validation windows do not overlap."""
-    return max(1, layout.horizon)
+def auto_step(layout: SeriesLayout, lengths: np.ndarray | None = None, n_folds: int = 1
+              ) -> int:
+    """``cv_step_size: auto``: folds one horizon apart, so validation windows do not overlap;
+    further apart when the series follow a longer cycle (the year of daily data,
+    :meth:`SeriesLayout.longer_cycle`) and the typical series (``lengths``) holds two of them
+    besides the folds: the ``n_folds`` origins then spread over one cycle, so validation sees
+    every part of it and not only the months before the end."""
+    step = max(1, layout.horizon)
+    cycle = layout.longer_cycle()
+    if lengths is None or n_folds < 2 or not cycle or not len(lengths):
+        return step
+    spread = max(step, -(-cycle // n_folds))
+    if int(np.median(lengths)) >= 2 * cycle + min_history(layout, n_folds, spread):
+        return spread
+    return step
