@@ -151,6 +151,21 @@ def test_a_wrong_value_is_a_422_naming_column_and_row(overrides, column):
     assert "row 2" in caught.value.message
 
 
+_CORPUS = [1, 2.5, True, None, float("nan"), "", " ", "2.5", " 7 ", "1e3", "1_000", "nan", "inf",
+           "-inf", "abc", "yes", "No", "TRUE", "0.0", "maybe", [1], {"a": 1}, object()]
+
+
+@pytest.mark.parametrize("kind", ["numeric", "boolean", "text"])
+def test_small_requests_are_checked_as_large_ones_are(kind):
+    """A few rows are checked value by value, many by pandas: the same values pass and fail."""
+    from cirrusml.serving._schema import _first_invalid, _first_invalid_small
+
+    for value in _CORPUS:
+        values = pd.Series([None, value], dtype=object)
+        assert _first_invalid_small(values.to_numpy(), kind) == \
+            _first_invalid(values, kind), (kind, value)
+
+
 def test_missing_columns_are_all_named():
     with pytest.raises(ScoringError) as caught:
         SCHEMA.check(_frame().drop(columns=["n", "label"]))

@@ -41,6 +41,9 @@ _TAKES = {
 _MLFLOW_KINDS = {"string": TEXT, "double": NUMERIC, "float": NUMERIC, "long": NUMERIC,
                  "integer": NUMERIC, "boolean": BOOLEAN, "datetime": DATETIME}
 
+#: Frames of at most this many rows are checked value by value in Python: for a request of a
+#: few rows that is cheaper than pandas' vectorised parsing of each column.
+SMALL_FRAME_ROWS = 64
 _BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "1", "0", "1.0", "0.0", ""})
 
 
@@ -90,7 +93,9 @@ class InputSchema:
             series = frame[column]
             if series.dtype != object:
                 continue  # numbers or booleans throughout, as decoded from JSON
-            row = _first_invalid(series, kind)
+            row = (_first_invalid_small(series.to_numpy(), kind)
+                   if len(series) <= SMALL_FRAME_ROWS and kind != DATETIME
+                   else _first_invalid(series, kind))
             if row is not None:
                 raise _invalid(frame, column, kind, row, series)
 
@@ -140,6 +145,30 @@ def _first_invalid(series: pd.Series, kind: str) -> int | None:
         if not ok(values[position]):
             return int(position)
     return None
+
+
+def _first_invalid_small(values: Any, kind: str) -> int | None:
+    """:func:`_first_invalid` for a few values (not dates), value by value: the same answer."""
+    for position, value in enumerate(values):
+        if not _takes(kind, value):
+            return position
+    return None
+
+
+def _takes(kind: str, value: Any) -> bool:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return True  # missing: every column takes it
+    if kind == TEXT:
+        return not isinstance(value, (list, dict))
+    if isinstance(value, (int, float)):  # bool too, as pandas parses it as a number
+        return True
+    if not isinstance(value, str):
+        return False
+    if kind == NUMERIC:
+        return _is_number(value)
+    # BOOLEAN: a word, or text pandas parses as a number (not as NaN).
+    return value.strip().lower() in _BOOLEAN_WORDS or \
+        not pd.isna(pd.to_numeric(value, errors="coerce"))
 
 
 def _is_blank(value: Any) -> bool:
