@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cirrusml.data._dask import dask_frame
 from cirrusml.data._io import AssetTypes, Input, InputOutputModes, Output
 from cirrusml.data._mltable import (
     MLTable,
@@ -18,6 +19,7 @@ __all__ = [
     "InputOutputModes",
     "MLTable",
     "Output",
+    "dask_frame",
     "from_delimited_files",
     "from_json_lines_files",
     "from_parquet_files",

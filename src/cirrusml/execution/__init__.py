@@ -1,7 +1,8 @@
 """Execution backends (L2): where trials, refits and final steps run.
 
 :class:`Backend` is the protocol; :class:`LocalBackend` (local worker processes) is the default;
-:class:`DaskBackend` runs them on a Dask cluster; :class:`FaultyBackend` wraps any backend to
+:class:`DaskBackend` runs them on a Dask cluster; :class:`InlineBackend` runs tasks that drive
+the cluster from the runner (distributed training); :class:`FaultyBackend` wraps any backend to
 inject faults in tests.
 """
 
@@ -11,6 +12,7 @@ from cirrusml.execution._backend import Backend, TaskOutcome, TaskStatus
 from cirrusml.execution._dask import DaskBackend, cluster_info, connect
 from cirrusml.execution._cache import cached_load, save_for_workers
 from cirrusml.execution._faults import FaultPlan, FaultyBackend, faults_from_env
+from cirrusml.execution._inline import InlineBackend
 from cirrusml.execution._local import LocalBackend
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "DaskBackend",
     "FaultPlan",
     "FaultyBackend",
+    "InlineBackend",
     "LocalBackend",
     "TaskOutcome",
     "TaskStatus",

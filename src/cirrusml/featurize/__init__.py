@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from cirrusml.featurize._basic import CategoricalAsCategory
 from cirrusml.featurize._build import AutoFeaturizer, make_featurizer
+from cirrusml.featurize._distributed import (
+    DistributedFeaturization,
+    fit_distributed_featurization,
+)
 from cirrusml.featurize._guardrails import (
     Guardrail,
     compute_guardrails,
@@ -37,6 +41,8 @@ from cirrusml.featurize._profile import (
 from cirrusml.featurize._summary import featurization_summary, render_featurization_summary
 
 __all__ = [
+    "DistributedFeaturization",
+    "fit_distributed_featurization",
     "AutoFeaturizer",
     "CategoricalAsCategory",
     "ColumnPlan",

@@ -209,6 +209,9 @@ class Learner(ABC):
     featurizes_itself: ClassVar[bool] = False
     explainable: ClassVar[bool] = True
     dnn: ClassVar[bool] = False
+    #: The learner trains across a Dask cluster's workers (``training_mode: distributed``):
+    #: its estimator has ``fit_dask(client, X, y, ...)`` taking Dask collections.
+    distributed: ClassVar[bool] = False
     primary_metrics: ClassVar[tuple[str, ...] | None] = None
 
     # ------------------------------------------------------------------ public contract

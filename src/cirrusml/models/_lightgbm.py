@@ -18,10 +18,12 @@ from optuna.distributions import FloatDistribution, IntDistribution
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from cirrusml.models._base import Learner, OnnxRecipe, SearchSpace, TreeModel
+from cirrusml.models._common import frame_layout, record_input
 from cirrusml.models._early_stopping import (
     SMALL_BATCH_ROWS,
     BoostingClassifierMixin,
     BoostingEstimator,
+    fallback_trees,
 )
 from cirrusml.spec import TaskType
 
@@ -39,6 +41,9 @@ def _has_eval_xy() -> bool:
 #: Trees per float32 partial sum of an exported LightGBM regressor (onnxmltools' ``split``):
 #: LightGBM sums its trees in float64, the ONNX tree operator in float32.
 ONNX_TREE_GROUP = 20
+
+#: LightGBM's default (and our largest) socket time-out between distributed workers, minutes.
+_MAX_SOCKET_MINUTES = 120
 
 _ES_PARAMS = ("n_estimators", "early_stopping", "early_stopping_rounds", "validation_fraction",
               "min_validation_rows")
@@ -67,6 +72,45 @@ class _LightGBMBase(BoostingEstimator):
         if self._classifier and out.ndim == 1:  # binary: LGBMClassifier's two columns
             return np.vstack((1.0 - out, out)).transpose()
         return out
+
+    def fit_dask(self, client: Any, X: Any, y: Any, sample_weight: Any = None, *,
+                 classes: Any = None, time_out_minutes: int = 120) -> _LightGBMBase:
+        """Fit across the workers of ``client``'s Dask cluster (``lightgbm.dask``) on Dask
+        collections ``X`` (a DataFrame laid out as the rows to predict will be), ``y`` and
+        ``sample_weight`` (Series, partitioned like ``X``), so that no process holds all the
+        rows. Classifiers take their ``classes`` (every label, sorted as
+        :func:`~cirrusml.models._common.encode_labels` sorts them) and ``y`` as those labels.
+
+        ``lightgbm.dask`` has no early stopping: the model fits the trees this learner fits
+        without a validation split (:func:`fallback_trees`). The fitted model is an ordinary
+        LightGBM model (``to_local``), so the wrapper predicts, exports and explains as after
+        :meth:`fit`. ``time_out_minutes`` bounds LightGBM's own socket waits between workers.
+        """
+        import lightgbm as lgb
+
+        self._check_params()
+        trees = fallback_trees(self.learning_rate, self.n_estimators)
+        # LightGBM keeps the time-out in int milliseconds: past 120 minutes (its default) it
+        # would overflow into a time-out that fails every socket wait at once.
+        params = {**self._library_params(),
+                  "time_out": int(min(max(1, time_out_minutes), _MAX_SOCKET_MINUTES))}
+        if self._classifier:
+            self.classes_ = np.asarray(sorted(classes))
+            index = {label: code for code, label in enumerate(self.classes_.tolist())}
+            target = y.map(index, meta=(y.name, "int64"))
+            class_weight = getattr(self, "class_weight", None)
+            model: Any = lgb.DaskLGBMClassifier(client=client, n_estimators=trees,
+                                                class_weight=class_weight, **params)
+        else:
+            target = y.astype("float64")
+            model = lgb.DaskLGBMRegressor(client=client, n_estimators=trees, **params)
+        model.fit(X, target, sample_weight=sample_weight)
+        self.estimator_ = model.to_local()
+        self.best_iteration_, self.best_score_ = trees, float("nan")
+        self.early_stopping_ = False
+        self.frame_layout_ = frame_layout(X._meta)
+        record_input(self, X._meta)
+        return self
 
     def _library_params(self) -> dict[str, Any]:
         return {
@@ -193,6 +237,7 @@ class LightGBMLearner(Learner):
     supports_class_weight: ClassVar[bool] = True
     extra_params: ClassVar[tuple[str, ...]] = (*_ES_PARAMS, "max_depth")
     runtime_packages: ClassVar[tuple[str, ...]] = ("lightgbm",)
+    distributed: ClassVar[bool] = True
 
     def _space(self, task: TaskType, n_rows: int, n_features: int) -> SearchSpace:
         return {

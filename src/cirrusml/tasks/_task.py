@@ -166,6 +166,14 @@ class Task(ABC):
     def _split_labels(self, y: pd.Series) -> pd.Series | None:
         return None
 
+    def target_digest(self, y: Any) -> list[Any]:
+        """A few summaries of the target column ``y`` (a Dask Series, or pandas) from which
+        :meth:`fit_target` learns what it needs, for data no process holds whole (distributed
+        training): each is lazy for a Dask ``y``; computed and concatenated, they are a Series
+        :meth:`fit_target` takes. Tasks without distributed training refuse."""
+        raise InvalidSpecError(f"{self.name} jobs do not train in training_mode: distributed.",
+                               field="training.training_mode")
+
     @abstractmethod
     def fit_target(self, y: pd.Series, *, y_validation: pd.Series | None = None) -> Task:
         """A copy of this task with the facts of the training target ``y`` fixed: the classes
@@ -274,6 +282,9 @@ class ClassificationTask(Task):
     def _split_labels(self, y: pd.Series) -> pd.Series | None:
         return y
 
+    def target_digest(self, y: Any) -> list[Any]:
+        return [y.dropna().unique()]  # the labels
+
     def fit_target(self, y: pd.Series, *, y_validation: pd.Series | None = None) -> Task:
         fitted = copy.copy(self)
         labels = pd.Series(y) if y_validation is None else pd.concat([pd.Series(y),
@@ -336,6 +347,9 @@ class RegressionTask(Task):
         if not np.isfinite(converted.to_numpy()).all():
             raise DataError(f"target column '{column}' holds infinite values; remove those rows.")
         return converted
+
+    def target_digest(self, y: Any) -> list[Any]:
+        return [y.min(), y.max()]  # the range
 
     def fit_target(self, y: pd.Series, *, y_validation: pd.Series | None = None) -> Task:
         fitted = copy.copy(self)

@@ -1,0 +1,299 @@
+"""``training_mode: distributed``: each trial trains one model across a Dask cluster's workers.
+
+The job's rows never gather in one process. The training input is read as a Dask DataFrame,
+partition by partition, by the workers (:func:`~cirrusml.data.dask_frame`); a validation share
+is split off (``validation_data``, else ``validation_data_size`` of the rows, 10% by default,
+by a seeded random split of every partition); the featurization is fitted from statistics the
+cluster computes; both parts are featurized and persisted in the workers' memory once, for every
+trial. Trials then run one at a time in the runner (:class:`~cirrusml.execution.InlineBackend`):
+each fits its learner across all workers (``fit_dask``: LightGBM through ``lightgbm.dask``),
+predicts the validation partitions on the workers and scores them. The best trial's fitted model
+(an ordinary model: raw columns in, predictions out) is the best model, saved as every job's.
+
+Azure's restrictions of this mode, stated in the job's log: only learners that train distributed
+(LightGBM), trials in sequence (``max_concurrent_trials`` ignored), no cross-validation, no
+ensembles, no ONNX export, no generated code, no explanation; the featurization is restricted
+(:mod:`cirrusml.featurize._distributed`). Test data, when given, is scored on the workers too.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from cirrusml.data import dask_frame
+from cirrusml.engine._book import JobResult, TrialBook, allowed_learners
+from cirrusml.engine._context import JobContext
+from cirrusml.engine._model_io import save_mlflow_model
+from cirrusml.engine._search import SearchBudget, SearchLoop, TrialRecord
+from cirrusml.engine._trial import TrialOutput, TrialSpec
+from cirrusml.exceptions import CirrusMLError, DataError, InvalidSpecError
+from cirrusml.execution import InlineBackend, cluster_info, connect
+from cirrusml.featurize import DistributedFeaturization, fit_distributed_featurization
+from cirrusml.models import get_learner
+from cirrusml.search import Planner
+from cirrusml.spec import AutoMLTabular, TabularTrainingMode, resolved_limits
+from cirrusml.tasks import SplitPlan, Task, task_for
+
+__all__ = ["DISTRIBUTED_VALIDATION_SIZE", "distributed_learners", "run_distributed"]
+
+#: The validation share when the job gives neither validation_data nor validation_data_size.
+DISTRIBUTED_VALIDATION_SIZE = 0.1
+#: What the search leaves for saving the best model and scoring the test data.
+_SAVING_SECONDS = 10.0
+
+
+def distributed_learners(job: AutoMLTabular, task: Task) -> list[Any]:
+    """The learners this job may train distributed: those its settings allow that train across
+    a cluster (``Learner.distributed``). Empty when the mode is not asked for."""
+    training = job.training
+    if training is None or training.training_mode is not TabularTrainingMode.DISTRIBUTED:
+        return []
+    return [lr for lr in allowed_learners(job, task) if lr.distributed]
+
+
+@dataclass
+class ClusterData:
+    """The job's data on the cluster, featurized and persisted, and what scores it."""
+
+    client: Any
+    X_train: Any
+    y_train: Any
+    w_train: Any
+    X_valid: Any
+    y_valid: pd.Series
+    w_valid: np.ndarray | None
+    featurization: DistributedFeaturization
+    task: Task
+    classes: list[Any] | None
+    n_train: int
+    time_out_minutes: int
+
+
+def distributed_trial(spec: TrialSpec, data: ClusterData) -> TrialOutput:
+    """Fit ``spec``'s learner across the cluster, score it on the validation partitions."""
+    import dask
+
+    learner = get_learner(spec.learner, spec.task)
+    estimator = learner.build(spec.task, spec.params, n_jobs=spec.n_jobs, seed=spec.seed,
+                              class_weight=spec.class_weight)
+    start = time.perf_counter()
+    # The job's client is the current one for whatever the library computes on its own.
+    with warnings.catch_warnings(), data.client.as_current():
+        warnings.simplefilter("ignore", category=UserWarning)
+        estimator.fit_dask(data.client, data.X_train, data.y_train, data.w_train,
+                           classes=data.classes, time_out_minutes=data.time_out_minutes)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    task = data.task
+    parts = [dask.delayed(task.predict)(estimator, part) for part in data.X_valid.to_delayed()]
+    predictions = np.concatenate(data.client.compute(parts, sync=True), axis=0)
+    predict_seconds = time.perf_counter() - start
+    metrics = task.score(data.y_valid, predictions, data.w_valid, spec.positive_label)
+    f = data.featurization
+    model = Pipeline([("inputs", f.inputs), ("datatransformer", f.categories),
+                      ("model", estimator)])
+    model_path = None
+    if spec.model_path is not None:
+        joblib.dump(model, spec.model_path)
+        model, model_path = None, spec.model_path
+    return TrialOutput(metrics=metrics, fold_scores=[metrics.get(spec.metric, float("nan"))],
+                       predictions=predictions, validation_rows=np.arange(len(predictions)),
+                       fit_seconds=fit_seconds, predict_seconds=predict_seconds, model=model,
+                       params=dict(spec.params), featurization=f.summary,
+                       n_features=len(f.kept), model_path=model_path)
+
+
+def _input_frame(job: AutoMLTabular, field: str) -> Any:
+    value = getattr(job, field)
+    if isinstance(value, pd.DataFrame):
+        raise InvalidSpecError(
+            "training_mode: distributed reads its data from files on the cluster; give "
+            f"{field} as a uri_file, uri_folder or mltable Input, not a DataFrame.", field=field)
+    return dask_frame(value.type, value.path, field=field)
+
+
+def _features_and_target(frame: Any, job: AutoMLTabular, field: str) -> tuple[Any, Any, Any]:
+    target, weight = job.target_column_name, job.weight_column_name
+    columns = [str(c) for c in frame.columns]
+    for name, what in ((target, "target_column_name"), (weight, "weight_column_name")):
+        if name is not None and name not in columns:
+            raise DataError(f"{field} has no column '{name}' ({what}); its columns: "
+                            f"{', '.join(columns[:20])}.")
+    frame = frame.dropna(subset=[target])
+    weights = frame[weight].astype("float64") if weight else None
+    drop = [c for c in (target, weight) if c]
+    return frame.drop(columns=drop), frame[target], weights
+
+
+def _split(job: AutoMLTabular, seed: int, log: Any) -> tuple[Any, Any, str]:
+    """(training part, validation part, the rule) as lazy Dask DataFrames."""
+    train = _input_frame(job, "training_data")
+    if job.validation_data is not None:
+        return train, _input_frame(job, "validation_data"), "validation_data"
+    share = float(job.validation_data_size or DISTRIBUTED_VALIDATION_SIZE)
+    if job.n_cross_validations not in (None, "auto"):
+        log.warning("training_mode: distributed validates on a holdout; n_cross_validations=%s "
+                    "is ignored (Azure does not cross-validate in this mode).",
+                    job.n_cross_validations)
+    fit, valid = train.random_split([1.0 - share, share], random_state=seed)
+    return fit, valid, f"a random {share:.0%} of the rows of every partition (seed {seed})"
+
+
+def _prepare(job: AutoMLTabular, ctx: JobContext, client: Any, task: Task, seed: int,
+             trial_minutes: float) -> tuple[ClusterData, str]:
+    fit, valid, rule = _split(job, seed, ctx.log)
+    X_fit, y_fit, w_fit = _features_and_target(fit, job, "training_data")
+    X_val, y_val, w_val = _features_and_target(valid, job, "validation_data"
+                                               if job.validation_data is not None
+                                               else "training_data")
+    featurization = fit_distributed_featurization(X_fit, client)
+    for column, why in featurization.dropped.items():
+        ctx.log.info("Featurization: column '%s' dropped: %s.", column, why)
+    digest = client.compute(task.target_digest(y_fit), sync=True)
+    task = task.fit_target(pd.Series(np.concatenate([np.ravel(np.asarray(d)) for d in digest])))
+    X_train = featurization.apply(X_fit)
+    X_valid = featurization.apply(X_val)
+    X_train, y_train, X_valid = client.persist([X_train, y_fit, X_valid])
+    w_train = client.persist(w_fit) if w_fit is not None else None
+    n_train, y_valid, w_valid = client.compute(
+        [y_train.size, y_val, w_val if w_val is not None else y_val.size], sync=True)
+    w_valid = w_valid if w_val is not None else None
+    y_valid = pd.Series(np.asarray(y_valid), name=job.target_column_name)
+    return ClusterData(client, X_train, y_train, w_train, X_valid, y_valid,
+                       None if w_valid is None else np.asarray(w_valid, dtype=float),
+                       featurization, task, task.classes, int(n_train),
+                       max(1, int(np.ceil(trial_minutes)) + 1)), rule
+
+
+def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any],
+                    start: float, deadline: float, seed: int) -> Any:
+    """Run ``job`` in distributed mode on the Dask ``compute``; the job's ``JobResult``."""
+    limits = resolved_limits(job.limits)
+    budget = limits.timeout_minutes * 60
+    metric = job.primary_metric_name
+    recorder = ctx.recorder
+    task = task_for(job.task_type).configure(job)
+    learners = distributed_learners(job, task)
+    address = str(compute.get("address"))
+    ctx.log.info("Compute '%s': connecting to the Dask scheduler at %s.", compute.get("name"),
+                 address)
+    client = connect(address, what=f"compute '{compute.get('name')}' (the Dask scheduler at "
+                                   f"{address})")
+    try:
+        info = cluster_info(client)
+        workers = len(info["workers"])
+        nodes = limits.max_nodes
+        ctx.log.info(
+            "training_mode: distributed on compute '%s' (%d worker(s); max_nodes=%s): %s "
+            "trained across the workers; trials one at a time (max_concurrent_trials=%d "
+            "ignored); a holdout instead of cross-validation; no ensembles, no ONNX export, "
+            "no generated code and no explanation (Azure's restrictions of this mode); "
+            "numbers as they are and text columns as LightGBM categories.",
+            compute.get("name"), workers, nodes, ", ".join(lr.name for lr in learners),
+            limits.max_concurrent_trials)
+        recorder.phase("Loading and checking data")
+        data, rule = _prepare(job, ctx, client, task, seed,
+                              min(limits.trial_timeout_minutes, limits.timeout_minutes))
+        plan = SplitPlan("holdout", [(np.arange(0), np.arange(len(data.y_valid)))],
+                         f"{rule}: {len(data.y_valid):,} validation rows, "
+                         f"{data.n_train:,} training rows")
+        ctx.log.info("Training rows: %d, feature columns: %d; validation: %s", data.n_train,
+                     len(data.featurization.kept), plan.rule)
+        recorder.log_job(params={"task": job.task, "primary_metric": metric,
+                                 "target_column_name": job.target_column_name,
+                                 "validation": plan.rule, "n_folds": 1,
+                                 "training_rows": data.n_train, "seed": seed,
+                                 "training_mode": "distributed"})
+        recorder.save_validation_plan(plan.describe())
+        fitted = data.task
+        planner = Planner(fitted.kind, learners, n_rows=data.n_train,
+                          n_features=len(data.featurization.kept), seed=seed,
+                          problem=fitted.problem_type)
+        book = TrialBook(ctx, fitted, metric, seed, plan,
+                         elapsed=lambda: time.monotonic() - start)
+
+        def make_task(record: TrialRecord) -> tuple[Any, tuple[Any, ...]]:
+            proposal = record.proposal
+            spec = TrialSpec(index=record.index, learner=proposal.learner,
+                             params=proposal.params, task=fitted.kind, metric=metric,
+                             seed=seed, n_jobs=1, class_weight=proposal.class_weight,
+                             positive_label=getattr(job, "positive_label", None),
+                             model_path=str(recorder.trial_model_path(record.index)))
+            return distributed_trial, (spec, data)
+
+        def stop_cluster_work() -> None:
+            client.restart(wait_for_workers=False)
+
+        backend = InlineBackend(on_timeout=stop_cluster_work)
+        loop = SearchLoop(planner, limits, metric,
+                          SearchBudget(budget, deadline, first_trial_allowance=0.05),
+                          make_task=make_task, events=book,
+                          reserve=lambda _trials, _workers: _SAVING_SECONDS)
+        recorder.phase("Searching", timeout_seconds=budget, max_trials=limits.max_trials,
+                       concurrent_trials=1, elapsed_seconds=round(time.monotonic() - start, 2))
+        loop.run(backend)
+        ctx.log.info("Search stopped: %s (%d trials).", loop.stop_reason, len(loop.trials))
+        best = loop.best()
+        if best is None or best.output is None:
+            failures = "; ".join(f"trial {t.index} ({t.learner}): {t.error}"
+                                 for t in loop.trials[:3])
+            raise CirrusMLError(f"no trial completed ({loop.stop_reason}). {failures}")
+        recorder.phase("Saving the best model")
+        model = best.output.load_model()
+        raw = _raw_sample(job)
+        save_mlflow_model(model, recorder.best_model_path(), raw,
+                          metadata_={"cirrusml_job": ctx.name, "algorithm": best.learner,
+                                     "primary_metric": metric, "score": best.score,
+                                     "training_mode": "distributed"})
+        recorder.save_best_model(best.run_id)
+        recorder.save_featurization_summary(data.featurization.summary)
+        recorder.record_best(best.run_id, best.index, best.learner, metric, best.score)
+        if job.test_data is not None:
+            _score_test(job, ctx, client, model, fitted)
+        recorder.update_record(best_child_run_id=best.run_id, best_iteration=best.index,
+                               best_algorithm=best.learner, best_score=best.score,
+                               primary_metric=metric, stop_reason=loop.stop_reason,
+                               trials=len(loop.trials),
+                               search_seconds=round(time.monotonic() - start, 2))
+        ctx.log.info("Best model: trial %d (%s), %s=%.4f. Saved to %s", best.index,
+                     best.learner, metric, best.score, recorder.best_model_path())
+        recorder.event("best", index=best.index, algorithm=best.learner, score=best.score,
+                       metric=metric)
+        return JobResult(best.index, best.score, metric, len(loop.trials), loop.stop_reason)
+    finally:
+        client.close()
+
+
+def _raw_sample(job: AutoMLTabular) -> pd.DataFrame:
+    """Raw training rows (features only) for the model's signature and example."""
+    frame = _input_frame(job, "training_data").head(1000, npartitions=-1)
+    drop = [c for c in (job.target_column_name, job.weight_column_name) if c]
+    return frame.drop(columns=drop)
+
+
+def _score_test(job: AutoMLTabular, ctx: JobContext, client: Any, model: Any,
+                task: Task) -> None:
+    import dask
+
+    frame = _input_frame(job, "test_data")
+    X, y, w = _features_and_target(frame, job, "test_data")
+    parts = [dask.delayed(task.predict)(model, part) for part in X.to_delayed()]
+    predictions = np.concatenate(client.compute(parts, sync=True), axis=0)
+    y_true, weights = client.compute([y, w if w is not None else y.size], sync=True)
+    weights = weights if w is not None else None
+    y_true = pd.Series(np.asarray(y_true), name=job.target_column_name)
+    scoring = task.for_scoring(y_true)
+    metrics = scoring.score(y_true, predictions,
+                            None if weights is None else np.asarray(weights, dtype=float),
+                            getattr(job, "positive_label", None))
+    ctx.recorder.save_test_metrics(metrics, source="test_data", rows=len(y_true))
+    ctx.log.info("Test %s (%d rows): %.4f", job.primary_metric_name, len(y_true),
+                 metrics.get(job.primary_metric_name, float("nan")))
