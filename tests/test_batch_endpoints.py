@@ -19,7 +19,6 @@ from cirrusml.exceptions import (
     InvalidSpecError,
     JobFailedError,
     ModelNotFoundError,
-    NotSupportedYetError,
 )
 from cirrusml.spec import load_batch_deployment, load_batch_endpoint
 from tests.conftest import breast_cancer_frame, wait_for
@@ -242,11 +241,11 @@ def test_what_cannot_run_is_refused_at_once(setup, tmp_path):
     with pytest.raises(InvalidSpecError, match="unknown key 'mini_batch'"):
         client.batch_endpoints.invoke(ENDPOINT, input=csv,
                                       params_override=[{"mini_batch": 5}])
-    with pytest.raises(NotSupportedYetError, match="summary_only"):
+    with pytest.raises(InvalidSpecError, match="output_action: 'summary_only' is for scoring"):
         client.batch_deployments.begin_create_or_update(BatchDeployment(
             name="summary", endpoint_name=ENDPOINT, model="azureml:cancer:1",
             output_action="summary_only"))
-    with pytest.raises(NotSupportedYetError, match="scoring script"):
+    with pytest.raises(InvalidSpecError, match="scoring_script: 'score.py' is not a Python"):
         client.batch_deployments.begin_create_or_update(BatchDeployment(
             name="scripted", endpoint_name=ENDPOINT, model="azureml:cancer:1",
             code_path=str(tmp_path), scoring_script="score.py"))

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import builtins
 import os
+import shutil
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cirrusml.client._endpoints import LROPoller
+from cirrusml.client._endpoints import LROPoller, _environment_name
 from cirrusml.client._launcher import start_runner
 from cirrusml.data._files import local_path
 from cirrusml.data._io import Input, Output
@@ -508,7 +510,7 @@ class BatchEndpointOperations:
             max_retries=values["retry_settings.max_retries"],
             timeout=values["retry_settings.timeout"], logging_level=values["logging_level"],
             environment_variables=dict(deployment.environment_variables or {}),
-            endpoint_name=endpoint_name, deployment_name=chosen)
+            endpoint_name=endpoint_name, deployment_name=chosen, **_script_settings(deployment))
         return self._jobs.submit(settings, name=job_name, experiment_name=experiment_name,
                                  display_name=display_name, description=description, tags=tags)
 
@@ -516,6 +518,21 @@ class BatchEndpointOperations:
         """The endpoint's batch jobs, newest first."""
         self._store.read(endpoint_name)
         return self._jobs.list(endpoint_name)
+
+
+def _script_settings(deployment: BatchDeployment) -> dict[str, Any]:
+    """A job's settings from its deployment's scoring script (its working copy), output action
+    and error threshold."""
+    values: dict[str, Any] = {"error_threshold": deployment.error_threshold,
+                              "output_action": deployment.output_action}
+    code = deployment.code_configuration
+    if code is not None:
+        if not code.code or not Path(code.code, code.scoring_script or "").is_file():
+            raise WorkspaceError(f"the code of deployment '{deployment.name}' is gone from "
+                                 f"'{code.code}'; create the deployment again.")
+        values.update(code_path=code.code, scoring_script=code.scoring_script,
+                      environment=_environment_name(deployment.environment))
+    return values
 
 
 def _number(value: Any) -> Any:
@@ -552,21 +569,21 @@ class BatchDeploymentOperations:
         if not deployment.endpoint_name:
             raise InvalidSpecError("the deployment names no endpoint; set endpoint_name.",
                                    field="endpoint_name")
-        if deployment.code_configuration is not None:
-            raise NotSupportedYetError(
-                "code_configuration: batch deployments with a scoring script are not supported "
-                "yet; deploy an MLflow model without code_configuration (Azure's no-code "
-                "deployment).")
-        if deployment.output_action != "append_row":
-            raise NotSupportedYetError(
-                "output_action: 'summary_only' is for scoring scripts that write their own "
-                "outputs; an MLflow model's deployment appends its predictions to "
-                "output_file_name (output_action: append_row).")
+        if deployment.code_configuration is None and deployment.output_action != "append_row":
+            raise InvalidSpecError(
+                "'summary_only' is for scoring scripts that write their own outputs; give a "
+                "code_configuration, or let the MLflow model's deployment append its "
+                "predictions to output_file_name (output_action: append_row).",
+                field="output_action")
         _check_output_name(deployment.output_file_name)
         self._store.read(deployment.endpoint_name)  # names the endpoints there are
         named, model_id, folder = self._models.resolve(deployment.model)
         entity = {k: v for k, v in deployment._to_dict().items()
                   if k not in ("model", "provisioning_state", "id", "endpoint_name")}
+        if deployment.code_configuration is not None:
+            entity["code_configuration"] = {
+                "code": self._working_copy(deployment),
+                "scoring_script": deployment.code_configuration.scoring_script}
         with self._store.editing(deployment.endpoint_name) as record:
             previous = record.deployments.get(deployment.name)
             record.deployments[deployment.name] = BatchDeploymentRecord(
@@ -575,6 +592,36 @@ class BatchDeploymentOperations:
             if record.default_deployment is None:
                 record.default_deployment = deployment.name
         return LROPoller(self.get(deployment.name, deployment.endpoint_name))
+
+    def _working_copy(self, deployment: BatchDeployment) -> str:
+        """Check the deployment's code and scoring script and copy the code into the
+        endpoint's folder (``deployments/<name>/<stamp>/<code>``), as Azure uploads it; each job
+        copies that again. Returns the copy's path."""
+        code = deployment.code_configuration
+        assert code is not None and deployment.endpoint_name is not None
+        if not code.code:
+            raise InvalidSpecError("is required with a scoring script: the folder that holds "
+                                   "it (CodeConfiguration(code='./src', scoring_script="
+                                   "'batch_driver.py')).", field="code_configuration.code")
+        source = Path(code.code).expanduser().resolve()
+        if not source.is_dir():
+            raise InvalidSpecError(f"'{code.code}' is not a folder; give the folder that holds "
+                                   "the scoring script.", field="code_configuration.code")
+        script = source / (code.scoring_script or "")
+        if not code.scoring_script or Path(code.scoring_script).is_absolute() \
+                or not script.is_file() or script.suffix != ".py":
+            raise InvalidSpecError(f"{code.scoring_script!r} is not a Python file in "
+                                   f"'{source}'; give the script's path inside the code "
+                                   "folder, such as batch_driver.py.",
+                                   field="code_configuration.scoring_script")
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
+        folder = self._store.folder(deployment.endpoint_name) / "deployments" / deployment.name
+        target = folder / stamp / source.name
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for older in folder.iterdir():  # jobs copy the code when they start: old ones may go
+            if older.name != stamp:
+                shutil.rmtree(older, ignore_errors=True)
+        return str(target)
 
     def get(self, name: str, endpoint_name: str) -> BatchDeployment:
         record = self._store.read(endpoint_name)

@@ -46,6 +46,7 @@ from cirrusml.exceptions import (
     NotSupportedYetError,
 )
 from cirrusml.spec import (
+    CodeConfiguration,
     ManagedOnlineDeployment,
     ManagedOnlineEndpoint,
     Model,
@@ -53,11 +54,13 @@ from cirrusml.spec import (
     ServerConfig,
     generate_key,
 )
+from cirrusml.spec._assets import parse_asset_reference
 from cirrusml.tracking import (
     DeploymentRecord,
     EndpointKeys,
     EndpointRecord,
     EndpointStore,
+    ModelRegistry,
     ProcessRecord,
     Workspace,
     process_alive,
@@ -306,13 +309,20 @@ class _Endpoints:
         entity = ManagedOnlineDeployment(**deployment.entity)
         folder = self.store.deployment_folder(endpoint, deployment.name)
         request = entity.request_settings
+        script: dict[str, Any] = {}
+        if entity.code_configuration is not None:  # the code is its working copy by now
+            name, version = self.model_identity(deployment.model)
+            script = {"code_path": entity.code_configuration.code,
+                      "scoring_script": entity.code_configuration.scoring_script,
+                      "model_name": name, "model_version": version,
+                      "environment": _environment_name(entity.environment)}
         config = ServerConfig.make(
             model_path=deployment.model_path, primary_key=key,
             instance_count=entity.instance_count,
             request_timeout_ms=request.request_timeout_ms,
             max_concurrent_requests_per_instance=request.max_concurrent_requests_per_instance,
             log_file=str(folder / "server.log"), state_file=str(folder / "state.json"),
-            access_log=True)
+            access_log=True, **script)
         config_file = config.write(folder / "config.json")
         what = f"deployment '{deployment.name}' of endpoint '{endpoint}'"
         process = _spawn(_SERVER_MODULE, config_file, folder / "server.log",
@@ -325,6 +335,50 @@ class _Endpoints:
             _stop(process)
             raise
         return process
+
+    def model_identity(self, reference: str) -> tuple[str | None, str | None]:
+        """The registered name and version of a deployment's model (``name@latest`` as the
+        version it is at now), for ``AZUREML_MODEL_DIR``; ``(None, None)`` for a folder or a
+        job output, which go by their folder's name, version 1."""
+        if "://" in reference or reference.startswith("runs:/") or \
+                Path(reference).expanduser().exists():
+            return None, None
+        try:
+            name, version, label = parse_asset_reference(reference)
+        except ValueError:
+            return None, None
+        if version is None:
+            registry = ModelRegistry(self.workspace)
+            version = str(registry.get(name, label=label or "latest").version)
+        return name, version
+
+    def working_copy(self, endpoint: str, name: str, code: CodeConfiguration) -> str:
+        """Copy the deployment's ``code`` folder into its folder (``app/<stamp>/<code>``, the
+        app root that ``AZUREML_MODEL_DIR`` lives in too); returns the copy's path. Later
+        changes to the folder do not reach the deployment, as on Azure, which uploads it."""
+        if not code.code:
+            raise InvalidSpecError("is required with a scoring script: the folder that holds "
+                                   "it (CodeConfiguration(code='./src', scoring_script="
+                                   "'score.py')).", field="code_configuration.code")
+        source = Path(code.code).expanduser().resolve()
+        if not source.is_dir():
+            raise InvalidSpecError(f"'{code.code}' is not a folder; give the folder that holds "
+                                   "the scoring script.", field="code_configuration.code")
+        if not code.scoring_script:
+            raise InvalidSpecError("is required with code: the script's path inside the code "
+                                   "folder, such as score.py.",
+                                   field="code_configuration.scoring_script")
+        script = source / code.scoring_script
+        if Path(code.scoring_script).is_absolute() or not script.is_file() \
+                or script.suffix != ".py":
+            raise InvalidSpecError(f"'{code.scoring_script}' is not a Python file in "
+                                   f"'{source}'; give the script's path inside the code "
+                                   "folder, such as score.py.",
+                                   field="code_configuration.scoring_script")
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
+        target = self.store.deployment_folder(endpoint, name) / "app" / stamp / source.name
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return str(target)
 
     # ------------------------------------------------------------------------------ healing
 
@@ -558,21 +612,21 @@ class OnlineDeploymentOperations:
         if deployment.model is None:
             raise InvalidSpecError("is required: a registered model (azureml:<name>:<version>) "
                                    "or a local MLflow model folder.", field="model")
-        if deployment.code_configuration is not None:
-            raise NotSupportedYetError(
-                "code_configuration: scoring scripts are not supported yet; deploy an MLflow "
-                "model without one (Azure's no-code deployment), which the server scores "
-                "itself.")
         endpoint, name = deployment.endpoint_name, deployment.name
         record = self._store.read(endpoint)
         model_path = resolve_model(deployment.model, workspace=self._workspace)
+        entity = deployment._to_dict()
+        if deployment.code_configuration is not None:
+            code = self._manager.working_copy(endpoint, name, deployment.code_configuration)
+            entity["code_configuration"] = {
+                "code": code, "scoring_script": deployment.code_configuration.scoring_script}
         with self._manager.locked(endpoint):
             keys = self._store.read_keys(endpoint)
             key = keys.deployment_keys.get(name) or generate_key()
             if name not in keys.deployment_keys:
                 keys.deployment_keys[name] = key
                 self._store.write_keys(endpoint, keys)
-        entry = DeploymentRecord(name=name, entity=deployment._to_dict(),
+        entry = DeploymentRecord(name=name, entity=entity,
                                  model=_model_reference(deployment.model),
                                  model_path=str(model_path))
         old = record.deployments.get(name)
@@ -593,6 +647,7 @@ class OnlineDeploymentOperations:
             current.traffic.setdefault(name, 0)
         if old is not None and old.process is not None:
             _stop(old.process)
+        _forget_copies(self._store.deployment_folder(endpoint, name), entity)
         return LROPoller(self._manager.deployment_entity(entry))
 
     def get(self, name: str, endpoint_name: str, *, local: bool = False
@@ -650,6 +705,31 @@ class OnlineDeploymentOperations:
             self._store.write_keys(endpoint_name, keys)
         shutil.rmtree(self._store.deployment_folder(endpoint_name, name), ignore_errors=True)
         return LROPoller(None)
+
+
+def _forget_copies(folder: Path, entity: dict[str, Any]) -> None:
+    """Remove the working copies of the code that the deployment no longer runs."""
+    code = (entity.get("code_configuration") or {}).get("code")
+    keep = Path(code).parent.name if code else None
+    apps = folder / "app"
+    if apps.is_dir():
+        for stamp in apps.iterdir():
+            if stamp.name != keep:
+                shutil.rmtree(stamp, ignore_errors=True)
+
+
+def _environment_name(environment: Any) -> str | None:
+    """An environment as named (``azureml:name:version``, or the entity's name or image)."""
+    if environment is None:
+        return None
+    if isinstance(environment, str):
+        return environment
+    for attribute in ("name", "image"):
+        value = getattr(environment, attribute, None)
+        if value:
+            version = getattr(environment, "version", None)
+            return f"{value}:{version}" if attribute == "name" and version else str(value)
+    return "(unnamed environment)"
 
 
 def _model_reference(model: Model | str) -> str:

@@ -1,6 +1,8 @@
 """``python -m cirrusml.serving --config CONFIG.json [flags]``: run a scoring server here.
 
 Flags override the config file's values; without a config file, ``--model-path`` is needed.
+``--code-path FOLDER --scoring-script score.py`` serves a scoring script (its ``init()`` and
+``run()``) instead of the MLflow model.
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ _FLAGS: dict[str, type] = {
     "model_path": str, "host": str, "port": int, "auth_mode": str, "primary_key": str,
     "secondary_key": str, "instance_count": int, "request_timeout_ms": int,
     "max_concurrent_requests_per_instance": int, "max_request_bytes": int, "log_file": str,
-    "state_file": str,
+    "state_file": str, "code_path": str, "scoring_script": str, "model_name": str,
+    "model_version": str,
 }
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cirrusml.serving",
-        description="Serve one MLflow model folder over HTTP (POST /score). See docs/serving.md.")
+        description="Serve one MLflow model folder, or a scoring script, over HTTP (POST /score). "
+                    "See docs/serving.md.")
     parser.add_argument("--config", help="a JSON file of settings (ServerConfig fields)")
     for name, kind in _FLAGS.items():
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None,

@@ -6,7 +6,8 @@ Who does what for ``POST /score``, in order:
 2. the body is read up to ``max_request_bytes``: 413 past it;
 3. :class:`Admission` lets the request wait for a scoring thread, or answers 429 when
    ``2 * max_concurrent_requests_per_instance`` requests are already in (Azure's rule);
-4. a thread parses the body, checks it and scores it (:class:`Scorer`), and encodes the JSON;
+4. a thread answers it: the scorer (:class:`Scorer` for an MLflow model, ``ScriptScorer`` for
+   a scoring script) parses, checks and scores the body, and encodes the JSON;
 5. an answer not ready within ``request_timeout_ms`` of the request's arrival is a 408.
 
 Any refusal is ``{"error": {"code", "message"}}``; an unexpected failure is a 500 whose message
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import time
 import uuid
@@ -32,8 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cirrusml.serving._config import ServerConfig
 from cirrusml.serving._errors import ScoringError
-from cirrusml.serving._payload import parse_body
-from cirrusml.serving._scorer import Scorer
+from cirrusml.serving._scorer import RequestScorer
 
 __all__ = ["Admission", "create_app"]
 
@@ -65,7 +64,7 @@ class Admission:
         self.inside -= 1
 
 
-def create_app(scorer: Scorer, config: ServerConfig) -> FastAPI:
+def create_app(scorer: RequestScorer, config: ServerConfig) -> FastAPI:
     """The app serving ``scorer`` with ``config``'s keys and request settings."""
     keys = [k.encode() for k in config.keys]
     timeout = config.request_timeout_ms / 1000
@@ -89,8 +88,7 @@ def create_app(scorer: Scorer, config: ServerConfig) -> FastAPI:
         if time.monotonic() >= deadline:
             return None  # it waited out its time; the caller has had its 408
         try:
-            answer = scorer.score(parse_body(body))
-            return json.dumps(answer, allow_nan=False).encode()
+            return scorer.answer(body)
         except ScoringError:
             raise
         except Exception:

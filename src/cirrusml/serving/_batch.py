@@ -25,6 +25,19 @@ The output holds the input columns, then ``prediction``; with ``method="predict_
 the series' history the forecast starts from (empty for rows that carry the target, which are
 history, not forecasts). It is written beside the target and renamed into place at the end;
 after a failure no partial file is left at the target, and a file that was there is untouched.
+
+``error_threshold`` (a batch deployment's, Azure's setting) tolerates failures: a mini-batch
+that fails on every attempt counts its items (rows here; files for a scoring script) as failed,
+the run goes on without them, and once more than ``error_threshold`` items have failed the run
+stops (``-1`` tolerates every failure; ``None``, the default, stops at the first). Bad values
+found by the column check still stop the run at once: they name their row and column, and
+would fail the same way on every attempt.
+
+:func:`score_with_script` runs a deployment's scoring script instead: ``init()`` once, then
+``run(mini_batch)`` for each list of ``mini_batch_size`` input files, with the same
+concurrency, retries, time limits and ``error_threshold``; what ``run`` returns (a DataFrame or
+a list) is appended to the output (``output_action="append_row"``) or only counted
+(``"summary_only"``).
 """
 
 from __future__ import annotations
@@ -40,7 +53,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -54,6 +67,7 @@ __all__ = [
     "BatchScoringError",
     "BatchSummary",
     "score_file",
+    "score_with_script",
 ]
 
 logger = logging.getLogger("cirrusml.serving.batch")
@@ -107,6 +121,10 @@ class BatchSummary:
     mini_batches: int
     retries: int
     forecast: bool
+    #: Items (rows, or files for a scoring script) of the mini-batches that failed on every
+    #: attempt, tolerated by ``error_threshold``, and those failures' messages.
+    failed_items: int = 0
+    failures: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,8 +336,17 @@ class _Attempt:
         return self.ended is not None and self.ended - self.started > timeout
 
 
+class _Part(Protocol):
+    """What a mini-batch is made of: a number and a description for messages."""
+
+    @property
+    def number(self) -> int: ...
+
+    def describe(self) -> str: ...
+
+
 class _MiniBatch:
-    def __init__(self, chunk: Chunk, work: Callable[[], pd.DataFrame]) -> None:
+    def __init__(self, chunk: _Part, work: Callable[[], pd.DataFrame]) -> None:
         self.chunk = chunk
         self.work = work
         self.attempts = 1
@@ -353,6 +380,34 @@ class _MiniBatch:
             self.current = _Attempt(self.work)
 
 
+class _Failures:
+    """The mini-batches that failed on every attempt, against ``error_threshold``."""
+
+    def __init__(self, threshold: int | None, what: str) -> None:
+        self.threshold = threshold
+        self.what = what
+        self.items = 0
+        self.messages: list[str] = []
+
+    def record(self, error: BatchScoringError, items: int) -> None:
+        """Count a failed mini-batch of ``items`` items; raise once past the threshold (at
+        once without one)."""
+        if self.threshold is None:
+            raise error
+        self.items += items
+        self.messages.append(str(error))
+        if self.threshold != -1 and self.items > self.threshold:
+            raise BatchScoringError(
+                f"{self.items} {self.what} failed in {len(self.messages)} mini-batch(es), more "
+                f"than error_threshold={self.threshold} allows; the job stops. The last "
+                f"failure: {error} Raise error_threshold (-1 tolerates every failure) or fix "
+                "the failures.") from None
+        limit = "every failure tolerated" if self.threshold == -1 else \
+            f"error_threshold={self.threshold}"
+        logger.error("%s Counted as %d failed %s (%d in all, %s); going on.", error, items,
+                     self.what, self.items, limit)
+
+
 # --------------------------------------------------------------------------------------------
 # the entry point
 
@@ -367,6 +422,7 @@ def score_file(
     max_concurrency_per_instance: int = 1,
     retry_settings: BatchRetrySettings | None = None,
     progress: ProgressCallback | None = None,
+    error_threshold: int | None = None,
 ) -> BatchSummary:
     """Score every row of ``input`` with the MLflow model in folder ``model``; write ``output``.
 
@@ -374,9 +430,12 @@ def score_file(
     ``output`` ends in ``.csv`` or ``.parquet``. ``mini_batch_size`` is rows per mini-batch (the
     chunk read, checked, scored and written at a time); ``max_concurrency_per_instance``
     mini-batches are scored at once. ``progress(rows_done, rows_total)`` is called after each
-    mini-batch is written. See the module's doc for the output's columns and the guarantees.
+    mini-batch is written. ``error_threshold`` is the number of rows of failed mini-batches
+    tolerated (-1: all; None: none). See the module's doc for the output's columns and the
+    guarantees.
     """
     retry = retry_settings or BatchRetrySettings()
+    _check_threshold(error_threshold)
     for name, value in (("mini_batch_size", mini_batch_size),
                         ("max_concurrency_per_instance", max_concurrency_per_instance)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -407,27 +466,190 @@ def score_file(
 
     total = source.total_rows
     retries = batches = 0
+    failures = _Failures(error_threshold, "row(s)")
     with writer:
-        pending: deque[_MiniBatch] = deque()
+        pending: deque[tuple[_MiniBatch, Chunk]] = deque()
 
         def finish_one() -> None:
             nonlocal retries, batches
-            batch = pending.popleft()
-            scored, taken = batch.result(retry)
-            retries += taken
+            batch, chunk = pending.popleft()
             batches += 1
-            writer.write(scored, batch.chunk.describe())
+            try:
+                scored, taken = batch.result(retry)
+            except BatchScoringError as err:
+                retries += batch.attempts - 1
+                failures.record(err, len(chunk.frame))
+                return
+            retries += taken
+            writer.write(scored, chunk.describe())
             if progress is not None:
                 progress(writer.rows, total)
 
         for chunk in chunks:
-            pending.append(_MiniBatch(chunk, work(chunk)))
+            pending.append((_MiniBatch(chunk, work(chunk)), chunk))
             while len(pending) >= max_concurrency_per_instance:
                 finish_one()
         while pending:
             finish_one()
+        _none_left(writer, failures)
         path = writer.commit()
-    return BatchSummary(path, writer.rows, batches, retries, scorer.forecasting is not None)
+    return BatchSummary(path, writer.rows, batches, retries, scorer.forecasting is not None,
+                        failures.items, tuple(failures.messages))
+
+
+def _check_threshold(error_threshold: int | None) -> None:
+    if error_threshold is not None and (isinstance(error_threshold, bool) or not isinstance(
+            error_threshold, int) or error_threshold < -1):
+        raise DataError(f"error_threshold must be -1 (every failure tolerated) or a whole "
+                        f"number of 0 or more, got {error_threshold!r}.")
+
+
+def _none_left(writer: PredictionWriter, failures: _Failures) -> None:
+    """Fail a run whose every mini-batch failed (there is nothing to write)."""
+    if writer.rows == 0 and failures.messages:
+        raise BatchScoringError(f"every mini-batch failed ({len(failures.messages)}); nothing "
+                                f"was written. The first failure: {failures.messages[0]}")
+
+
+# --------------------------------------------------------------------------------------------
+# scoring scripts
+
+
+@dataclass(frozen=True)
+class _FileBatch:
+    """A scoring script's mini-batch: ``mini_batch_size`` input files."""
+
+    number: int
+    files: tuple[str, ...]
+
+    def describe(self) -> str:
+        names = ", ".join(f"'{Path(f).name}'" for f in self.files[:3])
+        more = f" and {len(self.files) - 3} more" if len(self.files) > 3 else ""
+        return f"{len(self.files)} file(s): {names}{more}"
+
+
+def script_inputs(input: str | os.PathLike[str]) -> list[str]:  # noqa: A002 - Azure's name
+    """The files a scoring script's mini-batches are made of: a file alone; a folder's files,
+    in path order, hidden ones left out (Azure hands a script every file of a uri_folder); an
+    MLTable's data files."""
+    path = Path(os.path.abspath(os.fspath(input)))
+    if path.name == "MLTable" or (path / "MLTable").is_file():
+        return [str(f) for f in open_input(path).files]
+    if path.is_file():
+        return [str(path)]
+    if not path.is_dir():
+        raise DataError(f"The input '{path}' does not exist; check the path.")
+    files = sorted(str(f) for f in path.rglob("*") if f.is_file() and not any(
+        part.startswith(".") for part in f.relative_to(path).parts))
+    if not files:
+        raise DataError(f"The input folder '{path}' holds no files; a scoring script gets the "
+                        "folder's files in mini-batches.")
+    return files
+
+
+def _script_result(result: Any, batch: _FileBatch, append: bool) -> pd.DataFrame:
+    """What ``run`` returned as the rows to append (a DataFrame as it is; a list as one row per
+    entry, its dicts' keys as columns, other values in a ``result`` column)."""
+    if isinstance(result, pd.DataFrame):
+        return result
+    if isinstance(result, list | tuple):
+        if result and all(isinstance(v, dict) for v in result):
+            return pd.DataFrame(list(result))
+        return pd.DataFrame({"result": list(result)})
+    if not append:
+        return pd.DataFrame()
+    raise BatchScoringError(f"run() returned a {type(result).__name__} for mini-batch "
+                            f"{batch.number} ({batch.describe()}); with output_action "
+                            "append_row it must return a pandas DataFrame or a list (one entry "
+                            "per output row).")
+
+
+def score_with_script(
+    code_path: str | os.PathLike[str],
+    scoring_script: str,
+    input: str | os.PathLike[str],  # noqa: A002 - Azure's name for the batch input
+    output: str | os.PathLike[str] = "predictions.csv",
+    *,
+    model_folder: str | os.PathLike[str] | None = None,
+    mini_batch_size: int = 10,
+    max_concurrency_per_instance: int = 1,
+    retry_settings: BatchRetrySettings | None = None,
+    error_threshold: int | None = None,
+    output_action: str = "append_row",
+    progress: ProgressCallback | None = None,
+) -> BatchSummary:
+    """Run a batch deployment's scoring script over the files of ``input``.
+
+    ``init()`` is called once (with ``AZUREML_MODEL_DIR`` set to ``model_folder``), then
+    ``run(mini_batch)`` with each list of ``mini_batch_size`` file paths (a file input is a list
+    of one), ``max_concurrency_per_instance`` at a time, with ``retry_settings`` per
+    mini-batch. With ``output_action="append_row"`` the rows ``run`` returns are appended to
+    ``output`` in input order; with ``"summary_only"`` they are only counted (the script writes
+    its own outputs). ``error_threshold`` counts the files of failed mini-batches (-1: all
+    tolerated; None: none). ``progress(files_done, files_total)`` follows the files.
+    """
+    from cirrusml.serving._script import load_script
+
+    retry = retry_settings or BatchRetrySettings()
+    _check_threshold(error_threshold)
+    for name, value in (("mini_batch_size", mini_batch_size),
+                        ("max_concurrency_per_instance", max_concurrency_per_instance)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise DataError(f"{name} must be a whole number of 1 or more, got {value!r}.")
+    if output_action not in ("append_row", "summary_only"):
+        raise DataError(f"output_action must be append_row or summary_only, got "
+                        f"{output_action!r}.")
+    append = output_action == "append_row"
+    files = script_inputs(input)
+    writer = PredictionWriter(output, stable_types=False)
+    if append and str(writer.target) in files:
+        raise DataError(f"The output '{writer.target}' is one of the input files; write the "
+                        "results to another file.")
+    module = load_script(code_path, scoring_script, model_folder)
+    parts = [_FileBatch(i + 1, tuple(files[start:start + mini_batch_size]))
+             for i, start in enumerate(range(0, len(files), mini_batch_size))]
+
+    def work(batch: _FileBatch) -> Callable[[], pd.DataFrame]:
+        def run() -> pd.DataFrame:
+            return _script_result(module.run(list(batch.files)), batch, append)
+        return run
+
+    retries = batches = rows = done = 0
+    failures = _Failures(error_threshold, "file(s)")
+    with writer:
+        pending: deque[tuple[_MiniBatch, _FileBatch]] = deque()
+
+        def finish_one() -> None:
+            nonlocal retries, batches, rows, done
+            batch, part = pending.popleft()
+            batches += 1
+            done += len(part.files)
+            try:
+                result, taken = batch.result(retry)
+            except BatchScoringError as err:
+                retries += batch.attempts - 1
+                failures.record(err, len(part.files))
+                return
+            retries += taken
+            rows += len(result)
+            if append and len(result.columns):
+                writer.write(result, f"mini-batch {part.number} ({part.describe()})")
+            if progress is not None:
+                progress(done, len(files))
+
+        for part in parts:
+            pending.append((_MiniBatch(part, work(part)), part))
+            while len(pending) >= max_concurrency_per_instance:
+                finish_one()
+        while pending:
+            finish_one()
+        if append:
+            _none_left(writer, failures)
+            path = writer.commit()
+        else:
+            path = writer.target
+    return BatchSummary(path, rows, batches, retries, False, failures.items,
+                        tuple(failures.messages))
 
 
 def _whole(source: BatchInput, chunks: Iterator[Chunk]) -> Chunk:

@@ -19,20 +19,21 @@ Methods (``params.method`` / ``GlobalParameters.method``), each offered when the
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from cirrusml.exceptions import DataError
 from cirrusml.serving._errors import ScoringError
-from cirrusml.serving._payload import ScoringRequest
+from cirrusml.serving._payload import ScoringRequest, parse_body
 from cirrusml.serving._schema import InputSchema
 
-__all__ = ["METHODS", "Scorer"]
+__all__ = ["METHODS", "RequestScorer", "Scorer"]
 
 #: Every method a request may name, in the order the errors list them.
 METHODS = ("predict", "predict_proba", "forecast", "forecast_quantiles")
@@ -43,6 +44,20 @@ _OPTIONS: dict[str, frozenset[str]] = {"predict": frozenset(), "predict_proba": 
                                        "forecast_quantiles": frozenset({"quantiles"})}
 
 _Handler = Callable[[pd.DataFrame, dict[str, Any]], list[Any]]
+
+
+class RequestScorer(Protocol):
+    """What the app serves: a name and methods for the readiness probe, and :meth:`answer`,
+    which turns one request body into the JSON answer (raising :class:`ScoringError` for a bad
+    request). :class:`Scorer` (an MLflow model) and the scoring scripts'
+    :class:`~cirrusml.serving._script.ScriptScorer` are the two."""
+
+    name: str
+
+    @property
+    def methods(self) -> tuple[str, ...]: ...
+
+    def answer(self, body: bytes) -> bytes: ...
 
 
 class Scorer:
@@ -80,6 +95,10 @@ class Scorer:
     def methods(self) -> tuple[str, ...]:
         """The methods this model answers."""
         return tuple(m for m in METHODS if m in self._handlers)
+
+    def answer(self, body: bytes) -> bytes:
+        """The JSON answer to one request body (parsed, checked and scored)."""
+        return json.dumps(self.score(parse_body(body)), allow_nan=False).encode()
 
     def score(self, request: ScoringRequest) -> list[Any]:
         """The JSON-ready answer to ``request``; :class:`ScoringError` for a bad one."""

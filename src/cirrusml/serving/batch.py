@@ -9,6 +9,12 @@ the job's ``score`` output (``outputs/score/<output_file_name>``). A failure is 
 score_file's message, which names the file, the data row and the column of a bad value. SIGTERM
 (``jobs.cancel``) cancels the job; the partial output is removed. Batch jobs do not wait for the
 workspace's AutoML queue slots.
+
+A deployment with a scoring script runs it instead (:func:`~cirrusml.serving._batch.
+score_with_script`): the job gets a working copy of the deployment's code under
+``jobs/<name>/app/`` beside ``app/azureml-models/<name>/<version>`` (``AZUREML_MODEL_DIR``).
+Mini-batches that fail on every attempt are counted against the deployment's
+``error_threshold``; the tolerated ones are listed in the log and the job's summary.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -98,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(recorder: Any, settings: Any, log: logging.Logger) -> int:
-    from cirrusml.serving._batch import BatchRetrySettings, score_file
+    from cirrusml.serving._batch import BatchRetrySettings, score_file, score_with_script
     from cirrusml.tracking import JobStatus, now_iso
 
     if recorder.transition(JobStatus.RUNNING, only_from=(JobStatus.NOT_STARTED,),
@@ -112,25 +119,48 @@ def _run(recorder: Any, settings: Any, log: logging.Logger) -> int:
                  if settings.endpoint_name else "")
         log.info("Batch scoring job %s%s, runner pid %d", recorder.name, where, os.getpid())
         log.info("Model %s (%s)", settings.model, settings.model_path)
-        log.info("Input %s (%s); mini-batches of %d rows, %d at a time; method %s",
-                 settings.input_path, settings.input_type, settings.mini_batch_size,
-                 settings.max_concurrency_per_instance, settings.method)
         recorder.event("phase", phase="scoring")
-        summary = score_file(
-            settings.model_path, settings.input_path,
-            recorder.score_output(settings.output_file_name), method=settings.method,
-            mini_batch_size=settings.mini_batch_size,
-            max_concurrency_per_instance=settings.max_concurrency_per_instance,
-            retry_settings=BatchRetrySettings(settings.max_retries, settings.timeout),
-            progress=progress)
+        retry = BatchRetrySettings(settings.max_retries, settings.timeout)
+        if settings.code_path:
+            code, model_folder = _working_copy(recorder, settings, log)
+            log.info("Input %s (%s); mini-batches of %d file(s), %d at a time; output_action "
+                     "%s; error_threshold %s", settings.input_path, settings.input_type,
+                     settings.mini_batch_size, settings.max_concurrency_per_instance,
+                     settings.output_action, settings.error_threshold)
+            summary = score_with_script(
+                code, str(settings.scoring_script), settings.input_path,
+                recorder.score_output(settings.output_file_name), model_folder=model_folder,
+                mini_batch_size=settings.mini_batch_size,
+                max_concurrency_per_instance=settings.max_concurrency_per_instance,
+                retry_settings=retry, error_threshold=settings.error_threshold,
+                output_action=settings.output_action, progress=progress)
+        else:
+            log.info("Input %s (%s); mini-batches of %d rows, %d at a time; method %s",
+                     settings.input_path, settings.input_type, settings.mini_batch_size,
+                     settings.max_concurrency_per_instance, settings.method)
+            summary = score_file(
+                settings.model_path, settings.input_path,
+                recorder.score_output(settings.output_file_name), method=settings.method,
+                mini_batch_size=settings.mini_batch_size,
+                max_concurrency_per_instance=settings.max_concurrency_per_instance,
+                retry_settings=retry, progress=progress,
+                error_threshold=settings.error_threshold)
         progress.mini_batches = summary.mini_batches
         progress.event(summary.rows, summary.rows)
         recorder.save_batch_summary(rows=summary.rows, mini_batches=summary.mini_batches,
                                     retries=summary.retries, output=str(summary.output),
-                                    output_file_name=settings.output_file_name)
+                                    output_file_name=settings.output_file_name,
+                                    output_action=settings.output_action,
+                                    failed_items=summary.failed_items,
+                                    failures=list(summary.failures))
         retried = f", {summary.retries} retried" if summary.retries else ""
         log.info("Completed: scored %d rows in %d mini-batch(es)%s; output 'score': %s",
                  summary.rows, summary.mini_batches, retried, summary.output)
+        if summary.failures:
+            log.warning("%d item(s) in %d mini-batch(es) failed and were tolerated "
+                        "(error_threshold %s):\n%s", summary.failed_items,
+                        len(summary.failures), settings.error_threshold,
+                        "\n".join(f"  {m}" for m in summary.failures))
         recorder.transition(JobStatus.COMPLETED)
         return 0
     except JobCanceled:
@@ -147,6 +177,32 @@ def _run(recorder: Any, settings: Any, log: logging.Logger) -> int:
         recorder.transition(JobStatus.FAILED,
                             error=f"internal error: {type(err).__name__}: {err} (see the job log)")
         return 1
+
+
+def _working_copy(recorder: Any, settings: Any, log: logging.Logger) -> tuple[str, Path]:
+    """The job's copy of the deployment's code (``app/<code>``) and its ``AZUREML_MODEL_DIR``
+    (``app/azureml-models/<name>/<version>``, the model's folder in it)."""
+    from cirrusml.serving._script import model_dir
+    from cirrusml.spec._assets import parse_asset_reference
+
+    source = Path(settings.code_path)
+    app = Path(recorder.layout.root) / "app"
+    code = app / source.name
+    shutil.rmtree(code, ignore_errors=True)
+    shutil.copytree(source, code, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    name = version = None
+    if str(settings.model).startswith("azureml:") and "://" not in str(settings.model):
+        try:
+            name, version, _ = parse_asset_reference(str(settings.model))
+        except ValueError:
+            name = version = None
+    folder = model_dir(app, settings.model_path, name, version)
+    log.info("Scoring script %s in %s; AZUREML_MODEL_DIR=%s", settings.scoring_script, code,
+             folder)
+    if settings.environment:
+        log.warning("Environment %s is recorded, not built: the scoring script runs in this "
+                    "Python environment (%s).", settings.environment, sys.executable)
+    return str(code), folder
 
 
 if __name__ == "__main__":

@@ -101,6 +101,16 @@ class ServerConfig(_ConfigFile):
     state_file: str | None = None
     #: Log one line per request (``"POST /score HTTP/1.1" 200``) to ``log_file``.
     access_log: bool = False
+    #: A scoring script deployment: the working copy of its ``code`` folder, and the script's
+    #: path inside it. Set, the server runs the script's ``init()`` and ``run()`` instead of
+    #: scoring the MLflow model itself.
+    code_path: str | None = None
+    scoring_script: str | None = None
+    #: The model's name and version in ``AZUREML_MODEL_DIR`` (``azureml-models/<name>/<version>``).
+    model_name: str | None = None
+    model_version: str | None = None
+    #: The deployment's environment as named: recorded, not built (a notice in the log).
+    environment: str | None = None
 
     @model_validator(mode="after")
     def _keys_for_key_mode(self) -> ServerConfig:
@@ -108,6 +118,9 @@ class ServerConfig(_ConfigFile):
             raise ValueError("auth_mode 'key' needs primary_key (and optionally secondary_key); "
                              "make one with cirrusml.serving.generate_key(), or set auth_mode "
                              "'none' for a server that takes requests without a key")
+        if (self.code_path is None) != (self.scoring_script is None):
+            raise ValueError("code_path and scoring_script go together: give both (a scoring "
+                             "script deployment) or neither (the MLflow model is scored)")
         for name in ("primary_key", "secondary_key"):
             key = getattr(self, name)
             if key is not None and (len(key) < 8 or not key.isprintable() or " " in key):

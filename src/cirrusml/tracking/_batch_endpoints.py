@@ -69,6 +69,16 @@ class BatchJobSettings(_Record):
     #: The endpoint and deployment that ran it (None for ``batch_scoring.create``).
     endpoint_name: str | None = None
     deployment_name: str | None = None
+    #: A scoring script deployment: the working copy of its code, the script's path in it and
+    #: the environment as named (recorded, not built); None when the MLflow model is scored.
+    code_path: str | None = None
+    scoring_script: str | None = None
+    environment: str | None = None
+    #: ``append_row`` (results to ``output_file_name``) or ``summary_only`` (scripts only).
+    output_action: str = "append_row"
+    #: Failed items tolerated before the job fails (-1: every one); None: the first failure
+    #: fails the job (``batch_scoring.create``).
+    error_threshold: int | None = None
 
     @classmethod
     def read(cls, path: Path) -> BatchJobSettings:
