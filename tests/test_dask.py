@@ -11,16 +11,19 @@ import sys
 import time
 from pathlib import Path
 
+import mlflow
+import numpy as np
+import pandas as pd
 import psutil
 import pytest
 
-from cirrusml import MLClient, automl
+from cirrusml import Input, MLClient, automl
 from cirrusml.entities import DaskCompute
 from cirrusml.exceptions import CirrusMLError
 from cirrusml.execution import DaskBackend
 from cirrusml.spec import TabularTrainingMode
 from cirrusml.tracking import Workspace
-from tests.conftest import breast_cancer_frame, wait_for
+from tests.conftest import breast_cancer_frame, wait_for, write_mltable
 
 pytestmark = pytest.mark.slow
 
@@ -87,11 +90,12 @@ def jobs(cluster, tmp_path_factory):
         DaskCompute(name="cpu-cluster", address=_local.scheduler_address)).result()
     frame = breast_cancer_frame()
     pids = set(_worker_pids(dclient).values())
-    distributed = _job(frame, "azureml:cpu-cluster", seed=7)
-    distributed.training.training_mode = TabularTrainingMode.DISTRIBUTED  # noticed, not built
-    distributed.limits.max_nodes = 4
-    on_dask = _run(client, distributed)
-    local = _run(client, _job(frame, None, seed=7))
+    on_dask = _run(client, _job(frame, "azureml:cpu-cluster", seed=7))
+    # Distributed training needs a Dask compute: without one the job trains as usual.
+    local = _job(frame, None, seed=7)
+    local.training.training_mode = TabularTrainingMode.DISTRIBUTED
+    local.limits.max_nodes = 4
+    local = _run(client, local)
     return client, workspace, on_dask, local, pids
 
 
@@ -105,7 +109,6 @@ def test_job_on_a_registered_compute_runs_its_trials_on_the_cluster(jobs, cluste
                                          log)}
     assert ran_on and ran_on <= pids
     assert os.getpid() not in ran_on
-    assert "training_mode: distributed (max_nodes=4) is not built yet" in log
     trials = client.jobs.list(parent_job_name=on_dask)
     assert len(trials) == 2 and all(t.status == "Completed" for t in trials)
 
@@ -113,7 +116,9 @@ def test_job_on_a_registered_compute_runs_its_trials_on_the_cluster(jobs, cluste
 def test_seeded_job_scores_the_same_on_dask_and_locally(jobs):
     client, workspace, on_dask, local, _pids = jobs
     assert client.jobs.get(local).status == "Completed"
-    assert "Dask" not in (workspace / "jobs" / local / "log.txt").read_text()
+    local_log = (workspace / "jobs" / local / "log.txt").read_text()
+    assert "Dask scheduler" not in local_log
+    assert "training_mode: distributed (max_nodes=4) needs a Dask compute" in local_log
     dask_trials = sorted((t.algorithm, round(t.score, 9))
                          for t in client.jobs.list(parent_job_name=on_dask))
     local_trials = sorted((t.algorithm, round(t.score, 9))
@@ -256,3 +261,142 @@ def test_a_scheduler_that_goes_away_mid_job_fails_the_job_cleanly(tmp_path, monk
     assert client.compute.get("short-lived").state in ("Stopped", "Unreachable")
     client.compute.begin_delete("short-lived")
     assert client.compute.list() == []
+
+
+# ------------------------------------------------------------------ training_mode: distributed
+
+
+def _separable(n: int, seed: int) -> pd.DataFrame:
+    """Rows whose label follows two numbers and a category, with an id column and gaps."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(n, 4)), columns=["x0", "x1", "x2", "x3"])
+    frame["color"] = rng.choice(["red", "green", "blue"], n)
+    logit = 2 * frame.x0 - frame.x1 + 1.5 * (frame.color == "red")
+    frame["label"] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    frame["amount"] = 3 * frame.x0 + frame.x2 + rng.normal(0, 0.1, n)
+    frame.loc[rng.random(n) < 0.05, "x2"] = np.nan
+    frame["row_id"] = [f"r{i}" for i in range(n)]
+    return frame
+
+
+@pytest.fixture(scope="module")
+def distributed_jobs(cluster, tmp_path_factory):
+    """A classification job on CSV partitions and a regression job on Parquet files, each in
+    training_mode: distributed on the module's two-worker cluster."""
+    local_cluster, _ = cluster
+    root = tmp_path_factory.mktemp("distributed")
+    frame = _separable(12_000, seed=1)
+    csv = root / "csv"
+    csv.mkdir()
+    for i, part in enumerate(np.array_split(frame.iloc[:10_000], 4)):
+        part.drop(columns=["amount"]).to_csv(csv / f"part-{i}.csv", index=False)
+    test = root / "test.csv"
+    frame.iloc[10_000:].drop(columns=["amount"]).to_csv(test, index=False)
+    parquet = root / "parquet"
+    parquet.mkdir()
+    for i, part in enumerate(np.array_split(frame.iloc[:10_000], 3)):
+        part.drop(columns=["label"]).to_parquet(parquet / f"part-{i}.parquet")
+    valid = root / "valid.parquet"
+    frame.iloc[10_000:].drop(columns=["label"]).to_parquet(valid)
+    client = MLClient(workspace=root / "ws")
+    client.compute.begin_create_or_update(
+        DaskCompute(name="cluster", address=local_cluster.scheduler_address)).result()
+    classify = automl.classification(
+        training_data=Input(type="uri_folder", path=str(csv)), target_column_name="label",
+        test_data=Input(type="uri_file", path=str(test)), primary_metric="AUC_weighted",
+        compute="azureml:cluster", seed=5)
+    classify.set_limits(max_trials=3, timeout_minutes=5, max_nodes=4, max_concurrent_trials=2)
+    classify.set_training(training_mode="distributed")
+    regress = automl.regression(
+        training_data=Input(type="uri_folder", path=str(parquet)), target_column_name="amount",
+        validation_data=Input(type="uri_file", path=str(valid)), compute="cluster",
+        primary_metric="r2_score")
+    regress.set_limits(max_trials=2, timeout_minutes=5, max_nodes=4)
+    regress.set_training(training_mode="distributed", allowed_training_algorithms=[
+        "LightGBM", "ElasticNet"])
+    return client, root, frame, _run(client, classify), _run(client, regress)
+
+
+def test_distributed_lightgbm_classifies_from_csv_partitions(distributed_jobs):
+    client, root, frame, name, _regression = distributed_jobs
+    record = client.jobs.record(name)
+    assert record["status"] == "Completed", record
+    log = (root / "ws" / "jobs" / name / "log.txt").read_text()
+    assert "training_mode: distributed on compute 'cluster' (2 worker(s); max_nodes=4)" in log
+    assert "max_concurrent_trials=2 ignored" in log and "no ensembles" in log
+    assert "column 'row_id' dropped" in log
+    trials = client.jobs.list(parent_job_name=name)
+    assert len(trials) == 3 and {t.algorithm for t in trials} == {"LightGBM"}
+    assert record["best_score"] > 0.8  # the labels follow x0, x1 and color
+    # The best model is an ordinary MLflow model: raw rows in, labels and probabilities out.
+    model = mlflow.sklearn.load_model(str(root / "ws" / "jobs" / name / "outputs" /
+                                          "best_model"))
+    rows = frame.iloc[10_000:10_200].drop(columns=["label", "amount"])
+    proba = model.predict_proba(rows)
+    assert proba.shape == (200, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert set(model.predict(rows)) <= {"yes", "no"}
+    assert "Test AUC_weighted (2000 rows)" in log
+
+
+def test_distributed_lightgbm_regresses_from_parquet_with_validation_data(distributed_jobs):
+    client, root, frame, _classification, name = distributed_jobs
+    record = client.jobs.record(name)
+    assert record["status"] == "Completed", record
+    log = (root / "ws" / "jobs" / name / "log.txt").read_text()
+    assert "validation: validation_data: 2,000 validation rows, 10,000 training rows" in log
+    # ElasticNet does not train distributed: only LightGBM is searched.
+    assert {t.algorithm for t in client.jobs.list(parent_job_name=name)} == {"LightGBM"}
+    assert record["best_score"] > 0.9
+    model = mlflow.sklearn.load_model(str(root / "ws" / "jobs" / name / "outputs" /
+                                          "best_model"))
+    rows = frame.iloc[10_000:].drop(columns=["label", "amount"])
+    error = np.abs(model.predict(rows) - frame.amount.iloc[10_000:].to_numpy())
+    assert error.mean() < 0.5 * frame.amount.std()
+
+
+def test_distributed_mode_names_what_it_cannot_read(cluster, tmp_path):
+    local_cluster, _ = cluster
+    client = MLClient(workspace=tmp_path / "ws")
+    client.compute.begin_create_or_update(
+        DaskCompute(name="cluster", address=local_cluster.scheduler_address)).result()
+    frame = _separable(500, seed=2)
+    table = write_mltable(frame, tmp_path / "table")
+    with open(table / "MLTable", "a", encoding="utf-8") as f:
+        f.write("  - take: 100\n")  # defined on the whole table, not on partitions
+    lines = frame.head(50).to_dict(orient="records")
+    jsonl = tmp_path / "rows.jsonl"
+    jsonl.write_text("\n".join(pd.Series([str(r) for r in lines]).str.replace("'", '"')))
+    cases = [(Input(type="mltable", path=str(table)),
+              "may only have its read step (read_delimited or read_parquet)"),
+             (Input(type="uri_file", path=str(jsonl)), "reads CSV, TSV and Parquet files")]
+    for data, says in cases:
+        job = automl.classification(training_data=data, target_column_name="label",
+                                    compute="cluster")
+        job.set_limits(max_trials=1, timeout_minutes=2)
+        job.set_training(training_mode="distributed")
+        name = _run(client, job)
+        record = client.jobs.record(name)
+        assert record["status"] == "Failed", record
+        assert says in record["error"] and "training_data" in record["error"], record["error"]
+        assert client.jobs.list(parent_job_name=name) == []
+
+
+def test_inline_backend_stops_a_task_past_its_limit():
+    from cirrusml.execution import InlineBackend
+
+    stopped: list[bool] = []
+    backend = InlineBackend(on_timeout=lambda: stopped.append(True))
+    backend.submit("quick", _double, 4)
+    assert backend.free_slots == 0
+    (outcome,) = backend.wait(5)
+    assert outcome.ok and outcome.value[0] == 8 and backend.free_slots == 1
+    backend.submit("slow", _sleep, 30, timeout=0.3)
+    started = time.monotonic()
+    outcomes: list = []
+    while not outcomes:
+        outcomes = backend.wait(1.0)
+    assert outcomes[0].status == "timeout" and time.monotonic() - started < 5
+    assert stopped == [True] and backend.free_slots == 1
+    backend.submit("bad", _raise)
+    (failed,) = backend.wait(5)
+    assert failed.status == "failed" and "bad value on purpose" in failed.error

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from cirrusml.engine._book import JobResult
 from cirrusml.engine._context import JobCanceled, JobContext
-from cirrusml.engine._run import JobResult, run_job
+from cirrusml.engine._run import run_job
 
 __all__ = ["JobCanceled", "JobContext", "JobResult", "run_job"]

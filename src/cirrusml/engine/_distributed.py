@@ -174,8 +174,8 @@ def _prepare(job: AutoMLTabular, ctx: JobContext, client: Any, task: Task, seed:
 
 
 def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any],
-                    start: float, deadline: float, seed: int) -> Any:
-    """Run ``job`` in distributed mode on the Dask ``compute``; the job's ``JobResult``."""
+                    start: float, deadline: float, seed: int) -> JobResult:
+    """Run ``job`` in distributed mode on the Dask ``compute``."""
     limits = resolved_limits(job.limits)
     budget = limits.timeout_minutes * 60
     metric = job.primary_metric_name
