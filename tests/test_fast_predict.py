@@ -242,3 +242,26 @@ def test_stack_ensemble_matches_its_members_and_meta_learner(job, tmp_path):
     labels = np.asarray(classes, dtype=object)[np.argmax(plain, axis=1)]
     assert (loaded.predict(X) == labels).all()
     assert (np.asarray(mlflow.pyfunc.load_model(str(path)).predict(X)) == labels).all()
+
+
+def test_saved_forests_and_neighbours_predict_on_one_thread(tmp_path):
+    """A forest's (or KNN's) call on a thread pool costs more than a request's rows: the saved
+    model predicts on one thread, with the same predictions, ensemble members included."""
+    from cirrusml.models import get_learner
+    from cirrusml.spec import TaskType
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(300, 4)), columns=list("abcd"))
+    y = np.where(X.a + rng.normal(0, 0.5, 300) > 0, "yes", "no")
+    members = [get_learner(name, TaskType.CLASSIFICATION).build(
+        TaskType.CLASSIFICATION, {}, n_jobs=2, seed=0).fit(X, y)
+        for name in ("RandomForest", "ExtremeRandomTrees", "KNN")]
+    before = [m.predict_proba(X) for m in members]
+    ensemble = VotingClassifierEnsemble(estimators=list(members), weights=[1, 1, 1],
+                                        classes=["no", "yes"])
+    save_mlflow_model(ensemble, tmp_path / "model", X)
+    loaded = mlflow.sklearn.load_model(str(tmp_path / "model"))
+    assert [m.n_jobs for m in loaded.estimators] == [1, 1, 1]
+    assert loaded.estimators[2].estimator_.n_jobs == 1
+    for member, expected in zip(loaded.estimators, before, strict=True):
+        np.testing.assert_allclose(member.predict_proba(X), expected)

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from cirrusml.models import learner_for_estimator
 
 #: Libraries a saved model may need at load time, pinned to the versions that trained it.
 _RUNTIME_PACKAGES = ("cirrusml", "scikit-learn", "pandas", "numpy", "scipy", "lightgbm",
@@ -59,13 +62,33 @@ def _example(frame: pd.DataFrame) -> pd.DataFrame:
     return example
 
 
+def _final_estimators(model: Any) -> list[Any]:
+    """The fitted estimators at the end of ``model``'s pipelines, an ensemble's members' too."""
+    if isinstance(model, Pipeline):
+        return _final_estimators(model.steps[-1][1])
+    members = getattr(model, "estimators", None)
+    if isinstance(members, (list, tuple)) and members and not isinstance(members[0], tuple):
+        return [e for member in members for e in _final_estimators(member)]
+    return [model]
+
+
+def settle_for_prediction(model: Any) -> None:
+    """Let each estimator's learner settle it for prediction (``Learner.for_prediction``:
+    one thread per call), in place."""
+    for estimator in _final_estimators(model):
+        learner = learner_for_estimator(estimator)
+        if learner is not None:
+            learner.for_prediction(estimator)
+
+
 def save_mlflow_model(model: Any, path: Path, input_example: pd.DataFrame,
                       metadata_: dict[str, Any] | None = None,
                       example: pd.DataFrame | None = None) -> Path:
     """Write ``model`` to ``path`` as an MLflow model with signature and input example.
 
     ``input_example`` (the training features) gives the input schema; ``example``, rows the
-    model can predict, the saved example (the first rows of ``input_example`` by default)."""
+    model can predict, the saved example (the first rows of ``input_example`` by default).
+    The model's estimators are settled for prediction first (:func:`settle_for_prediction`)."""
     import mlflow.sklearn
     from mlflow.models import ModelSignature
     from mlflow.models import infer_signature as infer
@@ -73,6 +96,7 @@ def save_mlflow_model(model: Any, path: Path, input_example: pd.DataFrame,
     path = Path(path)
     if path.exists():
         shutil.rmtree(path)
+    settle_for_prediction(model)
     # MLflow advises against pickles at every save; cirrusml models are pickled by design (a
     # scikit-learn pipeline of cirrusml and library estimators), and the advice is noise here.
     logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)

@@ -330,6 +330,13 @@ class Learner(ABC):
         :meth:`estimator_types`; learners sharing a wrapper class look inside it)."""
         return type(estimator) in self.estimator_types()
 
+    def for_prediction(self, estimator: Any) -> None:
+        """Settle a fitted ``estimator`` of this learner for prediction, in place, before the
+        best model is saved: what each call would otherwise redo. A saved model predicts each
+        call on one thread (a server's parallelism is its workers; a call's thread pool costs
+        more than a few rows' arithmetic); learners whose estimators spread one call over
+        threads turn that off here. Nothing by default."""
+
     def onnx_refusal(self, estimator: Any) -> str | None:
         """Why this fitted estimator cannot be exported to ONNX (a sentence completing "the
         step ..."), or ``None`` when it can. Learners without :attr:`onnx_convertible` never

@@ -154,6 +154,13 @@ class KNNLearner(Learner):
                        n_features: int | None) -> dict[str, Any]:
         return {"n_neighbors": 5, "weights": "uniform", "metric": "euclidean"}
 
+    def for_prediction(self, estimator: Any) -> None:
+        # The neighbour search of one call on a thread pool costs more than it saves for the
+        # few rows a request holds.
+        estimator.n_jobs = 1
+        if hasattr(estimator, "estimator_"):
+            estimator.estimator_.n_jobs = 1
+
     def _make(self, task: TaskType, params: dict[str, Any], *, n_jobs: int, seed: int,
               class_weight: Any) -> Any:
         if task is TaskType.CLASSIFICATION:
