@@ -599,21 +599,7 @@ class BatchDeploymentOperations:
         copies that again. Returns the copy's path."""
         code = deployment.code_configuration
         assert code is not None and deployment.endpoint_name is not None
-        if not code.code:
-            raise InvalidSpecError("is required with a scoring script: the folder that holds "
-                                   "it (CodeConfiguration(code='./src', scoring_script="
-                                   "'batch_driver.py')).", field="code_configuration.code")
-        source = Path(code.code).expanduser().resolve()
-        if not source.is_dir():
-            raise InvalidSpecError(f"'{code.code}' is not a folder; give the folder that holds "
-                                   "the scoring script.", field="code_configuration.code")
-        script = source / (code.scoring_script or "")
-        if not code.scoring_script or Path(code.scoring_script).is_absolute() \
-                or not script.is_file() or script.suffix != ".py":
-            raise InvalidSpecError(f"{code.scoring_script!r} is not a Python file in "
-                                   f"'{source}'; give the script's path inside the code "
-                                   "folder, such as batch_driver.py.",
-                                   field="code_configuration.scoring_script")
+        source = code.source_folder("batch_driver.py")
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
         folder = self._store.folder(deployment.endpoint_name) / "deployments" / deployment.name
         target = folder / stamp / source.name

@@ -356,25 +356,7 @@ class _Endpoints:
         """Copy the deployment's ``code`` folder into its folder (``app/<stamp>/<code>``, the
         app root that ``AZUREML_MODEL_DIR`` lives in too); returns the copy's path. Later
         changes to the folder do not reach the deployment, as on Azure, which uploads it."""
-        if not code.code:
-            raise InvalidSpecError("is required with a scoring script: the folder that holds "
-                                   "it (CodeConfiguration(code='./src', scoring_script="
-                                   "'score.py')).", field="code_configuration.code")
-        source = Path(code.code).expanduser().resolve()
-        if not source.is_dir():
-            raise InvalidSpecError(f"'{code.code}' is not a folder; give the folder that holds "
-                                   "the scoring script.", field="code_configuration.code")
-        if not code.scoring_script:
-            raise InvalidSpecError("is required with code: the script's path inside the code "
-                                   "folder, such as score.py.",
-                                   field="code_configuration.scoring_script")
-        script = source / code.scoring_script
-        if Path(code.scoring_script).is_absolute() or not script.is_file() \
-                or script.suffix != ".py":
-            raise InvalidSpecError(f"'{code.scoring_script}' is not a Python file in "
-                                   f"'{source}'; give the script's path inside the code "
-                                   "folder, such as score.py.",
-                                   field="code_configuration.scoring_script")
+        source = code.source_folder("score.py")
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
         target = self.store.deployment_folder(endpoint, name) / "app" / stamp / source.name
         shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

@@ -48,12 +48,12 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -345,6 +345,10 @@ class _Part(Protocol):
     def describe(self) -> str: ...
 
 
+#: A mini-batch's input: rows (:class:`Chunk`) or a script's files (:class:`_FileBatch`).
+_Item = TypeVar("_Item", bound=_Part)
+
+
 class _MiniBatch:
     def __init__(self, chunk: _Part, work: Callable[[], pd.DataFrame]) -> None:
         self.chunk = chunk
@@ -465,36 +469,53 @@ def score_file(
         return run
 
     total = source.total_rows
-    retries = batches = 0
     failures = _Failures(error_threshold, "row(s)")
     with writer:
-        pending: deque[tuple[_MiniBatch, Chunk]] = deque()
-
-        def finish_one() -> None:
-            nonlocal retries, batches
-            batch, chunk = pending.popleft()
-            batches += 1
-            try:
-                scored, taken = batch.result(retry)
-            except BatchScoringError as err:
-                retries += batch.attempts - 1
-                failures.record(err, len(chunk.frame))
-                return
-            retries += taken
-            writer.write(scored, chunk.describe())
+        def done(chunk: Chunk, scored: pd.DataFrame | None) -> None:
+            if scored is not None:
+                writer.write(scored, chunk.describe())
             if progress is not None:
                 progress(writer.rows, total)
 
-        for chunk in chunks:
-            pending.append((_MiniBatch(chunk, work(chunk)), chunk))
-            while len(pending) >= max_concurrency_per_instance:
-                finish_one()
-        while pending:
-            finish_one()
+        batches, retries = _run_batches(chunks, work, max_concurrency_per_instance, retry,
+                                        failures, lambda chunk: len(chunk.frame), done)
         _none_left(writer, failures)
         path = writer.commit()
     return BatchSummary(path, writer.rows, batches, retries, scorer.forecasting is not None,
                         failures.items, tuple(failures.messages))
+
+
+def _run_batches(items: Iterable[_Item], work: Callable[[_Item], Callable[[], pd.DataFrame]],
+                 concurrency: int, retry: BatchRetrySettings, failures: _Failures,
+                 size: Callable[[_Item], int],
+                 done: Callable[[_Item, pd.DataFrame | None], None]) -> tuple[int, int]:
+    """Run each item's ``work`` as a mini-batch, at most ``concurrency`` at once, and hand its
+    result to ``done`` in input order (``None`` for one that failed after its retries, which
+    ``failures`` records with ``size(item)`` items). Returns (mini-batches, retries)."""
+    pending: deque[tuple[_MiniBatch, _Item]] = deque()
+    batches = retries = 0
+
+    def finish_one() -> None:
+        nonlocal batches, retries
+        batch, item = pending.popleft()
+        batches += 1
+        try:
+            result, taken = batch.result(retry)
+        except BatchScoringError as err:
+            retries += batch.attempts - 1
+            failures.record(err, size(item))
+            done(item, None)
+            return
+        retries += taken
+        done(item, result)
+
+    for item in items:
+        pending.append((_MiniBatch(item, work(item)), item))
+        while len(pending) >= concurrency:
+            finish_one()
+    while pending:
+        finish_one()
+    return batches, retries
 
 
 def _check_threshold(error_threshold: int | None) -> None:
@@ -614,35 +635,21 @@ def score_with_script(
             return _script_result(module.run(list(batch.files)), batch, append)
         return run
 
-    retries = batches = rows = done = 0
+    rows = finished = 0
     failures = _Failures(error_threshold, "file(s)")
     with writer:
-        pending: deque[tuple[_MiniBatch, _FileBatch]] = deque()
-
-        def finish_one() -> None:
-            nonlocal retries, batches, rows, done
-            batch, part = pending.popleft()
-            batches += 1
-            done += len(part.files)
-            try:
-                result, taken = batch.result(retry)
-            except BatchScoringError as err:
-                retries += batch.attempts - 1
-                failures.record(err, len(part.files))
-                return
-            retries += taken
-            rows += len(result)
-            if append and len(result.columns):
-                writer.write(result, f"mini-batch {part.number} ({part.describe()})")
+        def done(part: _FileBatch, result: pd.DataFrame | None) -> None:
+            nonlocal rows, finished
+            finished += len(part.files)
+            if result is not None:
+                rows += len(result)
+                if append and len(result.columns):
+                    writer.write(result, f"mini-batch {part.number} ({part.describe()})")
             if progress is not None:
-                progress(done, len(files))
+                progress(finished, len(files))
 
-        for part in parts:
-            pending.append((_MiniBatch(part, work(part)), part))
-            while len(pending) >= max_concurrency_per_instance:
-                finish_one()
-        while pending:
-            finish_one()
+        batches, retries = _run_batches(parts, work, max_concurrency_per_instance, retry,
+                                        failures, lambda part: len(part.files), done)
         if append:
             _none_left(writer, failures)
             path = writer.commit()

@@ -39,6 +39,7 @@ from typing import Any
 
 from cirrusml.exceptions import CirrusMLError
 from cirrusml.serving._errors import ScoringError
+from cirrusml.utils import link_or_copy
 
 __all__ = ["MODEL_DIR_ENV", "ScriptError", "ScriptScorer", "load_script", "model_dir"]
 
@@ -74,22 +75,14 @@ def model_dir(app_root: str | os.PathLike[str], model_path: str | os.PathLike[st
     partial = folder / f".{source.name}.{os.getpid()}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     if source.is_dir():
-        shutil.copytree(source, partial, copy_function=_link_or_copy)
+        shutil.copytree(source, partial, copy_function=link_or_copy)
     else:
-        _link_or_copy(str(source), str(partial))
+        link_or_copy(str(source), str(partial))
     try:
         partial.rename(target)
     except OSError:  # another worker made it meanwhile
         shutil.rmtree(partial, ignore_errors=True)
     return folder
-
-
-def _link_or_copy(source: str, target: str) -> str:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-    return target
 
 
 def load_script(code_path: str | os.PathLike[str], scoring_script: str,

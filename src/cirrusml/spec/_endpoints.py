@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
@@ -157,6 +158,31 @@ class CodeConfiguration(EntityModel):
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"must be a path, got {value!r}")
         return value
+
+    def source_folder(self, example_script: str) -> Path:
+        """The code folder, checked to hold the scoring script (a Python file named by its
+        path inside the folder); ``InvalidSpecError`` naming the field otherwise, suggesting
+        ``example_script``."""
+        if not self.code:
+            raise InvalidSpecError("is required with a scoring script: the folder that holds "
+                                   f"it (CodeConfiguration(code='./src', scoring_script="
+                                   f"'{example_script}')).", field="code_configuration.code")
+        source = Path(self.code).expanduser().resolve()
+        if not source.is_dir():
+            raise InvalidSpecError(f"'{self.code}' is not a folder; give the folder that holds "
+                                   "the scoring script.", field="code_configuration.code")
+        if not self.scoring_script:
+            raise InvalidSpecError("is required with code: the script's path inside the code "
+                                   f"folder, such as {example_script}.",
+                                   field="code_configuration.scoring_script")
+        script = source / self.scoring_script
+        if Path(self.scoring_script).is_absolute() or not script.is_file() \
+                or script.suffix != ".py":
+            raise InvalidSpecError(f"'{self.scoring_script}' is not a Python file in "
+                                   f"'{source}'; give the script's path inside the code "
+                                   f"folder, such as {example_script}.",
+                                   field="code_configuration.scoring_script")
+        return source
 
 
 class OnlineRequestSettings(EntityModel):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shutil
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cirrusml.exceptions import WorkspaceError
+from cirrusml.utils import link_or_copy
 
 #: Parent-run tag naming the best child run (as Azure's AutoML sets it).
 BEST_CHILD_TAG = "automl_best_child_run_id"
@@ -25,14 +25,6 @@ PARENT_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
 
 _MAX_PARAM = 6000
-
-
-def _link_or_copy(src: str, dst: str) -> str:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-    return dst
 
 
 def _mlflow_client(tracking_uri: str) -> Any:
@@ -122,7 +114,7 @@ class Tracker:
         if root is not None:
             dest = root / artifact_path if artifact_path else root
             try:
-                shutil.copytree(local_dir, dest, copy_function=_link_or_copy, dirs_exist_ok=True)
+                shutil.copytree(local_dir, dest, copy_function=link_or_copy, dirs_exist_ok=True)
                 return
             except OSError:
                 pass

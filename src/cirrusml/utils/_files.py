@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,3 +39,13 @@ def write_text_atomic(path: Path, text: str, *, mode: int = 0o644) -> None:
 def write_json_atomic(path: Path, data: Any, *, mode: int = 0o644) -> None:
     """:func:`write_text_atomic` of ``data`` as indented JSON."""
     write_text_atomic(path, json.dumps(data, indent=2, default=str), mode=mode)
+
+
+def link_or_copy(source: str, target: str) -> str:
+    """Hard-link ``source`` to ``target`` (a copy across file systems); returns ``target``.
+    Fits ``shutil.copytree(copy_function=...)``."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+    return target
