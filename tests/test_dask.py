@@ -311,7 +311,7 @@ def distributed_jobs(cluster, tmp_path_factory):
         training_data=Input(type="uri_folder", path=str(parquet)), target_column_name="amount",
         validation_data=Input(type="uri_file", path=str(valid)), compute="cluster",
         primary_metric="r2_score")
-    regress.set_limits(max_trials=2, timeout_minutes=5, max_nodes=4)
+    regress.set_limits(max_trials=2, timeout_minutes=5, max_nodes=1)
     regress.set_training(training_mode="distributed", allowed_training_algorithms=[
         "LightGBM", "ElasticNet"])
     return client, root, frame, _run(client, classify), _run(client, regress)
@@ -324,6 +324,7 @@ def test_distributed_lightgbm_classifies_from_csv_partitions(distributed_jobs):
     log = (root / "ws" / "jobs" / name / "log.txt").read_text()
     assert "training_mode: distributed on compute 'cluster' (2 worker(s); max_nodes=4)" in log
     assert "max_concurrent_trials=2 ignored" in log and "no ensembles" in log
+    assert "max_nodes=4 is more than the cluster's 2 worker(s)" in log
     assert "column 'row_id' dropped" in log
     trials = client.jobs.list(parent_job_name=name)
     assert len(trials) == 3 and {t.algorithm for t in trials} == {"LightGBM"}
@@ -344,6 +345,7 @@ def test_distributed_lightgbm_regresses_from_parquet_with_validation_data(distri
     assert record["status"] == "Completed", record
     log = (root / "ws" / "jobs" / name / "log.txt").read_text()
     assert "validation: validation_data: 2,000 validation rows, 10,000 training rows" in log
+    assert "max_nodes=1: the model trains on 1 of the cluster's 2 workers" in log
     # ElasticNet does not train distributed: only LightGBM is searched.
     assert {t.algorithm for t in client.jobs.list(parent_job_name=name)} == {"LightGBM"}
     assert record["best_score"] > 0.9

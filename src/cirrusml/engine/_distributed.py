@@ -147,8 +147,15 @@ def _split(job: AutoMLTabular, seed: int, log: Any) -> tuple[Any, Any, str]:
     return fit, valid, f"a random {share:.0%} of the rows of every partition (seed {seed})"
 
 
+def _training_workers(info: dict[str, Any], max_nodes: int | None) -> list[str]:
+    """The workers a model trains on: the first ``max_nodes`` of the cluster's (by address),
+    or all of them."""
+    addresses = [str(w["address"]) for w in info["workers"]]
+    return addresses[:max_nodes] if max_nodes and max_nodes < len(addresses) else addresses
+
+
 def _prepare(job: AutoMLTabular, ctx: JobContext, client: Any, task: Task, seed: int,
-             trial_minutes: float) -> tuple[ClusterData, str]:
+             trial_minutes: float, workers: list[str]) -> tuple[ClusterData, str]:
     fit, valid, rule = _split(job, seed, ctx.log)
     X_fit, y_fit, w_fit = _features_and_target(fit, job, "training_data")
     X_val, y_val, w_val = _features_and_target(valid, job, "validation_data"
@@ -161,8 +168,9 @@ def _prepare(job: AutoMLTabular, ctx: JobContext, client: Any, task: Task, seed:
     task = task.fit_target(pd.Series(np.concatenate([np.ravel(np.asarray(d)) for d in digest])))
     X_train = featurization.apply(X_fit)
     X_valid = featurization.apply(X_val)
-    X_train, y_train, X_valid = client.persist([X_train, y_fit, X_valid])
-    w_train = client.persist(w_fit) if w_fit is not None else None
+    # The partitions live on the training workers only: LightGBM trains where its data is.
+    X_train, y_train, X_valid = client.persist([X_train, y_fit, X_valid], workers=workers)
+    w_train = client.persist(w_fit, workers=workers) if w_fit is not None else None
     n_train, y_valid, w_valid = client.compute(
         [y_train.size, y_val, w_val if w_val is not None else y_val.size], sync=True)
     w_valid = w_valid if w_val is not None else None
@@ -191,6 +199,13 @@ def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
         info = cluster_info(client)
         workers = len(info["workers"])
         nodes = limits.max_nodes
+        chosen = _training_workers(info, nodes)
+        if len(chosen) < workers:
+            ctx.log.info("max_nodes=%d: the model trains on %d of the cluster's %d workers "
+                         "(%s).", nodes, len(chosen), workers, ", ".join(chosen))
+        elif nodes and nodes > workers:
+            ctx.log.info("max_nodes=%d is more than the cluster's %d worker(s): the model "
+                         "trains on all of them.", nodes, workers)
         ctx.log.info(
             "training_mode: distributed on compute '%s' (%d worker(s); max_nodes=%s): %s "
             "trained across the workers; trials one at a time (max_concurrent_trials=%d "
@@ -201,7 +216,8 @@ def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
             limits.max_concurrent_trials)
         recorder.phase("Loading and checking data")
         data, rule = _prepare(job, ctx, client, task, seed,
-                              min(limits.trial_timeout_minutes, limits.timeout_minutes))
+                              min(limits.trial_timeout_minutes, limits.timeout_minutes),
+                              chosen)
         plan = SplitPlan("holdout", [(np.arange(0), np.arange(len(data.y_valid)))],
                          f"{rule}: {len(data.y_valid):,} validation rows, "
                          f"{data.n_train:,} training rows")
