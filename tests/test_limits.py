@@ -5,6 +5,7 @@ uses deliberately slow trials and generous margins."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -108,6 +109,14 @@ def test_the_job_timeout_holds_with_slow_trials(workspace, monkeypatch):
     assert took <= 1.1 * budget * 60 + 10  # the guarantee, with a generous margin for CI
     assert record["stop_reason"] == "timeout_minutes reached"
     assert len(_searched(record)) >= 3  # and it used its time
+    # The log says where the time went, phase by phase, against the budget.
+    line = re.search(r"Time: ([\d.]+) s of the 30 s budget \(timeout_minutes\): (.*)\.",
+                     record["log"])
+    assert line is not None, record["log"][-2000:]
+    spans = dict(re.findall(r"([a-z][^;]*?) ([\d.]+) s", line.group(2)))
+    assert {"start-up", "loading and checking data", "searching",
+            "saving the best model"} <= set(spans)
+    assert sum(map(float, spans.values())) == pytest.approx(float(line.group(1)), abs=0.5)
 
 
 def test_concurrent_trials_overlap_and_are_capped(workspace, monkeypatch):

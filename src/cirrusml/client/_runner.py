@@ -30,6 +30,17 @@ _QUEUE_POLL_SECONDS = 0.5
 RESUME_FLAG = "--resume"
 
 
+def _log_time_spent(log: Any, recorder: Any, started: float, job: Any) -> None:
+    """One line of where the job's time went, against its timeout_minutes."""
+    from cirrusml.spec import resolved_limits  # the engine has imported it by now
+
+    spans = recorder.time_spent(started)
+    total = sum(seconds for _name, seconds in spans)
+    budget = resolved_limits(job.limits).timeout_minutes * 60
+    parts = "; ".join(f"{name[:1].lower() + name[1:]} {seconds:.1f} s" for name, seconds in spans)
+    log.info("Time: %.1f s of the %.0f s budget (timeout_minutes): %s.", total, budget, parts)
+
+
 def _setup_log(path: Path) -> logging.Logger:
     from cirrusml.utils import job_log
 
@@ -130,6 +141,7 @@ def _execute(store: Any, name: str, log: logging.Logger, started: float, resume:
             resume=resume)
         ctx = JobContext(recorder, name, log, started=started, resume=resume)
         result = run_job(job, ctx)
+        _log_time_spent(log, recorder, started, job)
         recorder.close_job(JobStatus.COMPLETED)
         log.info("Completed: %d trial(s); best %s = %s.", result.trials, result.metric,
                  "n/a" if result.best_score is None else f"{result.best_score:.4f}")

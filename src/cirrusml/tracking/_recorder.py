@@ -29,6 +29,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -87,9 +88,24 @@ class JobRecorder:
         self.workspace.append_event(self.name, {"event": kind, **data})
 
     def phase(self, name: str, **data: Any) -> None:
-        """Log a phase of the job and record it as a ``phase`` event."""
+        """Log a phase of the job and record it as a ``phase`` event (and, for
+        :meth:`time_spent`, when it began)."""
         self.log.info("%s", name)
+        self.__dict__.setdefault("_phases", []).append((name, time.monotonic()))
         self.event("phase", phase=name, **data)
+
+    def time_spent(self, started: float, now: float | None = None) -> list[tuple[str, float]]:
+        """Seconds of each phase so far, in order, from ``started`` (``time.monotonic()`` when
+        the job's clock started): the start-up before the first phase, then each phase until the
+        next began (the last until ``now``)."""
+        now = time.monotonic() if now is None else now
+        phases: list[tuple[str, float]] = self.__dict__.get("_phases", [])
+        if not phases:
+            return [("start-up", now - started)]
+        spans = [("start-up", phases[0][1] - started)]
+        for (name, begun), (_next, ended) in zip(phases, [*phases[1:], ("", now)], strict=True):
+            spans.append((name, ended - begun))
+        return spans
 
     # ----------------------------------------------------------------------- parent run
 
