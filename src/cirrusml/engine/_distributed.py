@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import joblib
@@ -35,7 +35,13 @@ from cirrusml.engine._model_io import save_mlflow_model
 from cirrusml.engine._search import SearchBudget, SearchLoop, TrialRecord
 from cirrusml.engine._trial import TrialOutput, TrialSpec
 from cirrusml.exceptions import CirrusMLError, DataError, InvalidSpecError
-from cirrusml.execution import InlineBackend, cluster_info, connect
+from cirrusml.execution import (
+    FaultyBackend,
+    InlineBackend,
+    cluster_info,
+    connect,
+    faults_from_env,
+)
 from cirrusml.featurize import DistributedFeaturization, fit_distributed_featurization
 from cirrusml.models import get_learner
 from cirrusml.search import Planner
@@ -61,13 +67,14 @@ def distributed_learners(job: AutoMLTabular, task: Task) -> list[Any]:
 
 @dataclass
 class ClusterData:
-    """The job's data on the cluster, featurized and persisted, and what scores it."""
+    """The job's data on the cluster, featurized and persisted, and what scores it.
+
+    ``lazy`` holds the featurized collections before persisting (training features, target and
+    weights, validation features); :meth:`place` persists them on the training workers (again
+    after the cluster's workers were restarted: their memory went with them)."""
 
     client: Any
-    X_train: Any
-    y_train: Any
-    w_train: Any
-    X_valid: Any
+    lazy: tuple[Any, Any, Any, Any]
     y_valid: pd.Series
     w_valid: np.ndarray | None
     featurization: DistributedFeaturization
@@ -75,6 +82,29 @@ class ClusterData:
     classes: list[Any] | None
     n_train: int
     time_out_minutes: int
+    max_nodes: int | None
+    workers: list[str] = field(default_factory=list)
+    X_train: Any = None
+    y_train: Any = None
+    w_train: Any = None
+    X_valid: Any = None
+
+    def place(self) -> None:
+        """Persist the featurized partitions on the first ``max_nodes`` workers: LightGBM
+        trains where its data is."""
+        self.workers = _training_workers(cluster_info(self.client), self.max_nodes)
+        X_train, y_train, w_train, X_valid = self.lazy
+        self.X_train, self.y_train, self.X_valid = self.client.persist(
+            [X_train, y_train, X_valid], workers=self.workers)
+        self.w_train = (self.client.persist(w_train, workers=self.workers)
+                        if w_train is not None else None)
+
+    def restart(self) -> None:
+        """Stop whatever runs on the cluster (its workers restart) and place the data again."""
+        workers = len(self.workers) or 1
+        self.client.restart(wait_for_workers=False)
+        self.client.wait_for_workers(workers, timeout=120)
+        self.place()
 
 
 def distributed_trial(spec: TrialSpec, data: ClusterData) -> TrialOutput:
@@ -155,7 +185,7 @@ def _training_workers(info: dict[str, Any], max_nodes: int | None) -> list[str]:
 
 
 def _prepare(job: AutoMLTabular, ctx: JobContext, client: Any, task: Task, seed: int,
-             trial_minutes: float, workers: list[str]) -> tuple[ClusterData, str]:
+             trial_minutes: float, max_nodes: int | None) -> tuple[ClusterData, str]:
     fit, valid, rule = _split(job, seed, ctx.log)
     X_fit, y_fit, w_fit = _features_and_target(fit, job, "training_data")
     X_val, y_val, w_val = _features_and_target(valid, job, "validation_data"
@@ -166,19 +196,17 @@ def _prepare(job: AutoMLTabular, ctx: JobContext, client: Any, task: Task, seed:
         ctx.log.info("Featurization: column '%s' dropped: %s.", column, why)
     digest = client.compute(task.target_digest(y_fit), sync=True)
     task = task.fit_target(pd.Series(np.concatenate([np.ravel(np.asarray(d)) for d in digest])))
-    X_train = featurization.apply(X_fit)
-    X_valid = featurization.apply(X_val)
-    # The partitions live on the training workers only: LightGBM trains where its data is.
-    X_train, y_train, X_valid = client.persist([X_train, y_fit, X_valid], workers=workers)
-    w_train = client.persist(w_fit, workers=workers) if w_fit is not None else None
+    data = ClusterData(client, (featurization.apply(X_fit), y_fit, w_fit,
+                                featurization.apply(X_val)),
+                       pd.Series(dtype=float), None, featurization, task, task.classes, 0,
+                       max(1, int(np.ceil(trial_minutes)) + 1), max_nodes)
+    data.place()
     n_train, y_valid, w_valid = client.compute(
-        [y_train.size, y_val, w_val if w_val is not None else y_val.size], sync=True)
-    w_valid = w_valid if w_val is not None else None
-    y_valid = pd.Series(np.asarray(y_valid), name=job.target_column_name)
-    return ClusterData(client, X_train, y_train, w_train, X_valid, y_valid,
-                       None if w_valid is None else np.asarray(w_valid, dtype=float),
-                       featurization, task, task.classes, int(n_train),
-                       max(1, int(np.ceil(trial_minutes)) + 1)), rule
+        [data.y_train.size, y_val, w_val if w_val is not None else y_val.size], sync=True)
+    data.n_train = int(n_train)
+    data.y_valid = pd.Series(np.asarray(y_valid), name=job.target_column_name)
+    data.w_valid = None if w_val is None else np.asarray(w_valid, dtype=float)
+    return data, rule
 
 
 def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any],
@@ -217,7 +245,7 @@ def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
         recorder.phase("Loading and checking data")
         data, rule = _prepare(job, ctx, client, task, seed,
                               min(limits.trial_timeout_minutes, limits.timeout_minutes),
-                              chosen)
+                              nodes)
         plan = SplitPlan("holdout", [(np.arange(0), np.arange(len(data.y_valid)))],
                          f"{rule}: {len(data.y_valid):,} validation rows, "
                          f"{data.n_train:,} training rows")
@@ -245,10 +273,10 @@ def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
                              model_path=str(recorder.trial_model_path(record.index)))
             return distributed_trial, (spec, data)
 
-        def stop_cluster_work() -> None:
-            client.restart(wait_for_workers=False)
-
-        backend = InlineBackend(on_timeout=stop_cluster_work)
+        backend: Any = InlineBackend(on_timeout=data.restart)
+        faults = faults_from_env()
+        if faults:  # the testing aids: distributed trials are labelled LEARNER-INDEX
+            backend = FaultyBackend(backend, faults, _trial_label)
         loop = SearchLoop(planner, limits, metric,
                           SearchBudget(budget, deadline, first_trial_allowance=0.05),
                           make_task=make_task, events=book,
@@ -286,6 +314,11 @@ def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
         return JobResult(best.index, best.score, metric, len(loop.trials), loop.stop_reason)
     finally:
         client.close()
+
+
+def _trial_label(fn: Any, args: tuple[Any, ...]) -> str | None:
+    """The fault plans' label of a distributed trial: ``LightGBM-0`` for trial 0."""
+    return f"{args[0].learner}-{args[0].index}" if fn is distributed_trial else None
 
 
 def _raw_sample(job: AutoMLTabular) -> pd.DataFrame:
