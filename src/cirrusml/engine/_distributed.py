@@ -4,9 +4,10 @@ The job's rows never gather in one process. The training input is read as a Dask
 partition by partition, by the workers (:func:`~cirrusml.data.dask_frame`); a validation share
 is split off (``validation_data``, else ``validation_data_size`` of the rows, 10% by default,
 by a seeded random split of every partition); the featurization is fitted from statistics the
-cluster computes; both parts are featurized and persisted in the workers' memory once, for every
-trial. Trials then run one at a time in the runner (:class:`~cirrusml.execution.InlineBackend`):
-each fits its learner across all workers (``fit_dask``: LightGBM through ``lightgbm.dask``),
+cluster computes; both parts are featurized and persisted in the memory of the training workers
+(the first ``max_nodes``, or all) once, for every trial. Trials then run one at a time in the
+runner (:class:`~cirrusml.execution.InlineBackend`): each fits its learner across those workers
+(``fit_dask``: LightGBM through ``lightgbm.dask``),
 predicts the validation partitions on the workers and scores them. The best trial's fitted model
 (an ordinary model: raw columns in, predictions out) is the best model, saved as every job's.
 
