@@ -336,6 +336,7 @@ class Learner(ABC):
         call on one thread (a server's parallelism is its workers; a call's thread pool costs
         more than a few rows' arithmetic); learners whose estimators spread one call over
         threads turn that off here. Nothing by default."""
+        return None
 
     def onnx_refusal(self, estimator: Any) -> str | None:
         """Why this fitted estimator cannot be exported to ONNX (a sentence completing "the
