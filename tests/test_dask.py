@@ -427,3 +427,34 @@ def test_a_distributed_trial_past_its_limit_is_stopped_and_the_job_goes_on(
     assert statuses == {0: "TimedOut", 1: "Completed"}, statuses
     assert client.jobs.record(name)["best_iteration"] == 1
     wait_for(lambda: len(_worker_pids(dclient)) == 2, 60)  # the cluster is whole again
+
+
+def test_a_worker_lost_during_a_distributed_trial_leaves_the_job_completed(
+        cluster, tmp_path, monkeypatch):
+    """A worker holding the job's partitions dies while trial 0 runs: the trial ends (failed,
+    or completed on partitions Dask computed again), the job goes on and completes."""
+    local_cluster, dclient = cluster
+    wait_for(lambda: len(_worker_pids(dclient)) == 2, 60)
+    monkeypatch.setenv("CIRRUS_DEBUG_TRIAL_SECONDS", "LightGBM-0:4")
+    client = MLClient(workspace=tmp_path / "ws")
+    client.compute.begin_create_or_update(
+        DaskCompute(name="cluster", address=local_cluster.scheduler_address)).result()
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    for i, part in enumerate(np.array_split(_separable(4_000, seed=4), 4)):
+        part.to_csv(folder / f"part-{i}.csv", index=False)
+    job = automl.classification(training_data=Input(type="uri_folder", path=str(folder)),
+                                target_column_name="label", compute="cluster")
+    job.set_limits(max_trials=2, timeout_minutes=4, trial_timeout_minutes=0.5)
+    job.set_training(training_mode="distributed")
+    name = client.jobs.create_or_update(job).name
+    events = tmp_path / "ws" / "jobs" / name / "events.jsonl"
+    wait_for(lambda: events.exists() and '"trial_started"' in events.read_text(), 120,
+             step=0.05)
+    victim = sorted(_worker_pids(dclient).items())[0][1]
+    os.kill(victim, signal.SIGKILL)
+    assert client.jobs.wait(name, timeout=300) == "Completed", client.jobs.record(name)
+    statuses = {t.iteration: t.status for t in client.jobs.list_trials(name)}
+    assert set(statuses) == {0, 1} and statuses[1] == "Completed", statuses
+    assert statuses[0] in ("Completed", "Failed", "TimedOut")
+    wait_for(lambda: len(_worker_pids(dclient)) == 2, 60)
