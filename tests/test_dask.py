@@ -404,23 +404,32 @@ def test_inline_backend_stops_a_task_past_its_limit():
     assert failed.status == "failed" and "bad value on purpose" in failed.error
 
 
+def _two_trial_job(local_cluster, tmp_path, *, parts: int, seed: int,
+                   trial_timeout_minutes: float):
+    """A workspace with the cluster as a compute, and a two-trial distributed classification
+    job on 4,000 rows in ``parts`` CSV files."""
+    client = MLClient(workspace=tmp_path / "ws")
+    client.compute.begin_create_or_update(
+        DaskCompute(name="cluster", address=local_cluster.scheduler_address)).result()
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    for i, part in enumerate(np.array_split(_separable(4_000, seed=seed), parts)):
+        part.to_csv(folder / f"part-{i}.csv", index=False)
+    job = automl.classification(training_data=Input(type="uri_folder", path=str(folder)),
+                                target_column_name="label", compute="cluster")
+    job.set_limits(max_trials=2, timeout_minutes=4, trial_timeout_minutes=trial_timeout_minutes)
+    job.set_training(training_mode="distributed")
+    return client, job
+
+
 def test_a_distributed_trial_past_its_limit_is_stopped_and_the_job_goes_on(
         cluster, tmp_path, monkeypatch):
     """Trial 0 hangs (the testing aid's delay): it is recorded TimedOut, the cluster's workers
     are restarted to stop it, the data is placed on them again and trial 1 trains."""
     local_cluster, dclient = cluster
     monkeypatch.setenv("CIRRUS_DEBUG_TRIAL_SECONDS", "LightGBM-0:120")
-    client = MLClient(workspace=tmp_path / "ws")
-    client.compute.begin_create_or_update(
-        DaskCompute(name="cluster", address=local_cluster.scheduler_address)).result()
-    folder = tmp_path / "rows"
-    folder.mkdir()
-    for i, part in enumerate(np.array_split(_separable(4_000, seed=3), 2)):
-        part.to_csv(folder / f"part-{i}.csv", index=False)
-    job = automl.classification(training_data=Input(type="uri_folder", path=str(folder)),
-                                target_column_name="label", compute="cluster")
-    job.set_limits(max_trials=2, timeout_minutes=4, trial_timeout_minutes=0.2)
-    job.set_training(training_mode="distributed")
+    client, job = _two_trial_job(local_cluster, tmp_path, parts=2, seed=3,
+                                 trial_timeout_minutes=0.2)
     name = _run(client, job)
     assert client.jobs.get(name).status == "Completed", client.jobs.record(name)
     statuses = {t.iteration: t.status for t in client.jobs.list_trials(name)}
@@ -436,17 +445,8 @@ def test_a_worker_lost_during_a_distributed_trial_leaves_the_job_completed(
     local_cluster, dclient = cluster
     wait_for(lambda: len(_worker_pids(dclient)) == 2, 60)
     monkeypatch.setenv("CIRRUS_DEBUG_TRIAL_SECONDS", "LightGBM-0:4")
-    client = MLClient(workspace=tmp_path / "ws")
-    client.compute.begin_create_or_update(
-        DaskCompute(name="cluster", address=local_cluster.scheduler_address)).result()
-    folder = tmp_path / "rows"
-    folder.mkdir()
-    for i, part in enumerate(np.array_split(_separable(4_000, seed=4), 4)):
-        part.to_csv(folder / f"part-{i}.csv", index=False)
-    job = automl.classification(training_data=Input(type="uri_folder", path=str(folder)),
-                                target_column_name="label", compute="cluster")
-    job.set_limits(max_trials=2, timeout_minutes=4, trial_timeout_minutes=0.5)
-    job.set_training(training_mode="distributed")
+    client, job = _two_trial_job(local_cluster, tmp_path, parts=4, seed=4,
+                                 trial_timeout_minutes=0.5)
     name = client.jobs.create_or_update(job).name
     events = tmp_path / "ws" / "jobs" / name / "events.jsonl"
     wait_for(lambda: events.exists() and '"trial_started"' in events.read_text(), 120,

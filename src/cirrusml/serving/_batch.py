@@ -439,11 +439,7 @@ def score_file(
     guarantees.
     """
     retry = retry_settings or BatchRetrySettings()
-    _check_threshold(error_threshold)
-    for name, value in (("mini_batch_size", mini_batch_size),
-                        ("max_concurrency_per_instance", max_concurrency_per_instance)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise DataError(f"{name} must be a whole number of 1 or more, got {value!r}.")
+    _check_settings(error_threshold, mini_batch_size, max_concurrency_per_instance)
     folder = _model_folder(model)
     source = open_input(input)
     writer = PredictionWriter(output, stable_types=all(s.fmt == "parquet" for s in source.specs)
@@ -518,11 +514,17 @@ def _run_batches(items: Iterable[_Item], work: Callable[[_Item], Callable[[], pd
     return batches, retries
 
 
-def _check_threshold(error_threshold: int | None) -> None:
+def _check_settings(error_threshold: int | None, mini_batch_size: int,
+                    max_concurrency_per_instance: int) -> None:
+    """One clear error for a batch setting out of range."""
     if error_threshold is not None and (isinstance(error_threshold, bool) or not isinstance(
             error_threshold, int) or error_threshold < -1):
         raise DataError(f"error_threshold must be -1 (every failure tolerated) or a whole "
                         f"number of 0 or more, got {error_threshold!r}.")
+    for name, value in (("mini_batch_size", mini_batch_size),
+                        ("max_concurrency_per_instance", max_concurrency_per_instance)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise DataError(f"{name} must be a whole number of 1 or more, got {value!r}.")
 
 
 def _none_left(writer: PredictionWriter, failures: _Failures) -> None:
@@ -612,11 +614,7 @@ def score_with_script(
     from cirrusml.serving._script import load_script
 
     retry = retry_settings or BatchRetrySettings()
-    _check_threshold(error_threshold)
-    for name, value in (("mini_batch_size", mini_batch_size),
-                        ("max_concurrency_per_instance", max_concurrency_per_instance)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise DataError(f"{name} must be a whole number of 1 or more, got {value!r}.")
+    _check_settings(error_threshold, mini_batch_size, max_concurrency_per_instance)
     if output_action not in ("append_row", "summary_only"):
         raise DataError(f"output_action must be append_row or summary_only, got "
                         f"{output_action!r}.")
