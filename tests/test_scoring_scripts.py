@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import textwrap
 from pathlib import Path
 
@@ -32,8 +31,9 @@ from cirrusml.entities import (
     ProbeSettings,
 )
 from cirrusml.exceptions import EndpointError
-from cirrusml.tracking import EndpointStore, Workspace, process_alive
+from cirrusml.tracking import EndpointStore, Workspace
 from tests.conftest import wait_for
+from tests.test_endpoints import _all_pids, _kill_leftovers
 
 ENDPOINT = "script-ep"
 BATCH = "script-batch"
@@ -163,17 +163,10 @@ def setup(tmp_path_factory):
         yield {"client": client, "root": root, "code": code, "model": model,
                "version": version}
     finally:
-        store = EndpointStore(Workspace(client.workspace_path))
-        pids = [p.pid for r in store.records()
-                for p in [r.router, *(d.process for d in r.deployments.values())] if p]
-        for name in store.names():
+        pids = _all_pids(client.workspace_path)
+        for name in EndpointStore(Workspace(client.workspace_path)).names():
             client.online_endpoints.begin_delete(name)
-        for pid in pids:
-            if process_alive(pid):
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+        _kill_leftovers(pids)
 
 
 def _deploy(setup, name: str, script: str, **extra):

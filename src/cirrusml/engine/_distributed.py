@@ -110,8 +110,6 @@ class ClusterData:
 
 def distributed_trial(spec: TrialSpec, data: ClusterData) -> TrialOutput:
     """Fit ``spec``'s learner across the cluster, score it on the validation partitions."""
-    import dask
-
     learner = get_learner(spec.learner, spec.task)
     estimator = learner.build(spec.task, spec.params, n_jobs=spec.n_jobs, seed=spec.seed,
                               class_weight=spec.class_weight)
@@ -124,8 +122,7 @@ def distributed_trial(spec: TrialSpec, data: ClusterData) -> TrialOutput:
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     task = data.task
-    parts = [dask.delayed(task.predict)(estimator, part) for part in data.X_valid.to_delayed()]
-    predictions = np.concatenate(data.client.compute(parts, sync=True), axis=0)
+    predictions = _predict_partitions(data.client, task, estimator, data.X_valid)
     predict_seconds = time.perf_counter() - start
     metrics = task.score(data.y_valid, predictions, data.w_valid, spec.positive_label)
     f = data.featurization
@@ -317,6 +314,15 @@ def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
         client.close()
 
 
+def _predict_partitions(client: Any, task: Task, model: Any, X: Any) -> np.ndarray:
+    """``task.predict`` of ``model`` on every partition of the Dask DataFrame ``X``, computed
+    on the workers, in partition order."""
+    import dask
+
+    parts = [dask.delayed(task.predict)(model, part) for part in X.to_delayed()]
+    return np.concatenate(client.compute(parts, sync=True), axis=0)
+
+
 def _trial_label(fn: Any, args: tuple[Any, ...]) -> str | None:
     """The fault plans' label of a distributed trial: ``LightGBM-0`` for trial 0."""
     return f"{args[0].learner}-{args[0].index}" if fn is distributed_trial else None
@@ -331,12 +337,9 @@ def _raw_sample(job: AutoMLTabular) -> pd.DataFrame:
 
 def _score_test(job: AutoMLTabular, ctx: JobContext, client: Any, model: Any,
                 task: Task) -> None:
-    import dask
-
     frame = _input_frame(job, "test_data")
     X, y, w = _features_and_target(frame, job, "test_data")
-    parts = [dask.delayed(task.predict)(model, part) for part in X.to_delayed()]
-    predictions = np.concatenate(client.compute(parts, sync=True), axis=0)
+    predictions = _predict_partitions(client, task, model, X)
     y_true, weights = client.compute([y, w if w is not None else y.size], sync=True)
     weights = weights if w is not None else None
     y_true = pd.Series(np.asarray(y_true), name=job.target_column_name)
