@@ -3,6 +3,7 @@ registered compute, lost workers, unreachable schedulers, and ``cirrus compute``
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -337,6 +338,15 @@ def test_distributed_lightgbm_classifies_from_csv_partitions(distributed_jobs):
     assert proba.shape == (200, 2) and np.allclose(proba.sum(axis=1), 1.0)
     assert set(model.predict(rows)) <= {"yes", "no"}
     assert "Test AUC_weighted (2000 rows)" in log
+    # Charts and the explanation from samples of the validation rows.
+    folder = root / "ws" / "jobs" / name
+    assert (folder / "charts" / "validation.json").is_file()
+    assert "a sample of 1000 validation rows" in log
+    importance = json.loads((folder / "outputs" / "explanation" / "global_importance.json")
+                            .read_text())
+    raw = importance["raw_importance"]
+    ranked = sorted(raw, key=raw.get, reverse=True)
+    assert ranked[0] == "x0" and "color" in ranked[:3], raw  # the rule's own columns
 
 
 def test_distributed_lightgbm_regresses_from_parquet_with_validation_data(distributed_jobs):

@@ -137,10 +137,11 @@ if __name__ == "__main__":
 """
 
 
-def run_measured(code: str, arg: object) -> tuple[dict, dict[int, float]]:
-    """Run ``code`` in a fresh interpreter; its last JSON line, and every process's peak RSS
-    in MB (the interpreter and its descendants, sampled every 0.1 s)."""
-    process = subprocess.Popen([sys.executable, "-c", code, json.dumps(arg)],
+def run_measured(code: str, arg: object, *extra: str) -> tuple[dict, dict[int, float]]:
+    """Run ``code`` in a fresh interpreter (``arg`` as JSON, then ``extra``, its arguments);
+    its JSON lines merged, and every process's peak RSS in MB (the interpreter and its
+    descendants, sampled every 0.1 s)."""
+    process = subprocess.Popen([sys.executable, "-c", code, json.dumps(arg), *extra],
                                stdout=subprocess.PIPE, text=True)
     peaks: dict[int, float] = {}
     done = threading.Event()

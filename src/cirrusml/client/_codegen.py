@@ -59,10 +59,14 @@ def generate_code(job_folder: Path, trial: int | None = None) -> str:
     job = load_automl_job(job_file)
     name = job.name or name
     trials = read_trials(folder)
+    record_file = layout.record
+    record = _read_json(record_file, f"the record of job '{name}'") \
+        if record_file.is_file() else {}
+    if record.get("training_mode") == "distributed":
+        raise CirrusMLError(
+            f"job '{name}' trained in training_mode: distributed, which generates no training "
+            "code (as in Azure); run it with training_mode: non_distributed for a script.")
     if trial is None:
-        record_file = layout.record
-        record = _read_json(record_file, f"the record of job '{name}'") \
-            if record_file.is_file() else {}
         best = record.get("best_iteration")
         if best is None:
             status = record.get("status", "unknown")

@@ -13,8 +13,16 @@ predicts the validation partitions on the workers and scores them. The best tria
 
 Azure's restrictions of this mode, stated in the job's log: only learners that train distributed
 (LightGBM), trials in sequence (``max_concurrent_trials`` ignored), no cross-validation, no
-ensembles, no ONNX export, no generated code, no explanation; the featurization is restricted
-(:mod:`cirrusml.featurize._distributed`). Test data, when given, is scored on the workers too.
+ensembles, no ONNX export, no generated code; the featurization is restricted
+(:mod:`cirrusml.featurize._distributed`); the validation charts and the explanation are made on
+samples of the validation rows (:data:`CHART_ROWS`, :data:`EXPLANATION_ROWS`). Test data, when
+given, is scored on the workers too.
+
+A task whose fits spread their own rows (``Task.reads_on_cluster`` false: forecasting) runs as
+any job instead, with :func:`share_cluster`'s share of the cluster for every fit
+(``Learner.on_cluster``: TCNForecaster trains data-parallel, the series split between the
+share's workers), trials side by side on the cluster's groups of workers, and the job restricted
+as Azure restricts this mode (:func:`restricted_job`).
 """
 
 from __future__ import annotations
@@ -32,11 +40,13 @@ from sklearn.pipeline import Pipeline
 from cirrusml.data import dask_frame
 from cirrusml.engine._book import JobResult, TrialBook, allowed_learners
 from cirrusml.engine._context import JobContext
+from cirrusml.engine._final import explainability_enabled, explanation_seconds
 from cirrusml.engine._model_io import save_mlflow_model
 from cirrusml.engine._search import SearchBudget, SearchLoop, TrialRecord
 from cirrusml.engine._trial import TrialOutput, TrialSpec
 from cirrusml.exceptions import CirrusMLError, DataError, InvalidSpecError
 from cirrusml.execution import (
+    ClusterShare,
     FaultyBackend,
     InlineBackend,
     cluster_info,
@@ -49,12 +59,17 @@ from cirrusml.search import Planner
 from cirrusml.spec import AutoMLTabular, TabularTrainingMode, resolved_limits
 from cirrusml.tasks import SplitPlan, Task, task_for
 
-__all__ = ["DISTRIBUTED_VALIDATION_SIZE", "distributed_learners", "run_distributed"]
+__all__ = ["DISTRIBUTED_VALIDATION_SIZE", "distributed_learners", "restricted_job",
+           "run_distributed", "share_cluster"]
 
 #: The validation share when the job gives neither validation_data nor validation_data_size.
 DISTRIBUTED_VALIDATION_SIZE = 0.1
 #: What the search leaves for saving the best model and scoring the test data.
 _SAVING_SECONDS = 10.0
+#: Validation rows the best model's charts are made from (a seeded sample of them).
+CHART_ROWS = 100_000
+#: Validation rows the best model is explained on (a seeded sample, gathered to the runner).
+EXPLANATION_ROWS = 1000
 
 
 def distributed_learners(job: AutoMLTabular, task: Task) -> list[Any]:
@@ -64,6 +79,72 @@ def distributed_learners(job: AutoMLTabular, task: Task) -> list[Any]:
     if training is None or training.training_mode is not TabularTrainingMode.DISTRIBUTED:
         return []
     return [lr for lr in allowed_learners(job, task) if lr.distributed]
+
+
+def share_cluster(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
+                  ) -> tuple[ClusterShare, int]:
+    """For a task whose fits spread their own rows: the share of the Dask ``compute`` each fit
+    trains across, and how many trials run at once.
+
+    Each trial trains on max(2, floor(``max_nodes`` / ``max_concurrent_trials``)) workers, as
+    Azure gives forecasting trials (``max_nodes`` defaults to the cluster's workers; a cluster
+    with fewer gives all it has); as many trials run at once as the cluster holds such groups,
+    up to ``max_concurrent_trials``. Raises ``CirrusMLError`` when the scheduler does not answer,
+    before any training."""
+    limits = resolved_limits(job.limits)
+    address = str(compute.get("address"))
+    name = compute.get("name")
+    ctx.log.info("Compute '%s': connecting to the Dask scheduler at %s.", name, address)
+    client = connect(address, what=f"compute '{name}' (the Dask scheduler at {address})")
+    try:
+        workers = len(cluster_info(client)["workers"])
+    finally:
+        client.close()
+    if workers == 0:
+        raise CirrusMLError(f"compute '{name}' (the Dask scheduler at {address}) has no "
+                            "workers; start some (`dask worker " + address + "`).")
+    concurrent_wanted = limits.max_concurrent_trials
+    nodes = limits.max_nodes or workers
+    per_trial = min(max(2, nodes // concurrent_wanted), workers)
+    concurrent = max(1, min(concurrent_wanted, workers // per_trial))
+    task = task_for(job.task_type).configure(job)
+    learners = distributed_learners(job, task)
+    left_out = [lr.name for lr in allowed_learners(job, task) if not lr.distributed]
+    if left_out:
+        ctx.log.info("%s %s not train distributed: left out of the search.",
+                     ", ".join(left_out), "does" if len(left_out) == 1 else "do")
+    ctx.log.info(
+        "training_mode: distributed on compute '%s' (%d worker(s); max_nodes=%s, "
+        "max_concurrent_trials=%d): %s trained data-parallel across %d worker(s) per trial "
+        "(max(2, max_nodes / max_concurrent_trials)), %d trial(s) at a time; the series are "
+        "prepared here and split between each trial's workers; one validation fold instead of "
+        "cross-validation; no ensembles, no ONNX export and no generated code (Azure's "
+        "restrictions of this mode); TCNForecaster is not explained, as in Azure.",
+        name, workers, limits.max_nodes,
+        concurrent_wanted, ", ".join(lr.name for lr in learners), per_trial, concurrent)
+    if concurrent < concurrent_wanted:
+        ctx.log.warning("max_concurrent_trials=%d: the cluster's %d worker(s) hold %d group(s) "
+                        "of %d; running %d trial(s) at a time.", concurrent_wanted, workers,
+                        workers // per_trial, per_trial, concurrent)
+    seconds = 60.0 * min(limits.trial_timeout_minutes, limits.timeout_minutes)
+    return ClusterShare(address, per_trial, seconds), concurrent
+
+
+def restricted_job(job: AutoMLTabular, ctx: JobContext) -> AutoMLTabular:
+    """``job`` as Azure runs it in distributed mode: one validation fold (no cross-validation),
+    no ensembles, no explanation, no ONNX-compatible models; what it asked for and loses is
+    logged."""
+    if job.n_cross_validations not in (None, "auto", 1):
+        ctx.log.warning("training_mode: distributed validates on one fold; "
+                        "n_cross_validations=%s is ignored.", job.n_cross_validations)
+    if job.training is not None and job.training.enable_onnx_compatible_models:
+        ctx.log.warning("training_mode: distributed exports no ONNX model; "
+                        "enable_onnx_compatible_models is ignored.")
+    assert job.training is not None  # it names the training mode
+    training = job.training.model_copy(update={
+        "enable_vote_ensemble": False, "enable_stack_ensemble": False,
+        "enable_model_explainability": False, "enable_onnx_compatible_models": False})
+    return job.model_copy(update={"n_cross_validations": 1, "training": training})
 
 
 @dataclass
@@ -89,6 +170,8 @@ class ClusterData:
     y_train: Any = None
     w_train: Any = None
     X_valid: Any = None
+    #: The raw validation rows (target included), lazy: what the explanation samples.
+    valid_frame: Any = None
 
     def place(self) -> None:
         """Persist the featurized partitions on the first ``max_nodes`` workers: LightGBM
@@ -198,6 +281,7 @@ def _prepare(job: AutoMLTabular, ctx: JobContext, client: Any, task: Task, seed:
                                 featurization.apply(X_val)),
                        pd.Series(dtype=float), None, featurization, task, task.classes, 0,
                        max(1, int(np.ceil(trial_minutes)) + 1), max_nodes)
+    data.valid_frame = valid
     data.place()
     n_train, y_valid, w_valid = client.compute(
         [data.y_train.size, y_val, w_val if w_val is not None else y_val.size], sync=True)
@@ -235,11 +319,13 @@ def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
         ctx.log.info(
             "training_mode: distributed on compute '%s' (%d worker(s); max_nodes=%s): %s "
             "trained across the workers; trials one at a time (max_concurrent_trials=%d "
-            "ignored); a holdout instead of cross-validation; no ensembles, no ONNX export, "
-            "no generated code and no explanation (Azure's restrictions of this mode); "
-            "numbers as they are and text columns as LightGBM categories.",
+            "ignored); a holdout instead of cross-validation; no ensembles, no ONNX export "
+            "and no generated code (Azure's restrictions of this mode); numbers as they are "
+            "and text columns as LightGBM categories; charts and the explanation on samples "
+            "of the validation rows.",
             compute.get("name"), workers, nodes, ", ".join(lr.name for lr in learners),
             limits.max_concurrent_trials)
+        recorder.update_record(training_mode="distributed")
         recorder.phase("Loading and checking data")
         data, rule = _prepare(job, ctx, client, task, seed,
                               min(limits.trial_timeout_minutes, limits.timeout_minutes),
@@ -275,10 +361,12 @@ def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
         faults = faults_from_env()
         if faults:  # the testing aids: distributed trials are labelled LEARNER-INDEX
             backend = FaultyBackend(backend, faults, _trial_label)
+        explain = explainability_enabled(job)
+        final_seconds = _SAVING_SECONDS + (explanation_seconds(budget) if explain else 0.0)
         loop = SearchLoop(planner, limits, metric,
                           SearchBudget(budget, deadline, first_trial_allowance=0.05),
                           make_task=make_task, events=book,
-                          reserve=lambda _trials, _workers: _SAVING_SECONDS)
+                          reserve=lambda _trials, _workers: final_seconds)
         recorder.phase("Searching", timeout_seconds=budget, max_trials=limits.max_trials,
                        concurrent_trials=1, elapsed_seconds=round(time.monotonic() - start, 2))
         loop.run(backend)
@@ -298,8 +386,14 @@ def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
         recorder.save_best_model(best.run_id)
         recorder.save_featurization_summary(data.featurization.summary)
         recorder.record_best(best.run_id, best.index, best.learner, metric, best.score)
+        _save_validation_charts(ctx, data, best, seed)
         if job.test_data is not None:
             _score_test(job, ctx, client, model, fitted)
+        if explain:
+            recorder.phase("Explaining the best model")
+            _explain_sample(job, ctx, model, data, best, seed,
+                            min(explanation_seconds(budget),
+                                max(1.0, deadline + 0.1 * budget - time.monotonic())))
         recorder.update_record(best_child_run_id=best.run_id, best_iteration=best.index,
                                best_algorithm=best.learner, best_score=best.score,
                                primary_metric=metric, stop_reason=loop.stop_reason,
@@ -312,6 +406,52 @@ def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
         return JobResult(best.index, best.score, metric, len(loop.trials), loop.stop_reason)
     finally:
         client.close()
+
+
+def _save_validation_charts(ctx: JobContext, data: ClusterData, best: TrialRecord,
+                            seed: int) -> None:
+    """The best trial's validation charts, from a seeded sample of its validation rows."""
+    assert best.output is not None
+    n = len(data.y_valid)
+    rows = np.sort(np.random.default_rng(seed).choice(n, size=min(n, CHART_ROWS),
+                                                      replace=False))
+    try:
+        charts = data.task.charts(
+            pd.DataFrame(index=pd.RangeIndex(len(rows))),
+            data.y_valid.iloc[rows].reset_index(drop=True), best.output.predictions[rows],
+            weights=None if data.w_valid is None else data.w_valid[rows])
+    except (CirrusMLError, ValueError) as err:
+        ctx.log.warning("The validation charts could not be made: %s", err)
+        return
+    ctx.recorder.save_charts("validation", charts, best.run_id)
+    if len(rows) < n:
+        ctx.log.info("Validation charts: a sample of %d of the %d validation rows.",
+                     len(rows), n)
+
+
+def _explain_sample(job: AutoMLTabular, ctx: JobContext, model: Any, data: ClusterData,
+                    best: TrialRecord, seed: int, seconds: float) -> None:
+    """Explain the best model on a seeded sample of the raw validation rows, gathered to the
+    runner; a failure is logged, never fatal to the job."""
+    from cirrusml.explain import explain_global, render_importance
+
+    target, weight = job.target_column_name, job.weight_column_name
+    try:
+        share = min(1.0, 1.5 * EXPLANATION_ROWS / max(1, len(data.y_valid)))
+        sample = data.valid_frame.sample(frac=share, random_state=seed).compute()
+        sample = sample.dropna(subset=[target]).head(EXPLANATION_ROWS)
+        X = sample.drop(columns=[c for c in (target, weight) if c])
+        explanation = explain_global(model, X, sample[target], task=data.task,
+                                     metric=job.primary_metric_name, max_rows=EXPLANATION_ROWS,
+                                     seed=seed, time_budget=seconds)
+        background = X.sample(n=min(100, len(X)), random_state=seed)
+        ctx.recorder.save_explanation(explanation.to_dict(), background, best.run_id)
+    except Exception as err:  # noqa: BLE001 - a final step never fails the job
+        ctx.log.warning("The explanation failed (%s: %s); skipped.", type(err).__name__, err)
+        return
+    ctx.log.info("Explanation of the best model (%s, a sample of %d validation rows, %.1f s):"
+                 "\n%s", explanation.to_dict().get("method"), explanation.n_rows,
+                 explanation.seconds, render_importance(explanation, top=10))
 
 
 def _predict_partitions(client: Any, task: Task, model: Any, X: Any) -> np.ndarray:

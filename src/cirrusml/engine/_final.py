@@ -104,6 +104,12 @@ LIKELY_MEMBERS = 8
 MAX_RESERVE_SHARE = 0.4
 
 
+def explainability_enabled(job: Any) -> bool:
+    """``training.enable_model_explainability``; Azure's documented default is true."""
+    value = job.training.enable_model_explainability if job.training else None
+    return True if value is None else bool(value)
+
+
 def explanation_seconds(budget: float) -> float:
     """Seconds the best model's explanation may take: 5% of the budget, 2 s to 60 s."""
     return min(60.0, max(2.0, 0.05 * budget))

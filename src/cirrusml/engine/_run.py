@@ -27,7 +27,12 @@ import psutil
 from cirrusml.engine._book import JobResult, TrialBook, allowed_learners
 from cirrusml.engine._context import JobContext
 from cirrusml.engine._data import PreparedData, prepare_data
-from cirrusml.engine._distributed import distributed_learners, run_distributed
+from cirrusml.engine._distributed import (
+    distributed_learners,
+    restricted_job,
+    run_distributed,
+    share_cluster,
+)
 from cirrusml.engine._final import (
     SAVE_BYTES_PER_SECOND,
     SAVE_RESERVE_SECONDS,
@@ -35,6 +40,7 @@ from cirrusml.engine._final import (
     FinalPhase,
     FinalReserve,
     ensembles_enabled,
+    explainability_enabled,
     explanation_seconds,
 )
 from cirrusml.engine._model_io import save_mlflow_model
@@ -44,6 +50,7 @@ from cirrusml.engine._trial import JobData, TrialOutput, TrialSpec, run_trial
 from cirrusml.exceptions import CirrusMLError, DataError
 from cirrusml.execution import (
     Backend,
+    ClusterShare,
     DaskBackend,
     FaultyBackend,
     LocalBackend,
@@ -74,12 +81,6 @@ _STEP_GRACE_SECONDS = 2.0
 #: The least time a final step other than the explanation is given.
 _MIN_STEP_SECONDS = 5.0
 _POLL_SECONDS = 0.2
-
-
-def explainability_enabled(job: AutoMLTabular) -> bool:
-    """``training.enable_model_explainability``; Azure's documented default is true."""
-    value = job.training.enable_model_explainability if job.training else None
-    return True if value is None else bool(value)
 
 
 def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedData
@@ -237,13 +238,25 @@ def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
 
     compute = ctx.recorder.workspace.dask_compute(job.compute)
     if job.training is not None and job.training.training_mode is TabularTrainingMode.DISTRIBUTED:
-        if compute is not None and distributed_learners(job, task_for(job.task_type)
-                                                         .configure(job)):
-            return run_distributed(job, ctx, compute, start, deadline, seed)
+        task = task_for(job.task_type).configure(job)
+        if compute is not None and distributed_learners(job, task):
+            if task.reads_on_cluster:
+                return run_distributed(job, ctx, compute, start, deadline, seed)
+            # The fits spread the prepared rows over the cluster; trials are driven from
+            # local processes, as many as there are groups of workers.
+            share, concurrent = share_cluster(job, ctx, compute)
+            ctx.recorder.update_record(training_mode="distributed")
+            backend = make_backend(concurrent, 1)
+            try:
+                return _run(restricted_job(job, ctx), ctx, backend, start, deadline, seed, 1,
+                            cluster=share)
+            finally:
+                backend.close()
         ctx.log.warning(
             "training_mode: distributed (max_nodes=%s) needs a Dask compute (the job's "
             "compute: %s) and a learner that trains distributed (LightGBM, for classification "
-            "and regression); each trial trains in one process instead; see docs/dask.md.",
+            "and regression; TCNForecaster with enable_dnn_training, for forecasting); each "
+            "trial trains in one process instead; see docs/dask.md.",
             limits.max_nodes, job.compute or "none")
     # Worker processes start now, importing their libraries while the data loads.
     cores = os.cpu_count() or 1
@@ -281,7 +294,10 @@ def _warn_about_concurrency(ctx: JobContext, limits: Any, backend: Backend) -> N
 
 
 def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
-         deadline: float, seed: int, threads: int) -> JobResult:
+         deadline: float, seed: int, threads: int, cluster: ClusterShare | None = None
+         ) -> JobResult:
+    """The job on ``backend``; with ``cluster``, only the learners that train distributed,
+    each fit across that share of a Dask cluster (``training_mode: distributed``)."""
     limits = resolved_limits(job.limits)
     budget = limits.timeout_minutes * 60
     metric = job.primary_metric_name
@@ -323,12 +339,14 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     onnx_mode = bool(job.training and job.training.enable_onnx_compatible_models)
     job_data = JobData(X=data.X, y=data.y, weights=data.weights, folds=plan.folds, task=task,
                        profile=profile, featurization=job.featurization,
-                       onnx_compatible=onnx_mode)
+                       onnx_compatible=onnx_mode, cluster=cluster)
     data_path = save_for_workers(job_data, recorder.worker_data_path())
 
     explain = explainability_enabled(job)
     _vote, stack = ensembles_enabled(job, task)
-    planner = Planner(task.kind, allowed_learners(job, task), n_rows=data.n_train_rows,
+    learners = allowed_learners(job, task) if cluster is None else \
+        distributed_learners(job, task)
+    planner = Planner(task.kind, learners, n_rows=data.n_train_rows,
                       n_features=len(data.feature_columns), seed=seed,
                       problem=task.problem_type, imbalanced=imbalanced)
     book = TrialBook(ctx, task, metric, seed, plan,

@@ -95,6 +95,9 @@ class JobData:
     featurization: TabularFeaturizationSettings | None = None
     #: ``training.enable_onnx_compatible_models``: featurize with ONNX-convertible parts only.
     onnx_compatible: bool = False
+    #: ``training_mode: distributed`` for learners whose fits spread their rows: the share of
+    #: the Dask cluster each fit trains across (``Learner.on_cluster``).
+    cluster: Any = None
 
     @property
     def classes(self) -> list[Any] | None:
@@ -121,7 +124,9 @@ def _estimator(spec: TrialSpec, data: JobData) -> Any:
     estimator = learner.build(spec.task, spec.params, n_jobs=spec.n_jobs, seed=spec.seed,
                               class_weight=spec.class_weight)
     facts = data.task.estimator_params()
-    return estimator.set_params(**facts) if facts else estimator
+    if facts:
+        estimator = estimator.set_params(**facts)
+    return estimator if data.cluster is None else learner.on_cluster(estimator, data.cluster)
 
 
 def _quiet() -> None:

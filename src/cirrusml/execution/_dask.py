@@ -27,6 +27,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,17 @@ def connect(address: str, timeout: float = CONNECT_SECONDS, *, what: str | None 
             f"{label} does not answer at {address} within {timeout:g} s ({type(err).__name__}: "
             f"{err}). Start the scheduler (`dask scheduler`) or fix the address "
             "(tcp://HOST:PORT).") from None
+
+
+@dataclass(frozen=True)
+class ClusterShare:
+    """A share of a Dask cluster one fit may train across (``training_mode: distributed``, for
+    learners whose fits spread their own data: ``Learner.on_cluster``): ``workers`` of the
+    workers of the scheduler at ``address``, for at most ``seconds``."""
+
+    address: str
+    workers: int = 2
+    seconds: float = 3600.0
 
 
 def cluster_info(client: Any) -> dict[str, Any]:

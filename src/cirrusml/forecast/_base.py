@@ -66,6 +66,17 @@ class History:
         scales = sums / np.maximum(1, self.lengths())
         return np.where(scales > 1e-9, scales, 1.0)
 
+    def take(self, codes: np.ndarray) -> History:
+        """The history of the series ``codes`` only (in that order; codes are renumbered
+        0, 1, ...)."""
+        codes = np.asarray(codes, dtype=np.int64)
+        rows = np.concatenate([np.arange(self.starts[c], self.starts[c + 1]) for c in codes]) \
+            if len(codes) else np.zeros(0, dtype=np.int64)
+        lengths = self.lengths()[codes]
+        return History(self.frame.iloc[rows].reset_index(drop=True),
+                       [self.labels[int(c)] for c in codes],
+                       np.r_[0, np.cumsum(lengths)].astype(np.int64))
+
     def future_times(self, i: int, steps: int, freq: str) -> pd.DatetimeIndex:
         """The ``steps`` grid times after the end of series ``i``."""
         end = pd.Timestamp(self.frame["__time"].iloc[self.starts[i + 1] - 1])

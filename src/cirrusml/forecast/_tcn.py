@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -117,6 +118,35 @@ def _network_class() -> type:
     return Network
 
 
+@dataclass
+class Samples:
+    """The windows a fit trains on and holds out: series codes and origins."""
+
+    codes: np.ndarray
+    origins: np.ndarray
+    held_codes: np.ndarray
+    held_origins: np.ndarray
+
+
+class Alone:
+    """The peers of a fit in one process (see ``TCNForecaster._train``): nothing to agree on.
+    :class:`~cirrusml.forecast._tcn_cluster.GlooPeers` is the same for processes on a cluster."""
+
+    world = 1
+
+    def wrap(self, network: Any) -> Any:
+        return network
+
+    def most(self, value: int) -> int:
+        return int(value)
+
+    def total(self, values: list[float]) -> list[float]:
+        return list(values)
+
+    def check_time(self) -> None:
+        return None
+
+
 class _Threads:
     """Run PyTorch with ``n`` threads and its own random state; restore both afterwards."""
 
@@ -164,18 +194,25 @@ class TCNForecaster(Forecaster):
         Threads PyTorch uses.
     seed
         Seed of the sampling, the initial weights and the dropout.
+    cluster
+        A :class:`~cirrusml.execution.ClusterShare`: train data-parallel across that many of a
+        Dask cluster's workers (``training_mode: distributed``), the series partitioned
+        between them; ``None`` trains in this process. The fitted forecaster is the same
+        ordinary model either way (its forecasts never touch the cluster).
     """
 
     config_: dict[str, Any]
     scales_: np.ndarray
     validation_loss_: float | None
+    #: The Dask workers the network trained across (empty: in this process).
+    workers_: list[str]
 
     def __init__(self, *, layout: SeriesLayout | None = None, lookback: int | None = None,
                  channels: int = 16, layers: int = 3, kernel_size: int = 3,
                  dropout: float = 0.1, learning_rate: float = 3e-3, epochs: int = 30,
                  batch_size: int = 128, patience: int = 5, max_samples: int = 4000,
                  base: str = "auto", refit: bool = True, n_jobs: int = 1,
-                 seed: int = 0) -> None:
+                 seed: int = 0, cluster: Any = None) -> None:
         self.layout = layout
         self.lookback = lookback
         self.channels = channels
@@ -191,6 +228,7 @@ class TCNForecaster(Forecaster):
         self.refit = refit
         self.n_jobs = n_jobs
         self.seed = seed
+        self.cluster = cluster
 
     # ---------------------------------------------------------------------- features
 
@@ -373,41 +411,59 @@ class TCNForecaster(Forecaster):
         future = np.concatenate([calendar_part, known], axis=1)
         return past, future
 
-    def _train(self, torch: Any, data: dict[str, np.ndarray], held: dict[str, np.ndarray] | None,
-               epochs: int, rng: np.random.Generator) -> tuple[Any, int]:
-        """A network trained on ``data``; with ``held``, stopped early on it. Returns the
-        network (with the best weights) and the number of epochs that gave them."""
+    def _train(self, torch: Any, peers: Any, data: dict[str, np.ndarray],
+               held: dict[str, np.ndarray] | None, validate: bool, epochs: int,
+               rng: np.random.Generator) -> tuple[Any, int, float | None]:
+        """A network trained on ``data``; with ``validate``, stopped early on ``held``. Returns
+        the network (with the best weights), the number of epochs that gave them and the best
+        validation loss.
+
+        ``peers`` are the processes training the same network on their own windows
+        (:class:`Alone` for one process): the network is wrapped so that their gradients are
+        averaged, each epoch takes as many steps in every process, and the validation loss is
+        the one over every process' held-out windows."""
         network = _network_class()(**self.config_)
-        optimizer = torch.optim.Adam(network.parameters(), lr=float(self.learning_rate))
+        trained = peers.wrap(network)
+        optimizer = torch.optim.Adam(trained.parameters(), lr=float(self.learning_rate))
         tensors = {k: torch.from_numpy(v) for k, v in data.items()}
-        checks = {k: torch.from_numpy(v) for k, v in held.items()} if held else None
+        checks = {k: torch.from_numpy(v) for k, v in held.items()} \
+            if held and len(held["level"]) else None
         n = len(data["level"])
-        batch = max(1, int(self.batch_size))
+        # Every process takes its share of the batch: the averaged gradient is one batch's.
+        batch = max(1, int(self.batch_size) // peers.world)
         best, best_epoch, best_state, waited = np.inf, epochs, None, 0
         for epoch in range(epochs):
-            network.train()
+            trained.train()
             # An epoch sees at least _EPOCH_SAMPLES windows (small panels pass over theirs
             # several times), so that a few epochs are enough steps of Adam.
-            passes = max(1, -(-_EPOCH_SAMPLES // n))
+            passes = max(1, -(-_EPOCH_SAMPLES // (n * peers.world)))
             order = torch.from_numpy(np.concatenate([rng.permutation(n) for _ in range(passes)]))
-            for start in range(0, len(order), batch):
-                rows = order[start:start + batch]
-                out = network(tensors["window"][rows], tensors["future"][rows],
+            steps = peers.most(-(-len(order) // batch))
+            for step in range(steps):
+                # A process with fewer windows than its peers goes round its own again.
+                begin = (step * batch) % len(order)
+                rows = order[begin:begin + batch]
+                out = trained(tensors["window"][rows], tensors["future"][rows],
                               tensors["level"][rows])
                 mask = tensors["mask"][rows]
                 loss = (torch.abs(out - tensors["target"][rows]) * mask).sum() / \
                     mask.sum().clamp(min=1.0)
                 optimizer.zero_grad()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(network.parameters(), 5.0)
+                torch.nn.utils.clip_grad_norm_(trained.parameters(), 5.0)
                 optimizer.step()
-            if checks is None:
+            peers.check_time()
+            if not validate:
                 continue
             network.eval()
-            with torch.no_grad():
-                out = network(checks["window"], checks["future"], checks["level"])
-                score = float((torch.abs(out - checks["target"]) * checks["mask"]).sum()
-                              / checks["mask"].sum().clamp(min=1.0))
+            errors = weight = 0.0
+            if checks is not None:
+                with torch.no_grad():
+                    out = network(checks["window"], checks["future"], checks["level"])
+                    errors = float((torch.abs(out - checks["target"]) * checks["mask"]).sum())
+                    weight = float(checks["mask"].sum())
+            errors, weight = peers.total([errors, weight])
+            score = errors / max(1.0, weight)
             if score < best - 1e-6:
                 best, best_epoch, waited = score, epoch + 1, 0
                 best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
@@ -417,9 +473,7 @@ class TCNForecaster(Forecaster):
                     break
         if best_state is not None:
             network.load_state_dict(best_state)
-        if checks is not None:
-            self.validation_loss_ = float(best)
-        return network, best_epoch
+        return network, best_epoch, (float(best) if validate else None)
 
     def _design(self, history: History, past: np.ndarray, future: np.ndarray,
                 scales: np.ndarray, codes: np.ndarray, origins: np.ndarray
@@ -431,8 +485,10 @@ class TCNForecaster(Forecaster):
         return {"window": window, "future": coming, "level": level, "target": target,
                 "mask": mask}
 
-    def _fit(self, history: History) -> None:
-        torch = _torch()
+    def _prepare(self, history: History) -> tuple[Samples, np.random.Generator]:
+        """Fix what the network is fitted on (the series' scales, the covariates' statistics,
+        the network's shape, the base) and choose the training and held-out windows. Returns
+        them and the random stream they were drawn from (training goes on drawing from it)."""
         if self.base not in ("auto", "seasonal", "last"):
             raise InvalidSpecError(f"TCNForecaster base must be 'auto', 'seasonal' or 'last', "
                                    f"got {self.base!r}.")
@@ -447,25 +503,54 @@ class TCNForecaster(Forecaster):
             std = float(np.nanstd(values)) if np.isfinite(values).any() else 1.0
             self.covariate_stats_[column] = (float(np.nanmean(values)) if np.isfinite(
                 values).any() else 0.0, std if std > 1e-12 else 1.0)
-        past, future = self._inputs(history)
+        # The channels' count from one series (every series has the same).
+        past, future = self._inputs(history.take(np.arange(1)))
         self.config_ = {"inputs": 2 + past.shape[1], "future": future.shape[1],
                         "horizon": int(layout.horizon), "channels": int(self.channels),
                         "layers": int(self.layers), "kernel": int(self.kernel_size),
                         "dropout": float(self.dropout)}
         rng = np.random.default_rng(self.seed)
-        codes, origins, held_codes, held_origins = self._samples(history, rng)
-        self.base_ = self._choose_base(history, codes, origins)
-        data = self._design(history, past, future, self.scales_, codes, origins)
-        held = self._design(history, past, future, self.scales_, held_codes, held_origins) \
-            if len(held_codes) else None
+        samples = Samples(*self._samples(history, rng))
+        self.base_ = self._choose_base(history, samples.codes, samples.origins)
+        return samples, rng
+
+    def train_windows(self, torch: Any, peers: Any, history: History, scales: np.ndarray,
+                      samples: Samples, validate: bool, rng: np.random.Generator
+                      ) -> tuple[Any, int, float | None]:
+        """Build the windows of ``samples`` from ``history`` (whose series have ``scales``)
+        and train the network on them (with ``peers``, see :meth:`_train`), then, with
+        ``refit``, again on every window for the best number of epochs. Returns the network,
+        the best number of epochs and the validation loss."""
+        past, future = self._inputs(history)
+        data = self._design(history, past, future, scales, samples.codes, samples.origins)
+        held = self._design(history, past, future, scales, samples.held_codes,
+                            samples.held_origins) if len(samples.held_codes) else None
         with _Threads(torch, self.n_jobs, self.seed):
-            network, best_epoch = self._train(torch, data, held, int(self.epochs), rng)
-            self.epochs_ = best_epoch
-            if self.refit and held is not None:
-                both = {k: np.concatenate([data[k], held[k]]) for k in data}
+            network, best_epoch, loss = self._train(torch, peers, data, held, validate,
+                                                    int(self.epochs), rng)
+            if self.refit and validate:
+                both = data if held is None else \
+                    {k: np.concatenate([data[k], held[k]]) for k in data}
                 torch.manual_seed(self.seed)
-                network, _ = self._train(torch, both, None, best_epoch, rng)
+                network, _, _ = self._train(torch, peers, both, None, False, best_epoch, rng)
         network.eval()
+        return network, best_epoch, loss
+
+    def _fit(self, history: History) -> None:
+        torch = _torch()
+        samples, rng = self._prepare(history)
+        validate = len(samples.held_codes) > 0
+        if self.cluster is not None:
+            from cirrusml.forecast._tcn_cluster import train_on_cluster
+
+            state, self.epochs_, self.validation_loss_, self.workers_ = train_on_cluster(
+                self, history, samples, validate, rng)
+            self.state_ = state
+            self.__dict__.pop("_network", None)
+            return
+        network, self.epochs_, self.validation_loss_ = self.train_windows(
+            torch, Alone(), history, self.scales_, samples, validate, rng)
+        self.workers_ = []
         self.state_ = {k: v.detach().cpu().numpy().copy()
                        for k, v in network.state_dict().items()}
         self._network = network

@@ -209,8 +209,11 @@ class Learner(ABC):
     featurizes_itself: ClassVar[bool] = False
     explainable: ClassVar[bool] = True
     dnn: ClassVar[bool] = False
-    #: The learner trains across a Dask cluster's workers (``training_mode: distributed``):
-    #: its estimator has ``fit_dask(client, X, y, ...)`` taking Dask collections.
+    #: The learner trains across a Dask cluster's workers (``training_mode: distributed``),
+    #: as its task reads the data (``Task.reads_on_cluster``): either its estimator has
+    #: ``fit_dask(client, X, y, ...)`` taking Dask collections the workers read (LightGBM), or
+    #: :meth:`on_cluster` gives it a share of the cluster its ``fit`` spreads the rows over
+    #: (TCNForecaster).
     distributed: ClassVar[bool] = False
     primary_metrics: ClassVar[tuple[str, ...] | None] = None
 
@@ -329,6 +332,14 @@ class Learner(ABC):
         """Whether ``estimator`` is one this learner builds (its class is one of
         :meth:`estimator_types`; learners sharing a wrapper class look inside it)."""
         return type(estimator) in self.estimator_types()
+
+    def on_cluster(self, estimator: Any, share: Any) -> Any:
+        """``estimator`` (unfitted) set to train across ``share``, a
+        :class:`~cirrusml.execution.ClusterShare` of a Dask cluster, when it is fitted (for
+        learners whose fits spread their own rows; see :attr:`distributed`). Refused by
+        default."""
+        raise InvalidSpecError(f"{self.name} does not train across a cluster's workers.",
+                               field="training.training_mode")
 
     def for_prediction(self, estimator: Any) -> None:
         """Settle a fitted ``estimator`` of this learner for prediction, in place, before the

@@ -4,7 +4,9 @@
 * ``TCNForecaster`` (:class:`TCNForecasterLearner`): a temporal convolutional network over every
   series (:class:`~cirrusml.forecast._tcn.TCNForecaster`). A deep learner (:attr:`Learner.dnn`):
   it runs only with ``training.enable_dnn_training``, and needs PyTorch (the ``dnn`` extra). Its
-  search space is the network's width, depth, dropout, learning rate and look-back.
+  search space is the network's width, depth, dropout, learning rate and look-back. With
+  ``training_mode: distributed`` it trains data-parallel across a Dask cluster's workers
+  (:meth:`TCNForecasterLearner.on_cluster`).
 * ``Prophet`` (:class:`ProphetLearner`): one Prophet model per series
   (:class:`~cirrusml.forecast._prophet.ProphetForecaster`). Azure does not sweep it; the space
   here is the trend's flexibility and the seasonality mode.
@@ -35,6 +37,8 @@ class TCNForecasterLearner(Learner):
     tasks: ClassVar[tuple[TaskType, ...]] = _FORECASTING
     featurizes_itself: ClassVar[bool] = True
     dnn: ClassVar[bool] = True
+    #: Trains data-parallel across a Dask cluster's workers (``training_mode: distributed``).
+    distributed: ClassVar[bool] = True
     runtime_packages: ClassVar[tuple[str, ...]] = ("torch",)
     explainable: ClassVar[bool] = False
     #: Azure allows TCNForecaster only with these primary metrics (reference §8.2).
@@ -72,6 +76,13 @@ class TCNForecasterLearner(Learner):
         lookback = int(values.pop("lookback", 0) or 0)
         return TCNForecaster(lookback=lookback or None, n_jobs=n_jobs, seed=seed,
                              **{k: v for k, v in values.items()})
+
+    def on_cluster(self, estimator: Any, share: Any) -> Any:
+        return estimator.set_params(cluster=share)
+
+    def for_prediction(self, estimator: Any) -> None:
+        # A fitted network forecasts in any process: the saved model names no cluster.
+        estimator.cluster = None
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         # Training windows are capped (max_samples), so the cost flattens with the rows while

@@ -64,6 +64,7 @@ class ForecastingTask(RegressionTask):
     kind = TaskType.FORECASTING
     time_ordered = True
     stack_by_default = False
+    reads_on_cluster = False
 
     def __init__(self) -> None:
         super().__init__()

@@ -83,6 +83,11 @@ class Task(ABC):
     time_ordered
         Rows are ordered in time within a series (forecasting): featurizers may carry values
         forward (``ffill``) and splits must not shuffle.
+    reads_on_cluster
+        In ``training_mode: distributed``, the cluster's workers read the job's rows as a Dask
+        DataFrame and every trial trains on those partitions (classification, regression);
+        otherwise the runner prepares the rows as for any job and each fit spreads them over
+        its share of the workers (forecasting: the series are split between them).
 
     Instance attributes (set by :meth:`fit_target`)
     -----------------------------------------------
@@ -100,6 +105,7 @@ class Task(ABC):
     default_cv_meta_learner: ClassVar[str]
     meta_learners: ClassVar[tuple[str, ...]]
     time_ordered: ClassVar[bool] = False
+    reads_on_cluster: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.classes: list[Any] | None = None

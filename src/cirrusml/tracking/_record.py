@@ -139,6 +139,8 @@ class JobRecord:
     stop_reason: str | None = None
     trials: int | None = None
     search_seconds: float | None = None
+    #: ``distributed`` for a job that trained in ``training_mode: distributed``.
+    training_mode: str | None = None
     test_metrics: dict[str, float] = field(default_factory=dict)
     onnx_model: str | None = None
     onnx_parity: dict[str, Any] | None = None
