@@ -234,3 +234,32 @@ def test_the_distributed_best_model_is_an_ordinary_forecaster(distributed_foreca
     assert np.isfinite(values).all() and len(values) == len(test)
     with pytest.raises(CirrusMLError, match="generates no training code"):
         client.jobs.generate_code(name)
+
+
+def test_a_worker_lost_during_a_distributed_forecasting_trial_leaves_the_job_completed(
+        cluster, tmp_path):
+    """A worker training trial 0 dies: that trial is recorded failed, the next trains on the
+    workers left (and the restarted one), the job completes."""
+    local_cluster, dclient = cluster
+    wait_for(lambda: len(_pids(dclient)) == 4, 120)
+    _stores(n=120, stores=4, seed=3).to_csv(tmp_path / "train.csv", index=False)
+    client = MLClient(workspace=tmp_path / "ws")
+    client.compute.begin_create_or_update(
+        DaskCompute(name="cluster", address=local_cluster.scheduler_address)).result()
+    job = automl.forecasting(training_data=Input(type="uri_file", path=str(tmp_path / "train.csv")),
+                             target_column_name="y", compute="cluster", seed=2)
+    job.set_forecast_settings(time_column_name="date", time_series_id_column_names=["store"],
+                              forecast_horizon=7)
+    job.set_training(enable_dnn_training=True, training_mode="distributed")
+    job.set_limits(max_trials=2, max_concurrent_trials=1, max_nodes=2, timeout_minutes=10)
+    name = client.jobs.create_or_update(job).name
+    busy: list[str] = []
+    wait_for(lambda: busy.extend(w for w, keys in dclient.processing().items()
+                                 if any("_rank" in str(k) for k in keys)) or len(busy) >= 2,
+             180, step=0.05)
+    os.kill(_pids(dclient)[busy[0]], signal.SIGKILL)
+    assert client.jobs.wait(name, timeout=600) == "Completed", client.jobs.record(name)
+    statuses = {t.iteration: t.status for t in client.jobs.list_trials(name)}
+    assert statuses == {0: "Failed", 1: "Completed"}, statuses
+    assert client.jobs.record(name)["best_iteration"] == 1
+    wait_for(lambda: len(_pids(dclient)) == 4, 120)

@@ -21,12 +21,14 @@ windows as (series, origin) pairs (:meth:`TCNForecaster._prepare`). It then
 
 Time: every epoch the ranks agree whether the fit's deadline (``ClusterShare.seconds`` after
 the fit began: the trial's time limit) has passed, and stop together, so a trial the engine stopped
-leaves no training behind for long. A worker lost during a fit breaks its peers' collectives:
-the fit fails with a message naming the worker, and the trial is recorded failed.
+leaves no training behind for long. A worker lost during a fit fails the fit with a message
+naming the worker (the trial is recorded failed); the workers of the ranks still running, which
+would wait for their lost peer, are restarted so that the next fit finds them free.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import socket
@@ -179,15 +181,26 @@ def _take_group(client: Any, address: str, groups: list[list[str]], deadline: fl
         time.sleep(_POLL_SECONDS)
 
 
+def _stop(client: Any, futures: list[Any], pending: list[Any], group: list[str]) -> None:
+    """Stop the ranks still running: a rank left waiting in a collective for a peer that
+    failed would hold its worker (and its process group) until the deadline, so their workers
+    are restarted (a Dask cancel cannot stop a running task)."""
+    client.cancel(pending)
+    workers = [group[futures.index(f)] for f in pending]
+    if workers:
+        with contextlib.suppress(Exception):
+            client.restart_workers(workers, timeout=120, raise_for_error=False)
+
+
 def _results(client: Any, futures: list[Any], group: list[str], deadline: float) -> list[Any]:
-    """The ranks' results; the first failure (or the deadline) cancels the rest and raises."""
+    """The ranks' results; the first failure (or the deadline) stops the rest and raises."""
     from distributed import wait
 
     pending = list(futures)
     while pending:
         left = deadline + _GRACE_SECONDS - time.time()
         if left <= 0:
-            client.cancel(pending)
+            _stop(client, futures, pending, group)
             raise CirrusMLError("the distributed TCNForecaster fit did not end by its time "
                                 "limit")
         try:
@@ -197,7 +210,7 @@ def _results(client: Any, futures: list[Any], group: list[str], deadline: float)
         pending = list(not_done)
         for future in done:
             if future.status == "error":
-                client.cancel(pending)
+                _stop(client, futures, pending, group)
                 worker = group[futures.index(future)]
                 raise CirrusMLError(f"the distributed TCNForecaster fit failed on worker "
                                     f"{worker}: {future.exception()}")
