@@ -245,7 +245,7 @@ class _Route:
         forest = self.forest
         X32 = self.rows(X)
         if X32 is None:
-            return getattr(type(forest), self.method)(forest, X)  # type: ignore[no-any-return]
+            return getattr(type(forest), self.method)(forest, X)
         if hasattr(forest, "feature_names_in_"):
             # What scikit-learn says of an array given to a forest fitted on a frame.
             warnings.warn(f"X does not have valid feature names, but {type(forest).__name__} "
