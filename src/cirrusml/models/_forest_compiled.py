@@ -64,8 +64,8 @@ import numpy as np
 #: Largest batch (rows) the compiled path predicts; larger batches go to scikit-learn. The
 #: walk costs about (rows x trees x depth) element steps, scikit-learn's loop about 20 us a
 #: tree plus its per-row work, so the crossover is a row count more than a pair count: measured
-#: at about 64 rows for both a 583-tree ExtraTrees and a 100-tree RandomForest
-#: (``benchmarks/inference/RESULTS.md``).
+#: at about 48 rows for both a 583-tree ExtraTrees and a 100-tree RandomForest (at 32 rows the
+#: walk takes 40% of scikit-learn's time; ``benchmarks/inference/RESULTS.md``).
 MAX_ROWS = 32
 
 #: Forests with more nodes than this (all trees together) are not compiled: the packed copy
