@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -81,3 +82,26 @@ def wait_for(predicate, timeout=90.0, step=0.1):
             return value
         time.sleep(step)
     raise AssertionError("condition not reached in time")
+
+
+@contextlib.contextmanager
+def dask_cluster(workers: int):
+    """A real multi-process Dask ``LocalCluster`` on loopback (one thread per worker; a task
+    whose worker dies fails at once instead of being retried) and a client of it."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                             dashboard_address=":0", host="127.0.0.1")
+    client = Client(local.scheduler_address, set_as_default=False)
+    try:
+        yield local, client
+    finally:
+        client.close()
+        local.close()
+
+
+def worker_pids(client) -> dict[str, int]:
+    """Each Dask worker's address and process id."""
+    return dict(client.run(os.getpid))

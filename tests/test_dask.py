@@ -24,7 +24,13 @@ from cirrusml.exceptions import CirrusMLError
 from cirrusml.execution import DaskBackend
 from cirrusml.spec import TabularTrainingMode
 from cirrusml.tracking import Workspace
-from tests.conftest import breast_cancer_frame, wait_for, write_mltable
+from tests.conftest import (
+    breast_cancer_frame,
+    dask_cluster,
+    wait_for,
+    worker_pids,
+    write_mltable,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -48,20 +54,17 @@ def _sleep(seconds: float) -> float:
 
 @pytest.fixture(scope="module")
 def cluster():
-    import dask
-    from distributed import Client, LocalCluster
-
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                             dashboard_address=":0", host="127.0.0.1")
-    client = Client(local.scheduler_address, set_as_default=False)
-    yield local, client
-    client.close()
-    local.close()
+    """The module's cluster, for tests that leave it whole."""
+    with dask_cluster(2) as both:
+        yield both
 
 
-def _worker_pids(client) -> dict[str, int]:
-    return dict(client.run(os.getpid))
+@pytest.fixture
+def own_cluster():
+    """A cluster of the test's own, for tests that kill or restart workers: a worker that does
+    not come back on a loaded machine then costs no other test."""
+    with dask_cluster(2) as both:
+        yield both
 
 
 def _job(frame, compute: str | None = None, trials: int = 2, **kwargs):
@@ -90,7 +93,7 @@ def jobs(cluster, tmp_path_factory):
     client.compute.begin_create_or_update(
         DaskCompute(name="cpu-cluster", address=_local.scheduler_address)).result()
     frame = breast_cancer_frame()
-    pids = set(_worker_pids(dclient).values())
+    pids = set(worker_pids(dclient).values())
     on_dask = _run(client, _job(frame, "azureml:cpu-cluster", seed=7))
     # Distributed training needs a Dask compute: without one the job trains as usual.
     local = _job(frame, None, seed=7)
@@ -129,12 +132,12 @@ def test_seeded_job_scores_the_same_on_dask_and_locally(jobs):
         client.jobs.record(local)["best_score"])
 
 
-def test_backend_ok_failed_timeout_and_cancel(cluster):
-    local_cluster, dclient = cluster
+def test_backend_ok_failed_timeout_and_cancel(own_cluster):
+    local_cluster, dclient = own_cluster
     backend = DaskBackend(local_cluster.scheduler_address, max_tasks=8)
     try:
         assert backend.n_workers == 2  # capped by the cluster's two worker threads
-        pids = set(_worker_pids(dclient).values())
+        pids = set(worker_pids(dclient).values())
         backend.submit("ok", _double, 21)
         backend.submit("bad", _raise)
         assert backend.free_slots == 0
@@ -149,12 +152,12 @@ def test_backend_ok_failed_timeout_and_cancel(cluster):
         time.sleep(0.5)
         busy = [a for a, keys in dclient.processing().items() if keys]
         assert len(busy) == 1
-        old_pid = _worker_pids(dclient)[busy[0]]
+        old_pid = worker_pids(dclient)[busy[0]]
         ended = []
         wait_for(lambda: ended.extend(backend.wait(1)) or ended, 60)
         assert ended[0].key == "slow" and ended[0].status == "timeout"
-        wait_for(lambda: len(_worker_pids(dclient)) == 2, 60)
-        assert old_pid not in _worker_pids(dclient).values()
+        wait_for(lambda: len(worker_pids(dclient)) == 2, 120)
+        assert old_pid not in worker_pids(dclient).values()
         assert not psutil.pid_exists(old_pid) or \
             psutil.Process(old_pid).status() == psutil.STATUS_ZOMBIE
         # ... and the cluster still runs tasks.
@@ -173,9 +176,9 @@ def test_backend_ok_failed_timeout_and_cancel(cluster):
 
 
 def test_a_worker_killed_mid_trial_fails_that_trial_and_the_job_goes_on(
-        cluster, tmp_path, monkeypatch):
-    local_cluster, dclient = cluster
-    wait_for(lambda: len(_worker_pids(dclient)) == 2, 60)
+        own_cluster, tmp_path, monkeypatch):
+    local_cluster, dclient = own_cluster
+    wait_for(lambda: len(worker_pids(dclient)) == 2, 120)
     monkeypatch.setenv("CIRRUS_DEBUG_TRIAL_SECONDS", "6")
     client = MLClient(workspace=tmp_path / "ws")
     client.compute.begin_create_or_update(
@@ -185,7 +188,7 @@ def test_a_worker_killed_mid_trial_fails_that_trial_and_the_job_goes_on(
     busy: list[str] = []
     wait_for(lambda: busy.extend(a for a, k in dclient.processing().items() if k) or busy, 120,
              step=0.05)
-    os.kill(_worker_pids(dclient)[busy[0]], signal.SIGKILL)
+    os.kill(worker_pids(dclient)[busy[0]], signal.SIGKILL)
     assert client.jobs.wait(name, timeout=300) == "Completed", client.jobs.record(name)
     trials = sorted(client.jobs.list(parent_job_name=name), key=lambda t: t.name)
     statuses = sorted(t.status for t in trials)
@@ -433,10 +436,10 @@ def _two_trial_job(local_cluster, tmp_path, *, parts: int, seed: int,
 
 
 def test_a_distributed_trial_past_its_limit_is_stopped_and_the_job_goes_on(
-        cluster, tmp_path, monkeypatch):
+        own_cluster, tmp_path, monkeypatch):
     """Trial 0 hangs (the testing aid's delay): it is recorded TimedOut, the cluster's workers
     are restarted to stop it, the data is placed on them again and trial 1 trains."""
-    local_cluster, dclient = cluster
+    local_cluster, dclient = own_cluster
     monkeypatch.setenv("CIRRUS_DEBUG_TRIAL_SECONDS", "LightGBM-0:120")
     client, job = _two_trial_job(local_cluster, tmp_path, parts=2, seed=3,
                                  trial_timeout_minutes=0.2)
@@ -445,15 +448,15 @@ def test_a_distributed_trial_past_its_limit_is_stopped_and_the_job_goes_on(
     statuses = {t.iteration: t.status for t in client.jobs.list_trials(name)}
     assert statuses == {0: "TimedOut", 1: "Completed"}, statuses
     assert client.jobs.record(name)["best_iteration"] == 1
-    wait_for(lambda: len(_worker_pids(dclient)) == 2, 60)  # the cluster is whole again
+    wait_for(lambda: len(worker_pids(dclient)) == 2, 120)  # the cluster is whole again
 
 
 def test_a_worker_lost_during_a_distributed_trial_leaves_the_job_completed(
-        cluster, tmp_path, monkeypatch):
+        own_cluster, tmp_path, monkeypatch):
     """A worker holding the job's partitions dies while trial 0 runs: the trial ends (failed,
     or completed on partitions Dask computed again), the job goes on and completes."""
-    local_cluster, dclient = cluster
-    wait_for(lambda: len(_worker_pids(dclient)) == 2, 60)
+    local_cluster, dclient = own_cluster
+    wait_for(lambda: len(worker_pids(dclient)) == 2, 120)
     monkeypatch.setenv("CIRRUS_DEBUG_TRIAL_SECONDS", "LightGBM-0:4")
     client, job = _two_trial_job(local_cluster, tmp_path, parts=4, seed=4,
                                  trial_timeout_minutes=0.5)
@@ -461,10 +464,10 @@ def test_a_worker_lost_during_a_distributed_trial_leaves_the_job_completed(
     events = tmp_path / "ws" / "jobs" / name / "events.jsonl"
     wait_for(lambda: events.exists() and '"trial_started"' in events.read_text(), 120,
              step=0.05)
-    victim = sorted(_worker_pids(dclient).items())[0][1]
+    victim = sorted(worker_pids(dclient).items())[0][1]
     os.kill(victim, signal.SIGKILL)
     assert client.jobs.wait(name, timeout=300) == "Completed", client.jobs.record(name)
     statuses = {t.iteration: t.status for t in client.jobs.list_trials(name)}
     assert set(statuses) == {0, 1} and statuses[1] == "Completed", statuses
     assert statuses[0] in ("Completed", "Failed", "TimedOut")
-    wait_for(lambda: len(_worker_pids(dclient)) == 2, 60)
+    wait_for(lambda: len(worker_pids(dclient)) == 2, 120)

@@ -22,7 +22,7 @@ from cirrusml.exceptions import CirrusMLError
 from cirrusml.execution import ClusterShare
 from cirrusml.forecast._tcn import Samples, TCNForecaster
 from cirrusml.forecast._tcn_cluster import _partition
-from tests.conftest import wait_for
+from tests.conftest import dask_cluster, wait_for, worker_pids
 from tests.test_forecast_deep import LAYOUT, SMALL, _fit, _naive_mae, _split
 
 pytest.importorskip("torch")
@@ -46,20 +46,16 @@ def _stores(n: int = 140, stores: int = 4, seed: int = 0) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def cluster():
-    import dask
-    from distributed import Client, LocalCluster
-
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        local = LocalCluster(n_workers=4, threads_per_worker=1, processes=True,
-                             dashboard_address=":0", host="127.0.0.1")
-    client = Client(local.scheduler_address, set_as_default=False)
-    yield local, client
-    client.close()
-    local.close()
+    """The module's cluster, for tests that leave it whole."""
+    with dask_cluster(4) as both:
+        yield both
 
 
-def _pids(client) -> dict[str, int]:
-    return dict(client.run(os.getpid))
+@pytest.fixture
+def own_cluster():
+    """A cluster of the test's own, for tests that kill workers."""
+    with dask_cluster(4) as both:
+        yield both
 
 
 # ----------------------------------------------------------------------------- the fits
@@ -100,7 +96,7 @@ def test_a_fit_across_two_workers_forecasts_like_one_and_names_its_workers(clust
     alone = _fit(TCNForecaster(layout=LAYOUT, **SMALL), train)
     share = ClusterShare(local_cluster.scheduler_address, workers=2, seconds=300)
     spread = _fit(TCNForecaster(layout=LAYOUT, cluster=share, **SMALL), train)
-    assert len(spread.workers_) == 2 and set(spread.workers_) <= set(_pids(dclient))
+    assert len(spread.workers_) == 2 and set(spread.workers_) <= set(worker_pids(dclient))
     assert alone.workers_ == []
     X = test.drop(columns=["y"])
     naive = _naive_mae(train, test)
@@ -143,9 +139,9 @@ def test_a_fit_past_its_time_limit_stops_on_every_worker(cluster):
     assert len(_fit(TCNForecaster(layout=LAYOUT, cluster=share, **SMALL), train).workers_) == 2
 
 
-def test_a_worker_lost_during_a_fit_fails_it_with_the_workers_name(cluster):
-    local_cluster, dclient = cluster
-    wait_for(lambda: len(_pids(dclient)) == 4, 60)
+def test_a_worker_lost_during_a_fit_fails_it_with_the_workers_name(own_cluster):
+    local_cluster, dclient = own_cluster
+    wait_for(lambda: len(worker_pids(dclient)) == 4, 60)
     train, _test = _split(_stores())
     share = ClusterShare(local_cluster.scheduler_address, workers=2, seconds=300)
     long = {**SMALL, "epochs": 10_000, "patience": 10_000}
@@ -163,14 +159,14 @@ def test_a_worker_lost_during_a_fit_fails_it_with_the_workers_name(cluster):
     wait_for(lambda: busy.extend(w for w, keys in dclient.processing().items()
                                  if any("_rank" in str(k) for k in keys)) or len(busy) >= 2,
              120, step=0.1)
-    pids = _pids(dclient)
+    pids = worker_pids(dclient)
     time.sleep(1.0)  # into the training epochs
     os.kill(pids[busy[-1]], signal.SIGKILL)
     thread.join(180)
     assert not thread.is_alive()
     assert failure and isinstance(failure[0], CirrusMLError), failure
     assert "distributed TCNForecaster fit failed on worker" in str(failure[0])
-    wait_for(lambda: len(_pids(dclient)) == 4, 120)  # the nanny brought a worker back
+    wait_for(lambda: len(worker_pids(dclient)) == 4, 120)  # the nanny brought a worker back
 
 
 # ------------------------------------------------------------------------------- the job
@@ -237,11 +233,11 @@ def test_the_distributed_best_model_is_an_ordinary_forecaster(distributed_foreca
 
 
 def test_a_worker_lost_during_a_distributed_forecasting_trial_leaves_the_job_completed(
-        cluster, tmp_path):
+        own_cluster, tmp_path):
     """A worker training trial 0 dies: that trial is recorded failed, the next trains on the
     workers left (and the restarted one), the job completes."""
-    local_cluster, dclient = cluster
-    wait_for(lambda: len(_pids(dclient)) == 4, 120)
+    local_cluster, dclient = own_cluster
+    wait_for(lambda: len(worker_pids(dclient)) == 4, 120)
     _stores(n=120, stores=4, seed=3).to_csv(tmp_path / "train.csv", index=False)
     client = MLClient(workspace=tmp_path / "ws")
     client.compute.begin_create_or_update(
@@ -257,9 +253,9 @@ def test_a_worker_lost_during_a_distributed_forecasting_trial_leaves_the_job_com
     wait_for(lambda: busy.extend(w for w, keys in dclient.processing().items()
                                  if any("_rank" in str(k) for k in keys)) or len(busy) >= 2,
              180, step=0.05)
-    os.kill(_pids(dclient)[busy[0]], signal.SIGKILL)
+    os.kill(worker_pids(dclient)[busy[0]], signal.SIGKILL)
     assert client.jobs.wait(name, timeout=600) == "Completed", client.jobs.record(name)
     statuses = {t.iteration: t.status for t in client.jobs.list_trials(name)}
     assert statuses == {0: "Failed", 1: "Completed"}, statuses
     assert client.jobs.record(name)["best_iteration"] == 1
-    wait_for(lambda: len(_pids(dclient)) == 4, 120)
+    wait_for(lambda: len(worker_pids(dclient)) == 4, 120)

@@ -10,8 +10,8 @@ inject faults in tests.
 from __future__ import annotations
 
 from cirrusml.execution._backend import Backend, TaskOutcome, TaskStatus
-from cirrusml.execution._dask import ClusterShare, DaskBackend, cluster_info, connect
 from cirrusml.execution._cache import cached_load, save_for_workers
+from cirrusml.execution._dask import ClusterShare, DaskBackend, cluster_info, connect
 from cirrusml.execution._faults import FaultPlan, FaultyBackend, faults_from_env
 from cirrusml.execution._inline import InlineBackend
 from cirrusml.execution._local import LocalBackend

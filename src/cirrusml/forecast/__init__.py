@@ -7,9 +7,9 @@
   lags, rolling windows, calendar and holiday features (:mod:`._features`).
 * :class:`ProphetForecaster` (Azure's Prophet, one model per series) and
   :class:`TCNForecaster` (Azure's TCNForecaster: a global temporal convolutional network, PyTorch
-  imported only when it fits or predicts: ``pip install "cirrusml[dnn]"``); with a
-  :class:`~cirrusml.execution.ClusterShare` as ``cluster`` it trains data-parallel across a Dask cluster's workers
-  (:mod:`._tcn_cluster`).
+  imported only when it fits or predicts: ``pip install "cirrusml[dnn]"``); given a
+  :class:`~cirrusml.execution.ClusterShare` as ``cluster``, it trains data-parallel across
+  a Dask cluster's workers (:mod:`._tcn_cluster`).
 * :func:`forecast`, :func:`rolling_forecast`: Azure's forecasting calls for any model whose
   ``predict`` follows the forecaster contract (:mod:`._base`), ensembles included.
 
