@@ -81,10 +81,10 @@ def distributed_learners(job: AutoMLTabular, task: Task) -> list[Any]:
     return [lr for lr in allowed_learners(job, task) if lr.distributed]
 
 
-def share_cluster(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
+def share_cluster(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any], task: Task
                   ) -> tuple[ClusterShare, int]:
-    """For a task whose fits spread their own rows: the share of the Dask ``compute`` each fit
-    trains across, and how many trials run at once.
+    """For a task whose fits spread their own rows (``task``, configured for ``job``): the
+    share of the Dask ``compute`` each fit trains across, and how many trials run at once.
 
     Each trial trains on max(2, floor(``max_nodes`` / ``max_concurrent_trials``)) workers, as
     Azure gives forecasting trials (``max_nodes`` defaults to the cluster's workers; a cluster
@@ -107,7 +107,6 @@ def share_cluster(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
     nodes = limits.max_nodes or workers
     per_trial = min(max(2, nodes // concurrent_wanted), workers)
     concurrent = max(1, min(concurrent_wanted, workers // per_trial))
-    task = task_for(job.task_type).configure(job)
     learners = distributed_learners(job, task)
     left_out = [lr.name for lr in allowed_learners(job, task) if not lr.distributed]
     if left_out:
@@ -134,13 +133,13 @@ def restricted_job(job: AutoMLTabular, ctx: JobContext) -> AutoMLTabular:
     """``job`` as Azure runs it in distributed mode: one validation fold (no cross-validation),
     no ensembles, no explanation, no ONNX-compatible models; what it asked for and loses is
     logged."""
+    assert job.training is not None  # it names the training mode
     if job.n_cross_validations not in (None, "auto", 1):
         ctx.log.warning("training_mode: distributed validates on one fold; "
                         "n_cross_validations=%s is ignored.", job.n_cross_validations)
-    if job.training is not None and job.training.enable_onnx_compatible_models:
+    if job.training.enable_onnx_compatible_models:
         ctx.log.warning("training_mode: distributed exports no ONNX model; "
                         "enable_onnx_compatible_models is ignored.")
-    assert job.training is not None  # it names the training mode
     training = job.training.model_copy(update={
         "enable_vote_ensemble": False, "enable_stack_ensemble": False,
         "enable_model_explainability": False, "enable_onnx_compatible_models": False})
@@ -444,13 +443,14 @@ def _explain_sample(job: AutoMLTabular, ctx: JobContext, model: Any, data: Clust
         explanation = explain_global(model, X, sample[target], task=data.task,
                                      metric=job.primary_metric_name, max_rows=EXPLANATION_ROWS,
                                      seed=seed, time_budget=seconds)
+        payload = explanation.to_dict()
         background = X.sample(n=min(100, len(X)), random_state=seed)
-        ctx.recorder.save_explanation(explanation.to_dict(), background, best.run_id)
+        ctx.recorder.save_explanation(payload, background, best.run_id)
     except Exception as err:  # noqa: BLE001 - a final step never fails the job
         ctx.log.warning("The explanation failed (%s: %s); skipped.", type(err).__name__, err)
         return
     ctx.log.info("Explanation of the best model (%s, a sample of %d validation rows, %.1f s):"
-                 "\n%s", explanation.to_dict().get("method"), explanation.n_rows,
+                 "\n%s", payload.get("method"), explanation.n_rows,
                  explanation.seconds, render_importance(explanation, top=10))
 
 

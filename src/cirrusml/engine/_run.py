@@ -244,7 +244,7 @@ def run_job(job: AutoMLTabular, ctx: JobContext) -> JobResult:
                 return run_distributed(job, ctx, compute, start, deadline, seed)
             # The fits spread the prepared rows over the cluster; trials are driven from
             # local processes, as many as there are groups of workers.
-            share, concurrent = share_cluster(job, ctx, compute)
+            share, concurrent = share_cluster(job, ctx, compute, task)
             ctx.recorder.update_record(training_mode="distributed")
             backend = make_backend(concurrent, 1)
             try:
