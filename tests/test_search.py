@@ -13,7 +13,7 @@ import pytest
 
 from cirrusml.exceptions import CirrusMLError
 from cirrusml.models import learners_for
-from cirrusml.search import Planner, load_portfolio
+from cirrusml.search import Planner, Proposal, load_portfolio
 from cirrusml.search._planner import PORTFOLIO_ENV
 from cirrusml.spec import TaskType
 
@@ -55,7 +55,9 @@ def test_the_warm_start_follows_the_shipped_portfolio(problem):
 def test_the_warm_start_keeps_to_the_allowed_learners():
     p = planner(names={"LightGBM", "LogisticRegression"}, problem="binary")
     assert {q.learner for q in p.queue} == {"LightGBM", "LogisticRegression"}
-    assert p.queue[0].source == "portfolio"
+    # Few entries are left for two learners: their library defaults go first.
+    assert [q.source for q in p.queue[:2]] == ["default", "default"]
+    assert p.queue[2].source == "portfolio"
 
 
 def test_a_portfolio_file_can_replace_the_shipped_one(tmp_path, monkeypatch):
@@ -65,7 +67,10 @@ def test_a_portfolio_file_can_replace_the_shipped_one(tmp_path, monkeypatch):
     monkeypatch.setenv(PORTFOLIO_ENV, str(path))
     assert [e["learner"] for e in load_portfolio("binary")] == ["KNN", "DecisionTree"]
     p = planner(problem="binary")
-    assert [q.learner for q in p.queue[:2]] == ["KNN", "DecisionTree"]
+    # Two entries make a thin warm start: every learner's default, then the file's entries.
+    portfolio = [q.learner for q in p.queue if q.source == "portfolio"]
+    assert portfolio == ["KNN", "DecisionTree"]
+    assert p.queue[0].source == "default"
     monkeypatch.setenv(PORTFOLIO_ENV, str(tmp_path / "missing.json"))
     with pytest.raises(CirrusMLError, match=PORTFOLIO_ENV):
         load_portfolio("binary")
@@ -90,7 +95,8 @@ def test_proposals_never_repeat_a_configuration():
 def test_a_learner_too_slow_for_the_time_left_is_not_proposed():
     p = planner(names={"LightGBM", "SVM"}, problem="binary", n_rows=50_000)
     p.tell(p.ask(), 0.5, 1.0)  # learn how long a unit of work takes here
-    p.seconds["SVM"] = [120.0]
+    svm = p.learners["SVM"]
+    p.tell(Proposal("SVM", svm.default_params(p.task, 50_000, 20)), 0.45, 120.0)
     for _ in range(20):
         prop = p.ask(time_left=10.0)
         if prop is None:

@@ -18,7 +18,7 @@ import pytest
 from cirrusml.engine._search import SearchBudget, SearchLoop, TrialRecord
 from cirrusml.execution import Backend, TaskOutcome, TaskStatus
 from cirrusml.models import learners_for
-from cirrusml.search import Planner, Proposal
+from cirrusml.search import CostModel, Planner, Proposal
 from cirrusml.spec import TaskType, resolved_limits
 from cirrusml.spec._settings import TabularLimitSettings
 
@@ -137,7 +137,9 @@ def make_loop(clock, *, budget=60.0, reserve=0.0, scores=None, fails=(), learner
               **limits):
     task = TaskType.CLASSIFICATION
     pool = [lr for lr in learners_for(task) if learners is None or lr.name in learners]
-    planner = Planner(task, pool, n_rows=500, n_features=10, seed=0)
+    # No offline coefficients: each learner's trials cost the same whatever the configuration,
+    # as the fake backend's do, so the planner's estimates are exact once a learner has run.
+    planner = Planner(task, pool, n_rows=500, n_features=10, seed=0, cost_model=CostModel())
     # timeout_minutes is whole minutes in Azure's schema; the loop takes any budget.
     settings = dataclasses.replace(resolved_limits(TabularLimitSettings(**limits)),
                                    timeout_minutes=budget / 60)

@@ -61,12 +61,13 @@ from cirrusml.execution import (
 from cirrusml.featurize import (
     Guardrail,
     compute_guardrails,
+    expected_width,
     mark_class_balancing_done,
     profile_columns,
     render_featurization_summary,
 )
 from cirrusml.metrics import to_loss
-from cirrusml.search import Planner, Proposal
+from cirrusml.search import DataShape, Planner, Proposal
 from cirrusml.spec import AutoMLTabular, FeaturizationMode, TabularTrainingMode, resolved_limits
 from cirrusml.tasks import Task, task_for
 from cirrusml.tracking import JobStore, TrialStatus
@@ -103,6 +104,23 @@ def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedDa
     # The task's own checks (a forecast's frequency, series ids, short series) come first.
     own = [Guardrail(c.name, c.status, c.description, list(c.details)) for c in data.task.checks]
     return profile, own + guardrails
+
+
+def _cost_shape(job: AutoMLTabular, data: PreparedData, profile: Any, task: Task) -> DataShape:
+    """What the cost model needs to know of this job's data: the rows one fit of a trial
+    trains on, the featurized width with and without native categories, the classes and the
+    fits per trial."""
+    folds = data.plan.folds
+    rows = int(np.mean([len(train) for train, _valid in folds])) if folds else data.n_train_rows
+    widths = {}
+    for native in (True, False):
+        try:
+            widths[native] = expected_width(profile, job.featurization,
+                                            native_categorical=native, task=task)
+        except DataError:  # settings a trial would refuse: the trial says so
+            widths[native] = len(data.feature_columns)
+    return DataShape(rows=max(1, rows), width=widths[False], native_width=widths[True],
+                     classes=len(task.classes) if task.classes else 1, fits=max(1, len(folds)))
 
 
 def _save_charts(ctx: JobContext, kind: str, run_id: str,
@@ -348,7 +366,8 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
         distributed_learners(job, task)
     planner = Planner(task.kind, learners, n_rows=data.n_train_rows,
                       n_features=len(data.feature_columns), seed=seed,
-                      problem=task.problem_type, imbalanced=imbalanced)
+                      problem=task.problem_type, imbalanced=imbalanced,
+                      shape=_cost_shape(job, data, profile, task))
     book = TrialBook(ctx, task, metric, seed, plan,
                       elapsed=lambda: used_before + time.monotonic() - start)
     positive_label = getattr(job, "positive_label", None)

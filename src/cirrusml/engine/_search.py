@@ -165,7 +165,8 @@ class SearchLoop:
                     break
                 time_left = self.time_left()
                 first = not self.trials
-                proposal = self.planner.ask(time_left=None if first else time_left)
+                proposal = self.planner.ask(time_left=None if first else time_left,
+                                            workers=self.workers)
                 if proposal is None:
                     break
                 self._submit(backend, proposal,

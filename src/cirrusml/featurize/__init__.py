@@ -11,7 +11,7 @@ data guardrails.
 from __future__ import annotations
 
 from cirrusml.featurize._basic import CategoricalAsCategory
-from cirrusml.featurize._build import AutoFeaturizer, make_featurizer
+from cirrusml.featurize._build import AutoFeaturizer, expected_width, make_featurizer
 from cirrusml.featurize._distributed import (
     DistributedFeaturization,
     fit_distributed_featurization,
@@ -57,6 +57,7 @@ __all__ = [
     "as_frame",
     "check_featurization",
     "compute_guardrails",
+    "expected_width",
     "featurization_options",
     "featurization_summary",
     "make_featurizer",

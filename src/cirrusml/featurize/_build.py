@@ -59,7 +59,10 @@ from cirrusml.featurize._plan import (
 from cirrusml.featurize._planned import PlannedFeaturizer
 from cirrusml.featurize._profile import DataProfile
 from cirrusml.featurize._transformers import (
+    DATETIME_PARTS,
     DEFAULT_HASH_BITS,
+    TEXT_CHAR_MAX_FEATURES,
+    TEXT_WORD_MAX_FEATURES,
     CategoryCodes,
     DateTimeFeatures,
     HashingEncoder,
@@ -70,7 +73,8 @@ from cirrusml.featurize._transformers import (
 from cirrusml.spec import TabularFeaturizationSettings, TaskType
 from cirrusml.tasks import Task, as_task
 
-__all__ = ["AutoFeaturizer", "UNUSED_TRANSFORMERS", "check_featurization", "make_featurizer"]
+__all__ = ["AutoFeaturizer", "UNUSED_TRANSFORMERS", "check_featurization", "expected_width",
+           "make_featurizer"]
 
 #: Widest one-hot encoding of one column (the most frequent categories, then "infrequent").
 ONE_HOT_MAX_CATEGORIES = 50
@@ -529,6 +533,43 @@ class AutoFeaturizer(PlannedFeaturizer):
 
 
 # ------------------------------------------------------------------------------ factory
+
+
+def expected_width(profile: DataProfile, settings: TabularFeaturizationSettings | None = None,
+                   *, native_categorical: bool, task: Task | TaskType | str) -> int:
+    """How many columns the automatic featurizer should give one learner, before any row is
+    fitted: what the cost model counts as the data's width.
+
+    From the plan and the profile: one column per number, ordinal code and native category;
+    one per date part; one-hot columns as the column's distinct values (at most
+    :data:`ONE_HOT_MAX_CATEGORIES`, plus one for missing values); hashed columns at their
+    width; text at the vectorizers' vocabulary caps. Target encodings count one column (per
+    class for more than two classes). Missing-value indicators are left out: a guess within a
+    small factor is all the cost model needs.
+    """
+    plan = plan_featurization(profile, settings, native_categorical=native_categorical,
+                              task=task)
+    fitted_task = task if isinstance(task, Task) else None
+    classes = len(fitted_task.classes or []) if fitted_task is not None else 0
+    width = 0
+    for column in plan.columns:
+        treatment = column.treatment
+        if treatment == "dropped":
+            continue
+        distinct = profile.columns[column.name].n_unique if column.name in profile.columns else 1
+        if treatment == "datetime":
+            width += len(DATETIME_PARTS)
+        elif treatment == "onehot":
+            width += min(max(1, distinct), ONE_HOT_MAX_CATEGORIES) + 1
+        elif treatment == "hash":
+            width += 2 ** plan.options.hash_bits.get(column.name, DEFAULT_HASH_BITS)
+        elif treatment == "text":
+            width += TEXT_WORD_MAX_FEATURES + TEXT_CHAR_MAX_FEATURES
+        elif treatment == "target" and classes > 2:
+            width += classes
+        else:
+            width += 1
+    return max(1, width)
 
 
 def make_featurizer(profile: DataProfile, settings: TabularFeaturizationSettings | None, *,

@@ -10,7 +10,8 @@ Who calls what
 --------------
 * The planner calls :meth:`~Learner.default_params`, :meth:`~Learner.search_space`,
   :meth:`~Learner.low_cost_params` and :meth:`~Learner.cost_hint` once per job, on the shape of
-  the training data.
+  the training data, and the cost model asks :meth:`~Learner.cost_terms` what each
+  configuration's fit time depends on.
 * A trial calls :meth:`~Learner.build` with a configuration (a point of the search space, any
   subset of its keys: missing keys take their defaults) and places the estimator last in the
   trial pipeline, fitted with ``model__sample_weight``.
@@ -257,6 +258,35 @@ class Learner(ABC):
 
         For cost-aware search only: a guess within a small factor, never a promise.
         """
+
+    def cost_terms(self, task: TaskType, params: Mapping[str, Any], *, n_rows: int,
+                   n_features: int, n_classes: int = 1) -> dict[str, float]:
+        """What a configuration's fit time depends on, as named numbers: the terms of the
+        cost model's log-linear fit (:mod:`cirrusml.search._cost`, learned offline per learner
+        by ``benchmarks/cost/build_cost_model.py``).
+
+        ``n_rows`` are the rows one fit trains on, ``n_features`` the featurized width it sees,
+        ``n_classes`` the classes (1 for regression). The base terms are the logarithms of the
+        three; learners add what their hyperparameters do to the time (LightGBM's leaves and
+        rounds) or replace a base term (an SVM that trains on at most 10,000 rows) in
+        :meth:`_cost_terms`. Values are plain floats, finite for every point of the search
+        space; ``params`` may be any subset of it (missing keys take their defaults).
+        """
+        task = self._check_task(task)
+        point = {**self._default_point(task, n_rows, n_features), **params}
+        terms = {"log_rows": math.log(max(1, int(n_rows))),
+                 "log_width": math.log(max(1, int(n_features))),
+                 "log_classes": math.log(max(1, int(n_classes)))}
+        terms.update(self._cost_terms(task, point, n_rows=max(1, int(n_rows)),
+                                      n_features=max(1, int(n_features)),
+                                      n_classes=max(1, int(n_classes))))
+        return terms
+
+    def _cost_terms(self, task: TaskType, point: dict[str, Any], *, n_rows: int,
+                    n_features: int, n_classes: int) -> dict[str, float]:
+        """The learner's own cost terms for a full configuration ``point``: added to the base
+        terms of :meth:`cost_terms`, or replacing them."""
+        return {}
 
     def param_names(self, task: TaskType) -> tuple[str, ...]:
         """Every name :meth:`build` accepts in ``params`` for ``task``."""

@@ -58,6 +58,14 @@ def patience(learning_rate: float) -> int:
     return int(min(200, max(10, round(5.0 / learning_rate))))
 
 
+def boosting_cost_terms(learning_rate: float, n_classes: int) -> dict[str, float]:
+    """A boosting learner's cost terms (:meth:`~cirrusml.models.Learner.cost_terms`): early
+    stopping fits about ``1 / learning_rate`` rounds, and each round grows one tree per class
+    when there are more than two classes (one otherwise)."""
+    return {"log_classes": math.log(n_classes) if n_classes > 2 else 0.0,
+            "log_rounds": -math.log(max(1e-6, float(learning_rate)))}
+
+
 def fallback_trees(learning_rate: float, budget: int) -> int:
     """Trees to fit when there is no validation split."""
     return int(min(budget, 500, max(20, round(10.0 / learning_rate))))

@@ -22,7 +22,11 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils import check_array
 
 from cirrusml.models._base import Learner, OnnxRecipe, SearchSpace, TreeModel
-from cirrusml.models._early_stopping import BoostingClassifierMixin, BoostingEstimator
+from cirrusml.models._early_stopping import (
+    BoostingClassifierMixin,
+    BoostingEstimator,
+    boosting_cost_terms,
+)
 from cirrusml.spec import TaskType
 
 _EPS = 1e-12
@@ -219,3 +223,9 @@ class GradientBoostingLearner(Learner):
         # LightGBM on 2,000 rows and 30-40x on 10,000. The ratio levels off on big data, where
         # LightGBM's cost grows linearly too.
         return float(min(500.0, max(1.0, 3.0 * (max(n_rows, 1) / 2000.0) ** 1.5)))
+
+    def _cost_terms(self, task: TaskType, point: dict[str, Any], *, n_rows: int,
+                    n_features: int, n_classes: int) -> dict[str, float]:
+        return {**boosting_cost_terms(point["learning_rate"], n_classes),
+                "max_depth": float(point["max_depth"]), "subsample": float(point["subsample"]),
+                "max_features": float(point["max_features"])}

@@ -11,6 +11,7 @@ fitted with unequal weights does not export.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -184,3 +185,7 @@ class KNNLearner(Learner):
         # Scoring a validation share against every training row: quadratic in the rows, where
         # LightGBM is linear.
         return float(max(0.05, n_rows / 20_000.0))
+
+    def _cost_terms(self, task: TaskType, point: dict[str, Any], *, n_rows: int,
+                    n_features: int, n_classes: int) -> dict[str, float]:
+        return {"log_k": math.log(max(1, int(point["n_neighbors"])))}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,6 +24,7 @@ from cirrusml.models._early_stopping import (
     SMALL_BATCH_ROWS,
     BoostingClassifierMixin,
     BoostingEstimator,
+    boosting_cost_terms,
     fallback_trees,
 )
 from cirrusml.spec import TaskType
@@ -279,6 +281,19 @@ class LightGBMLearner(Learner):
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 1.0
+
+    def _cost_terms(self, task: TaskType, point: dict[str, Any], *, n_rows: int,
+                    n_features: int, n_classes: int) -> dict[str, float]:
+        boosting = boosting_cost_terms(point["learning_rate"], n_classes)
+        # A tree cannot grow more leaves than the rows allow at its minimum leaf size; large
+        # trees at a low learning rate are the slow ones (many rounds of large trees).
+        leaves = math.log(max(2.0, min(float(point["num_leaves"]),
+                                       n_rows / max(1, int(point["min_child_samples"])))))
+        return {**boosting, "log_leaves": leaves,
+                "leaves_x_rounds": leaves * boosting["log_rounds"],
+                "colsample": float(point["colsample_bytree"]),
+                "subsample": float(point["subsample"]),
+                "log_max_bin": float(point["log_max_bin"])}
 
     def estimator_types(self) -> tuple[type, ...]:
         return (LightGBMClassifier, LightGBMRegressor)

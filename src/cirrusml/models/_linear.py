@@ -14,6 +14,7 @@ each recognises its own by the regressor inside it.
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -169,6 +170,10 @@ class LogisticRegressionLearner(_LinearLearner):
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 0.25
+
+    def _cost_terms(self, task: TaskType, point: dict[str, Any], *, n_rows: int,
+                    n_features: int, n_classes: int) -> dict[str, float]:
+        return {"log_c": math.log(float(point["C"]))}  # weaker regularisation: more iterations
 
 
 class SGDLearner(_LinearLearner):

@@ -232,6 +232,12 @@ class SVMLearner(Learner):
         trained = min(rows, 10_000)
         return float(max(0.1, 0.6 * (trained / 2000.0) ** 2 * math.sqrt(trained / rows)))
 
+    def _cost_terms(self, task: TaskType, point: dict[str, Any], *, n_rows: int,
+                    n_features: int, n_classes: int) -> dict[str, float]:
+        # libsvm trains on at most SubsampledSVC's row cap.
+        return {"log_rows": math.log(min(n_rows, 10_000)), "log_c": math.log(float(point["C"])),
+                "linear_kernel": float(point["kernel"] == "linear")}
+
 
 class LinearSVMLearner(Learner):
     """Linear SVM (liblinear) with sigmoid-calibrated probabilities."""
@@ -269,3 +275,7 @@ class LinearSVMLearner(Learner):
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 0.2
+
+    def _cost_terms(self, task: TaskType, point: dict[str, Any], *, n_rows: int,
+                    n_features: int, n_classes: int) -> dict[str, float]:
+        return {"log_c": math.log(float(point["C"]))}

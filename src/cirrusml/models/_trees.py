@@ -40,6 +40,16 @@ def _leaf_bound(n_rows: int, cap: int) -> int:
     return max(2, min(cap, n_rows // 10))
 
 
+def _feature_share(max_features: Any, n_features: int) -> float:
+    """``max_features`` as the share of the columns each split looks at."""
+    if isinstance(max_features, str):  # "sqrt" / "log2"
+        width = max(1, n_features)
+        return min(1.0, (math.sqrt(width) if max_features == "sqrt" else math.log2(width + 1))
+                   / width)
+    value = float(max_features)
+    return min(1.0, value / max(1, n_features)) if value > 1 else value
+
+
 class _TreeLearner(Learner):
     """What every scikit-learn tree learner says about its fitted estimators."""
 
@@ -87,6 +97,12 @@ class DecisionTreeLearner(_TreeLearner):
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return float(max(0.02, 0.1 * n_rows / 2000.0))
+
+    def _cost_terms(self, task: TaskType, point: dict[str, Any], *, n_rows: int,
+                    n_features: int, n_classes: int) -> dict[str, float]:
+        return {"max_depth": float(point["max_depth"]),
+                "max_features": _feature_share(point["max_features"], n_features),
+                "log_min_leaf": math.log(max(1, int(point["min_samples_leaf"])))}
 
     def estimator_types(self) -> tuple[type, ...]:
         from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -151,6 +167,13 @@ class _ForestLearner(_TreeLearner):
         # 100 fully grown trees against early-stopped LightGBM: the ratio grows about linearly
         # with the rows (RandomForest measured at 2x on 2,000 rows, 7-13x on 10,000).
         return float(min(300.0, max(0.2, self._relative_cost * n_rows / 2000.0)))
+
+    def _cost_terms(self, task: TaskType, point: dict[str, Any], *, n_rows: int,
+                    n_features: int, n_classes: int) -> dict[str, float]:
+        return {"log_trees": math.log(max(1, int(point["n_estimators"]))),
+                "max_features": _feature_share(point["max_features"], n_features),
+                "log_min_leaf": math.log(max(1, int(point["min_samples_leaf"]))),
+                "entropy": float(point.get("criterion") in ("entropy", "log_loss"))}
 
 
 class RandomForestLearner(_ForestLearner):

@@ -24,6 +24,7 @@ from cirrusml.models._early_stopping import (
     SMALL_BATCH_ROWS,
     BoostingClassifierMixin,
     BoostingEstimator,
+    boosting_cost_terms,
 )
 from cirrusml.spec import TaskType
 
@@ -194,6 +195,13 @@ class _XGBoostLearner(Learner):
 
     def cost_hint(self, n_rows: int, n_features: int) -> float:
         return 1.2
+
+    def _cost_terms(self, task: TaskType, point: dict[str, Any], *, n_rows: int,
+                    n_features: int, n_classes: int) -> dict[str, float]:
+        return {**boosting_cost_terms(point["learning_rate"], n_classes),
+                "max_depth": float(point["max_depth"]),
+                "colsample": float(point["colsample_bytree"]),
+                "subsample": float(point["subsample"])}
 
     def onnx_recipe(self, estimator: Any) -> OnnxRecipe:
         return OnnxRecipe(at_best_iteration(estimator), float32=True)

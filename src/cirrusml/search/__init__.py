@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cirrusml.search._planner import Planner, Proposal, load_portfolio
+from cirrusml.search._cost import CostModel, DataShape, TrialCosts
+from cirrusml.search._planner import MAX_SHARE, Planner, Proposal, load_portfolio
 from cirrusml.search._stopping import (
     EARLY_STOPPING_ITERATIONS,
     LANDMARK_ITERATIONS,
@@ -10,10 +11,14 @@ from cirrusml.search._stopping import (
 )
 
 __all__ = [
+    "CostModel",
+    "DataShape",
     "EARLY_STOPPING_ITERATIONS",
     "LANDMARK_ITERATIONS",
+    "MAX_SHARE",
     "Planner",
     "Proposal",
     "StoppingRule",
+    "TrialCosts",
     "load_portfolio",
 ]

@@ -5,7 +5,9 @@ Two phases:
 1. **Portfolio warm start.** An ordered list of configurations that were strong across many
    datasets (learned offline by ``benchmarks/portfolio/build_portfolio.py`` and shipped in
    ``portfolio.json``), restricted to the allowed learners; then each allowed learner's default
-   that the portfolio did not cover, cheapest first.
+   that the portfolio did not cover, cheapest first — or, when fewer than
+   :data:`MIN_WARM_START` portfolio entries are left for the allowed learners, every allowed
+   learner's default first (a LightGBM-only job starts from LightGBM's library default).
 2. **Bayesian optimisation.** One Optuna TPE study per learner over its own search space, told
    every result of phase 1. Each proposal picks a learner among the best few so far, weighted by
    rank, skipping learners whose trials would not fit in the time left — so time goes where it
@@ -13,26 +15,33 @@ Two phases:
 
 When classes are imbalanced, the best configurations are also tried with class weighting; a
 learner keeps it only if it scored better.
+
+How long a configuration should take comes from the cost model (:mod:`cirrusml.search._cost`:
+learned offline, corrected by the job's own trials). The planner proposes nothing that is not
+expected to finish in the time left, and, while anything cheaper is on offer, nothing expected
+to take more than :data:`MAX_SHARE` of the workers' remaining time (``time_left × workers``):
+such a configuration stays in the queue and runs only when neither the portfolio nor the
+Bayesian phase has a cheaper one — so on large data one slow configuration (a 500-leaf LightGBM
+on 26 classes) cannot eat the budget that a handful of cheaper ones would have used.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import warnings
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution
 
-from cirrusml.exceptions import CirrusMLError, InvalidSpecError
+from cirrusml.exceptions import InvalidSpecError
 from cirrusml.models import Learner
 from cirrusml.models._base import in_domain
+from cirrusml.search._cost import CostModel, DataShape, TrialCosts
+from cirrusml.search._shipped import read_shipped
 from cirrusml.spec import TaskType
 from cirrusml.tasks import task_for
 
@@ -42,10 +51,14 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 _RANK_WEIGHTS = (0.55, 0.3, 0.15)
 #: Chance that the Bayesian phase gives a not-yet-strong learner a turn instead.
 _EXPLORE = 0.1
-#: Costs below this are treated as this when estimating seconds per unit of cost.
-_COST_FLOOR = 0.25
-#: Seconds a default LightGBM trial is assumed to take on 10,000 rows before anything ran.
-_BASE_SECONDS_PER_10K_ROWS = 1.5
+#: Largest share of the workers' remaining time one trial may be expected to take while
+#: cheaper configurations are on offer.
+MAX_SHARE = 0.35
+#: A warm start with fewer portfolio entries than this (the portfolio restricted to a few
+#: allowed learners) starts from each allowed learner's library default.
+MIN_WARM_START = 8
+#: Proposals the Bayesian phase draws before it gives up on finding one that fits.
+_BAYES_ATTEMPTS = 8
 
 
 @dataclass
@@ -71,15 +84,8 @@ PORTFOLIO_ENV = "CIRRUS_PORTFOLIO"
 
 def load_portfolio(problem: str) -> list[dict[str, Any]]:
     """The shipped portfolio for ``binary``, ``multiclass`` or ``regression`` (may be empty)."""
-    override = os.environ.get(PORTFOLIO_ENV)
-    try:
-        text = (Path(override).read_text() if override else
-                resources.files("cirrusml.search").joinpath("portfolio.json").read_text())
-    except (FileNotFoundError, OSError):
-        if override:
-            raise CirrusMLError(f"{PORTFOLIO_ENV}={override}: no such portfolio file.") from None
-        return []
-    return list(json.loads(text).get("portfolios", {}).get(problem, []))
+    data = read_shipped("portfolio.json", PORTFOLIO_ENV, "portfolio") or {}
+    return list(data.get("portfolios", {}).get(problem, []))
 
 
 class Planner:
@@ -87,7 +93,8 @@ class Planner:
 
     def __init__(self, task: TaskType, learners: list[Learner], *, n_rows: int, n_features: int,
                  seed: int = 0, problem: str | None = None, imbalanced: bool = False,
-                 portfolio: list[dict[str, Any]] | None = None) -> None:
+                 portfolio: list[dict[str, Any]] | None = None, shape: DataShape | None = None,
+                 cost_model: CostModel | None = None) -> None:
         if not learners:
             raise InvalidSpecError("the planner needs at least one learner")
         self.task = task
@@ -110,8 +117,9 @@ class Planner:
         if portfolio is None:
             portfolio = load_portfolio(problem or task_for(task).problem_type)
         self.queue: list[Proposal] = self._warm_start(portfolio)
-        self.base_seconds: float | None = None
-        self._units: list[float] = []
+        #: What trials cost on this data: the offline model, corrected by the job's trials.
+        self.costs = TrialCosts(cost_model if cost_model is not None else CostModel.shipped(),
+                                task, shape or DataShape(rows=self.n_rows, width=self.n_features))
 
     # ---------------------------------------------------------------------------- phase 1
 
@@ -150,26 +158,38 @@ class Planner:
                 queue.append(proposal)
                 covered.add(name)
         # Learners the portfolio does not cover, in the registry's order (strong, cheap first).
-        rest = [lr for name, lr in self.learners.items() if name not in covered]
-        for learner in rest:
+        # A thin warm start (few learners allowed) starts from every learner's library default:
+        # the configuration such a user compares the job with, and robust on any data.
+        thin = len(queue) < MIN_WARM_START
+        defaults: list[Proposal] = []
+        for name, learner in self.learners.items():
+            if name in covered and not thin:
+                continue
             params = learner.default_params(self.task, self.n_rows, self.n_features)
             proposal = Proposal(learner.name, params, source="default")
-            if proposal.key not in keys:
-                keys.add(proposal.key)
-                queue.append(proposal)
-        return queue
+            if proposal.key in keys:
+                if not thin:
+                    continue
+                queue = [q for q in queue if q.key != proposal.key]  # it goes first instead
+            keys.add(proposal.key)
+            defaults.append(proposal)
+        return defaults + queue if thin else queue + defaults
 
     # ------------------------------------------------------------------------ estimates
 
-    def expected_seconds(self, learner: str) -> float:
-        """How long a trial of ``learner`` should take, from what ran so far."""
-        done = self.seconds.get(learner) or []
-        if done:
-            return float(sorted(done)[len(done) // 2])
-        base = self.base_seconds
-        if base is None:
-            base = _BASE_SECONDS_PER_10K_ROWS * max(0.05, self.n_rows / 10_000)
-        return base * self.learners[learner].cost_hint(self.n_rows, self.n_features)
+    def expected_seconds(self, learner: str, params: dict[str, Any] | None = None) -> float:
+        """How long a trial of ``learner`` with ``params`` (its default when None) should
+        take: the cost model, corrected by what ran so far."""
+        model = self.learners[learner]
+        if params is None:
+            params = model.default_params(self.task, self.n_rows, self.n_features)
+        return self.costs.seconds(model, params)
+
+    def _cheapest_seconds(self, learner: str) -> float:
+        """The expected seconds of ``learner``'s low-cost configuration."""
+        model = self.learners[learner]
+        return self.costs.seconds(
+            model, model.low_cost_params(self.task, self.n_rows, self.n_features))
 
     # ------------------------------------------------------------------------ ask / tell
 
@@ -178,31 +198,56 @@ class Planner:
         running = {json.loads(key)[0] for key, loss in self.seen.items() if loss is None}
         return {name for name in running if not self.seconds.get(name)}
 
-    def ask(self, time_left: float | None = None) -> Proposal | None:
+    def ask(self, time_left: float | None = None, workers: int = 1) -> Proposal | None:
         """The next configuration, or None when nothing left fits in ``time_left`` seconds.
 
         Warm-start entries go in order, except that a learner whose first trial is still
-        running waits for it: its real cost decides whether its other entries still fit (the
-        cost hints come from small data; a kernel SVM on 40,000 rows can take half a minute).
-        Meanwhile the next entries, and then the Bayesian phase, go on.
+        running waits for it: its real cost decides whether its other entries still fit.
+        Meanwhile the next entries, and then the Bayesian phase, go on. While a cheaper
+        configuration is on offer, none expected to take more than :data:`MAX_SHARE` of
+        ``time_left × workers`` is proposed.
         """
+        if time_left is None:
+            return self._next(None, None)
+        share = MAX_SHARE * time_left * max(1, int(workers))
+        if share < time_left:
+            proposal = self._next(share, time_left)
+            if proposal is not None:
+                return proposal
+        return self._next(time_left, time_left)
+
+    def _next(self, limit: float | None, time_left: float | None) -> Proposal | None:
+        """The next proposal expected to take at most ``limit`` seconds; queue entries that
+        cannot finish in ``time_left`` are dropped."""
+        proposal = self._from_queue(limit, time_left)
+        if proposal is None:
+            proposal = self._next_balanced(limit)
+        if proposal is None:
+            proposal = self._bayesian(limit)
+        return proposal
+
+    def _from_queue(self, limit: float | None, time_left: float | None) -> Proposal | None:
         waiting = self._untimed_in_flight()
         position = 0
         while position < len(self.queue):
-            if self.queue[position].learner in waiting:
+            proposal = self.queue[position]
+            if proposal.learner in waiting:
                 position += 1
                 continue
-            proposal = self.queue.pop(position)
-            if time_left is not None and self.expected_seconds(proposal.learner) > time_left:
-                continue  # it would not finish in time; later, cheaper entries may
             if proposal.key in self.seen:
+                self.queue.pop(position)
                 continue
+            seconds = self.expected_seconds(proposal.learner, proposal.params)
+            if time_left is not None and seconds > time_left:
+                self.queue.pop(position)  # it would not finish in time; later entries may
+                continue
+            if limit is not None and seconds > limit:
+                position += 1  # too large a share for now: cheaper entries first
+                continue
+            self.queue.pop(position)
             self.seen[proposal.key] = None
             return proposal
-        balanced = self._next_balanced(time_left)
-        if balanced is not None:
-            return balanced
-        return self._bayesian(time_left)
+        return None
 
     def tell(self, proposal: Proposal, loss: float | None, seconds: float) -> None:
         """Record a finished trial: ``loss`` (lower is better) or None when it failed."""
@@ -210,12 +255,10 @@ class Planner:
         self.seen[proposal.key] = loss if ok else math.inf
         if ok or seconds > 0:
             self.seconds.setdefault(proposal.learner, []).append(float(seconds))
-        if ok:
-            # Seconds per unit of cost. Cheap learners' times are mostly fixed overhead
-            # (featurization, folds), so their cost is floored to keep the unit honest.
-            cost = self.learners[proposal.learner].cost_hint(self.n_rows, self.n_features)
-            self._units.append(max(0.01, seconds / max(cost, _COST_FLOOR)))
-            self.base_seconds = float(sorted(self._units)[len(self._units) // 2])
+        # A failure that came back quickly says nothing about the cost; one that ran longer
+        # than expected (a time-out) is a lower bound worth knowing.
+        if ok or seconds > self.expected_seconds(proposal.learner, proposal.params):
+            self.costs.observe(self.learners[proposal.learner], proposal.params, seconds)
         if ok:
             assert loss is not None
             previous = self.best.get(proposal.learner, math.inf)
@@ -241,10 +284,10 @@ class Planner:
             learner = self.learners[name]
             if name in tried or not learner.supports_class_weight:
                 continue
-            if time_left is not None and self.expected_seconds(name) > time_left:
-                continue
             params = self._best_params(name)
             if params is None:
+                continue
+            if time_left is not None and self.expected_seconds(name, params) > time_left:
                 continue
             proposal = Proposal(name, params, "balanced", source="class_weight")
             if proposal.key in self.seen:
@@ -296,7 +339,7 @@ class Planner:
 
     def _choose_learner(self, time_left: float | None) -> str | None:
         def fits(name: str) -> bool:
-            return time_left is None or self.expected_seconds(name) <= time_left
+            return time_left is None or self._cheapest_seconds(name) <= time_left
 
         searchable = [n for n in self.learners if self.spaces[n] and fits(n)]
         if not searchable:
@@ -311,7 +354,7 @@ class Planner:
         return self.rng.choices(top, weights=weights, k=1)[0]
 
     def _bayesian(self, time_left: float | None) -> Proposal | None:
-        for _attempt in range(8):
+        for _attempt in range(_BAYES_ATTEMPTS):
             name = self._choose_learner(time_left)
             if name is None:
                 return None
@@ -320,6 +363,12 @@ class Planner:
                 warnings.simplefilter("ignore", category=optuna.exceptions.ExperimentalWarning)
                 trial = study.ask(self.spaces[name])
             params = dict(trial.params)
+            if (time_left is not None
+                    and self.expected_seconds(name, params) > time_left):
+                # Too slow for the time it may take: the sampler forgets it (a failed trial
+                # teaches TPE nothing) and draws again.
+                study.tell(trial, None, state=optuna.trial.TrialState.FAIL)
+                continue
             weight = "balanced" if self.balanced_wins.get(name) else None
             proposal = Proposal(name, params, weight, source="bayesian", _trial=trial)
             if proposal.key in self.seen:

@@ -1,0 +1,296 @@
+"""Learn the planner's cost model offline: timed fits of every learner at several data sizes.
+
+    .venv/bin/python benchmarks/cost/build_cost_model.py --datasets ../shared/datasets
+    .venv/bin/python benchmarks/cost/build_cost_model.py --fit-only   # refit from timings.jsonl
+
+1. Fits: for every tabular development dataset (and a generated 26-class set, so that class
+   counts beyond the development sets' 19 are measured), rows are sampled at each of
+   ``--sizes`` the dataset can give; the sample is featurized as a trial featurizes it (once for
+   learners that take native categories, once for the others), and every learner of the task
+   fits its default, its low-cost configuration and random points of its search space on two
+   thirds of the rows (one fold's training part of 3-fold cross-validation), one thread, in a
+   child process killed after ``--timeout`` seconds (a killed fit is recorded at the time-out,
+   a lower bound). Timings go to ``timings.jsonl`` (resumable: a rerun skips what is there);
+   ``--max-minutes`` stops the timing early (small sizes are timed first). ``--only``,
+   ``--learners`` and ``--random`` add timings where the model is thin (the shipped model
+   also has 10 random LightGBM and XGBoost configurations on the 26-class set at 4,000 and
+   16,000 rows: ``--only generated_26_classes --learners LightGBM,XGBoostClassifier
+   --sizes 4000,16000 --random 10``).
+2. Model: per task and learner, a ridge fit of log(seconds) on the learner's cost terms
+   (``Learner.cost_terms``: log rows, log featurized width, log classes, and its
+   hyperparameters' terms).
+3. Judged leave-one-dataset-out: each dataset's fits are predicted by the model fitted without
+   it; the report gives the median and 90th-percentile factor between predicted and measured
+   seconds, per learner.
+
+Writes ``src/cirrusml/search/cost_model.json`` and ``benchmarks/cost/REPORT.md``. Timings
+depend on the machine; the job corrects the model online with its own trials
+(``cirrusml.search._cost.TrialCosts``), so only the shape of the model matters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import random
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cirrusml.featurize import make_featurizer, profile_columns
+from cirrusml.models import learners_for
+from cirrusml.spec import TaskType
+from cirrusml.tasks import task_for
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent / "portfolio"))
+from build_portfolio import _sample, load_dataset  # noqa: E402
+
+#: Ridge penalty on every coefficient but the constant.
+RIDGE = 0.05
+#: Random configurations per learner, by sample size (larger samples cost more to time).
+RANDOM_CONFIGS = {1000: 4, 4000: 4, 16000: 2, 48000: 2}
+
+
+def _generated_many_classes(seed: int) -> tuple[dict[str, Any], pd.DataFrame]:
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=20_000, n_features=16, n_informative=12,
+                               n_redundant=2, n_classes=26, n_clusters_per_class=1,
+                               random_state=seed)
+    frame = pd.DataFrame(np.round(X, 2), columns=[f"x{i}" for i in range(16)])
+    frame["label"] = [f"c{int(v)}" for v in y]
+    return {"name": "generated_26_classes", "task": "multiclass", "target": "label"}, frame
+
+
+def _fit_child(conn: Any, estimator: Any, X: Any, y: Any) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        try:
+            estimator.fit(X, y)
+            conn.send(("ok", time.perf_counter() - start))
+        except Exception as exc:  # a configuration that fails is not a timing
+            conn.send(("error", repr(exc)[:200]))
+
+
+def time_fit(estimator: Any, X: Any, y: Any, timeout: float) -> tuple[str, float | None]:
+    """Seconds of ``estimator.fit(X, y)`` in a forked child, or ("timeout", timeout)."""
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_fit_child, args=(child, estimator, X, y))
+    proc.start()
+    child.close()
+    if parent.poll(timeout):
+        status, value = parent.recv()
+        proc.join()
+        return (status, float(value)) if status == "ok" else (status, None)
+    proc.kill()
+    proc.join()
+    return "timeout", float(timeout)
+
+
+def configs(learner: Any, task: TaskType, rows: int, width: int, n_random: int,
+            rng: random.Random) -> list[tuple[str, dict[str, Any]]]:
+    points = [("default", learner.default_params(task, rows, width)),
+              ("low_cost", learner.low_cost_params(task, rows, width))]
+    space = learner.search_space(task, rows, width)
+    points += [(f"random{i}", {k: _sample(d, rng) for k, d in space.items()})
+               for i in range(n_random if space else 0)]
+    seen, out = set(), []
+    for tag, params in points:
+        key = json.dumps(params, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            out.append((tag, params))
+    return out
+
+
+def time_all(args: argparse.Namespace) -> None:
+    out = HERE / "timings.jsonl"
+    done = set()
+    if out.exists():
+        for line in out.read_text().splitlines():
+            row = json.loads(line)
+            done.add((row["dataset"], row["size"], row["learner"], row["config"]))
+    folders = sorted(p for p in Path(args.datasets).iterdir() if (p / "meta.json").exists())
+    sets = []
+    for folder in folders:
+        meta = json.loads((folder / "meta.json").read_text())
+        if meta.get("task") in ("binary", "multiclass", "regression"):
+            sets.append(("folder", folder))
+    sets.append(("generated", None))
+    stop_at = time.monotonic() + args.max_minutes * 60
+    for size in args.sizes:
+        for kind, folder in sets:
+            if time.monotonic() > stop_at:
+                print("time is up; rerun to continue", flush=True)
+                return
+            name = "generated_26_classes" if kind == "generated" else folder.name
+            if args.only and name not in args.only:
+                continue
+            if kind == "generated":
+                meta, frame = _generated_many_classes(args.seed)
+            else:
+                meta, frame = load_dataset(folder, 10**9, args.seed)
+            if len(frame) < size and size != min(args.sizes):
+                continue  # the smallest size takes every row of a small dataset
+            _time_dataset(meta, frame.sample(n=min(size, len(frame)), random_state=args.seed)
+                          .reset_index(drop=True), size, args, done, out, stop_at)
+
+
+def _time_dataset(meta: dict[str, Any], frame: pd.DataFrame, size: int,
+                  args: argparse.Namespace, done: set, out: Path, stop_at: float) -> None:
+    problem = meta["task"]
+    task = TaskType.REGRESSION if problem == "regression" else TaskType.CLASSIFICATION
+    target = meta["target"]
+    X, y = frame.drop(columns=[target]), frame[target]
+    y = y.astype(float) if problem == "regression" else y.astype(str)
+    fitted = task_for(task).fit_target(y)
+    classes = len(fitted.classes or []) if task is TaskType.CLASSIFICATION else 1
+    train = np.random.default_rng(args.seed).permutation(len(y))[: max(2, 2 * len(y) // 3)]
+    profile = profile_columns(X)
+    matrices = {}
+    for native in (True, False):
+        featurizer = make_featurizer(profile, None, native_categorical=native, scale=False,
+                                     task=fitted, seed=args.seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            matrices[native] = featurizer.fit_transform(X.iloc[train], y.iloc[train])
+    y_train = y.iloc[train].reset_index(drop=True)
+    rng = random.Random(f"{meta['name']}/{size}/{args.seed}")
+    n_random = args.random or RANDOM_CONFIGS.get(size, 2)
+    print(f"{meta['name']} {size}: {len(train)} training rows, {classes} classes", flush=True)
+    for learner in learners_for(task):
+        if learner.featurizes_itself or (args.learners and learner.name not in args.learners):
+            continue
+        Xf = matrices[learner.native_categorical]
+        if hasattr(Xf, "toarray") and not learner.sparse_ok:
+            Xf = Xf.toarray()
+        width = int(Xf.shape[1])
+        for tag, params in configs(learner, task, len(train), width, n_random, rng):
+            key = (meta["name"], size, learner.name, tag)
+            if key in done:
+                continue
+            if time.monotonic() > stop_at:
+                return
+            estimator = learner.build(task, params, n_jobs=1, seed=args.seed, class_weight=None)
+            status, seconds = time_fit(estimator, Xf, y_train, args.timeout)
+            row = {"dataset": meta["name"], "size": size, "task": task.value,
+                   "learner": learner.name, "config": tag, "params": params,
+                   "rows": len(train), "width": width, "classes": classes,
+                   "status": status, "seconds": seconds}
+            done.add(key)
+            with out.open("a") as fh:
+                fh.write(json.dumps(row, default=str) + "\n")
+
+
+# ------------------------------------------------------------------------------- the model
+
+
+def _design(rows: list[dict[str, Any]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    terms = []
+    for row in rows:
+        task = TaskType(row["task"])
+        learner = next(lr for lr in learners_for(task) if lr.name == row["learner"])
+        terms.append(learner.cost_terms(task, row["params"], n_rows=row["rows"],
+                                        n_features=row["width"], n_classes=row["classes"]))
+    names = sorted({k for t in terms for k in t})
+    X = np.array([[1.0] + [t.get(k, 0.0) for k in names] for t in terms])
+    y = np.log(np.array([max(0.002, row["seconds"]) for row in rows]))
+    return ["const", *names], X, y
+
+
+def ridge(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    penalty = np.eye(X.shape[1]) * RIDGE
+    penalty[0, 0] = 0.0
+    return np.linalg.solve(X.T @ X + penalty * len(y), X.T @ y)
+
+
+def fit_model(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(f"{row['task']}/{row['learner']}", []).append(row)
+    out = {}
+    for key, group in sorted(groups.items()):
+        names, X, y = _design(group)
+        coef = ridge(X, y)
+        out[key] = {n: round(float(c), 5) for n, c in zip(names, coef, strict=True)
+                    if abs(c) > 1e-6 or n == "const"}
+    return out
+
+
+def judge(rows: list[dict[str, Any]]) -> list[str]:
+    """Leave-one-dataset-out factors between predicted and measured seconds."""
+    lines = ["| task / learner | fits | datasets | median factor | 90th pct factor |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(f"{row['task']}/{row['learner']}", []).append(row)
+    for key, group in sorted(groups.items()):
+        names, X, y = _design(group)
+        datasets = sorted({r["dataset"] for r in group})
+        errors = []
+        for held in datasets:
+            mask = np.array([r["dataset"] == held for r in group])
+            if mask.all():
+                continue
+            coef = ridge(X[~mask], y[~mask])
+            errors.extend(np.abs(X[mask] @ coef - y[mask]).tolist())
+        if not errors:
+            continue
+        factors = np.exp(np.array(errors))
+        lines.append(f"| {key} | {len(group)} | {len(datasets)} | "
+                     f"{np.median(factors):.2f} | {np.quantile(factors, 0.9):.2f} |")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", default=str(REPO.parent / "shared" / "datasets"))
+    parser.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")],
+                        default=[1000, 4000, 16000, 48000])
+    parser.add_argument("--timeout", type=float, default=15.0)
+    parser.add_argument("--max-minutes", type=float, default=60.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fit-only", action="store_true")
+    parser.add_argument("--only", type=lambda s: s.split(","), default=None,
+                        help="time these datasets only (comma-separated)")
+    parser.add_argument("--learners", type=lambda s: s.split(","), default=None,
+                        help="time these learners only (comma-separated)")
+    parser.add_argument("--random", type=int, default=0,
+                        help="random configurations per learner (default: by size)")
+    args = parser.parse_args()
+    if not args.fit_only:
+        time_all(args)
+    rows = [json.loads(line) for line in (HERE / "timings.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if r["status"] in ("ok", "timeout")]
+    model = fit_model(rows)
+    (REPO / "src" / "cirrusml" / "search" / "cost_model.json").write_text(json.dumps({
+        "built_with": {"fits": len(rows), "datasets": sorted({r["dataset"] for r in rows}),
+                       "sizes": sorted({r["size"] for r in rows}), "timeout": args.timeout,
+                       "ridge": RIDGE},
+        "coefficients": model}, indent=1) + "\n")
+    timed_out = sum(r["status"] == "timeout" for r in rows)
+    report = ["# Cost model", "",
+              "Built by `benchmarks/cost/build_cost_model.py` (see its docstring): "
+              f"{len(rows)} timed fits ({timed_out} stopped at the {args.timeout:g} s time-out "
+              f"and counted at it), {len({r['dataset'] for r in rows})} datasets, sizes "
+              f"{', '.join(str(s) for s in sorted({r['size'] for r in rows}))} rows.", "",
+              "Leave-one-dataset-out: each dataset's fits predicted by the model fitted "
+              "without it; the factor is max(predicted, measured) / min(predicted, measured).",
+              "", *judge(rows), ""]
+    (HERE / "REPORT.md").write_text("\n".join(report))
+    print("\n".join(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

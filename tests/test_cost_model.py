@@ -1,0 +1,166 @@
+"""The cost model (offline coefficients, online correction) and how the planner orders by it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cirrusml.featurize import expected_width, profile_columns
+from cirrusml.models import get_learner, learners_for
+from cirrusml.search import MAX_SHARE, CostModel, DataShape, Planner, TrialCosts
+from cirrusml.spec import TaskType
+
+CLS = TaskType.CLASSIFICATION
+
+
+def _lightgbm_point(leaves: int) -> dict:
+    return {"num_leaves": leaves, "learning_rate": 0.1, "min_child_samples": 20,
+            "subsample": 1.0, "colsample_bytree": 1.0, "reg_alpha": 1e-3, "reg_lambda": 1e-3,
+            "log_max_bin": 8}
+
+
+#: A fake model: one LightGBM fit costs num_leaves / 10 seconds (on rows enough for them all).
+LEAVES_COST = CostModel({"Classification/LightGBM": {"const": -math.log(10.0),
+                                                     "log_leaves": 1.0}})
+
+
+def _planner(portfolio, **kw) -> Planner:
+    learners = [get_learner("LightGBM", CLS)]
+    return Planner(CLS, learners, n_rows=50_000, n_features=10, problem="binary",
+                   portfolio=portfolio, cost_model=kw.pop("cost_model", LEAVES_COST), **kw)
+
+
+def test_a_configuration_costs_what_its_hyperparameters_say():
+    p = _planner([])
+    assert p.expected_seconds("LightGBM", _lightgbm_point(500)) == pytest.approx(50.0)
+    assert p.expected_seconds("LightGBM", _lightgbm_point(20)) == pytest.approx(2.0)
+
+
+def test_a_trial_too_large_a_share_of_the_time_left_waits_for_cheaper_ones():
+    entries = [{"learner": "LightGBM", "params": _lightgbm_point(n)} for n in (500, 20, 1500)]
+    p = _planner(entries)
+    # A warm start this thin starts from the library default (31 leaves: 3.1 s).
+    default = p.ask(time_left=100.0, workers=1)
+    assert default.source == "default" and default.params["num_leaves"] == 31
+    p.tell(default, 0.3, 3.1)
+    # 100 s left on one worker: 500 leaves (50 s) is more than MAX_SHARE of it, 1500 leaves
+    # (150 s) cannot finish at all; 20 leaves (2 s) goes first.
+    assert MAX_SHARE * 100 < 50
+    first = p.ask(time_left=100.0, workers=1)
+    assert first.params["num_leaves"] == 20 and first.source == "portfolio"
+    p.tell(first, 0.3, 2.0)
+    # The Bayesian phase goes on with configurations that fit the share...
+    for _ in range(5):
+        prop = p.ask(time_left=100.0, workers=1)
+        assert prop.source == "bayesian"
+        assert p.expected_seconds("LightGBM", prop.params) <= MAX_SHARE * 100
+        p.tell(prop, 0.3, p.expected_seconds("LightGBM", prop.params))
+    # ...and the 500-leaf entry waits in the queue; the one that cannot finish is gone.
+    assert [q.params["num_leaves"] for q in p.queue] == [500]
+
+
+def test_more_workers_leave_room_for_a_larger_trial():
+    entries = [{"learner": "LightGBM", "params": _lightgbm_point(n)} for n in (500, 20)]
+    p = _planner(entries)
+    p.tell(p.ask(), 0.3, 3.1)  # the library default (a thin warm start) goes first
+    # Four workers: 50 s is less than MAX_SHARE of the 400 worker-seconds left; it goes in order.
+    assert p.ask(time_left=100.0, workers=4).params["num_leaves"] == 500
+
+
+def test_a_large_trial_runs_when_nothing_cheaper_is_on_offer():
+    # A learner without a search space (nothing for the Bayesian phase): its only entry runs
+    # even though it takes most of the time left.
+    nb = get_learner("BernoulliNaiveBayes", CLS)
+    model = CostModel({"Classification/BernoulliNaiveBayes": {"const": math.log(60.0)}})
+    p = Planner(CLS, [nb], n_rows=5000, n_features=10, problem="binary",
+                portfolio=[], cost_model=model)
+    p.spaces["BernoulliNaiveBayes"] = {}
+    prop = p.ask(time_left=100.0, workers=1)
+    assert prop is not None and prop.learner == "BernoulliNaiveBayes"
+
+
+def test_the_job_corrects_the_offline_model_per_learner():
+    shape = DataShape(rows=50_000, width=10, fits=3)
+    costs = TrialCosts(LEAVES_COST, CLS, shape)
+    lgbm = get_learner("LightGBM", CLS)
+    knn = get_learner("KNN", CLS)
+    assert costs.seconds(lgbm, _lightgbm_point(20)) == pytest.approx(3 * 2.0)
+    # This machine runs LightGBM twice as slow as the model says: every LightGBM configuration
+    # is corrected, and the relative cost of two configurations stays the model's.
+    costs.observe(lgbm, _lightgbm_point(20), 12.0)
+    assert costs.learner_factor("LightGBM") == pytest.approx(2.0)
+    assert costs.seconds(lgbm, _lightgbm_point(200)) == pytest.approx(3 * 20.0 * 2.0)
+    # A learner that has not run yet takes the machine's factor.
+    before = costs.offline(knn, {})
+    assert costs.seconds(knn, {}) == pytest.approx(before * 2.0)
+
+
+def test_a_quick_failure_does_not_teach_the_cost_model():
+    p = _planner([])
+    prop = p.ask()
+    p.tell(prop, None, 0.01)  # failed at once
+    assert p.costs.machine_factor == 1.0
+    prop = p.ask()
+    expected = p.expected_seconds("LightGBM", prop.params)
+    p.tell(prop, None, expected * 4)  # ran long, then timed out: a lower bound worth keeping
+    assert p.costs.machine_factor == pytest.approx(4.0)
+
+
+def test_boosting_costs_grow_with_the_classes_and_the_leaves():
+    lgbm = get_learner("LightGBM", CLS)
+    point = _lightgbm_point(31)
+    binary = lgbm.cost_terms(CLS, point, n_rows=10_000, n_features=16, n_classes=2)
+    many = lgbm.cost_terms(CLS, point, n_rows=10_000, n_features=16, n_classes=26)
+    # One tree per round for two classes, one per class and round beyond.
+    assert binary["log_classes"] == 0.0
+    assert many["log_classes"] == pytest.approx(math.log(26))
+    assert lgbm.cost_terms(CLS, _lightgbm_point(500), n_rows=10_000, n_features=16,
+                           n_classes=2)["log_leaves"] > binary["log_leaves"]
+    # Every learner's terms are finite at its default and its low-cost point.
+    for task in (CLS, TaskType.REGRESSION):
+        for learner in learners_for(task):
+            for params in (learner.default_params(task, 5000, 20),
+                           learner.low_cost_params(task, 5000, 20)):
+                terms = learner.cost_terms(task, params, n_rows=5000, n_features=20,
+                                           n_classes=3 if task is CLS else 1)
+                assert terms and all(math.isfinite(v) for v in terms.values()), learner.name
+
+
+def test_the_shipped_model_prices_classes_and_leaves():
+    model = CostModel.shipped()
+    assert model.knows(CLS, "LightGBM") and model.knows(TaskType.REGRESSION, "LightGBM")
+    lgbm = get_learner("LightGBM", CLS)
+    binary = DataShape(rows=16_000, width=16, classes=2)
+    many = DataShape(rows=16_000, width=16, classes=26)
+    default, big = _lightgbm_point(31), {**_lightgbm_point(500), "learning_rate": 0.03}
+    assert model.fit_seconds(lgbm, CLS, default, many) > model.fit_seconds(
+        lgbm, CLS, default, binary)
+    assert model.fit_seconds(lgbm, CLS, big, many) > 1.5 * model.fit_seconds(
+        lgbm, CLS, default, many)
+    assert model.fit_seconds(lgbm, CLS, default, DataShape(rows=64_000, width=16, classes=2)) \
+        > model.fit_seconds(lgbm, CLS, default, binary)
+
+
+def test_the_featurized_width_counts_one_hot_columns():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=400),
+                          "colour": rng.choice([f"c{i}" for i in range(12)], size=400),
+                          "when": pd.date_range("2024-01-01", periods=400, freq="h")})
+    profile = profile_columns(frame)
+    native = expected_width(profile, native_categorical=True, task=CLS)
+    onehot = expected_width(profile, native_categorical=False, task=CLS)
+    assert onehot - native == 12  # twelve one-hot columns (and one for missing) for one code
+    assert native >= 3
+
+
+def test_a_thin_warm_start_tries_the_library_defaults():
+    lgbm = get_learner("LightGBM", CLS)
+    default = lgbm.default_params(CLS, 20_000, 16)
+    only = Planner(CLS, [lgbm], n_rows=20_000, n_features=16, problem="multiclass")
+    assert any(q.params == default and q.source == "default" for q in only.queue)
+    # With every learner allowed the portfolio is not thin: it runs as it was learned.
+    full = Planner(CLS, learners_for(CLS), n_rows=20_000, n_features=16, problem="multiclass")
+    assert not any(q.learner == "LightGBM" and q.source == "default" for q in full.queue)
