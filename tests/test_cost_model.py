@@ -164,3 +164,14 @@ def test_a_thin_warm_start_tries_the_library_defaults():
     # With every learner allowed the portfolio is not thin: it runs as it was learned.
     full = Planner(CLS, learners_for(CLS), n_rows=20_000, n_features=16, problem="multiclass")
     assert not any(q.learner == "LightGBM" and q.source == "default" for q in full.queue)
+
+
+def test_a_cheap_learners_overhead_does_not_scale_the_others():
+    costs = TrialCosts(LEAVES_COST, CLS, DataShape(rows=50_000, width=10))
+    nb = get_learner("BernoulliNaiveBayes", CLS)
+    lgbm = get_learner("LightGBM", CLS)
+    # A naive Bayes trial is almost all featurization and scoring: 1 s for microseconds of fit.
+    costs.observe(nb, {}, 1.0)
+    assert costs.offline(nb, {}) == pytest.approx(costs.floor)
+    assert costs.floor == pytest.approx(0.25 * 3.1)  # a quarter of a default LightGBM trial
+    assert costs.seconds(lgbm, _lightgbm_point(500)) < 2 * 50.0

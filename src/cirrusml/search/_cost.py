@@ -41,6 +41,9 @@ _BASE_SECONDS_PER_10K_ROWS = 0.5
 _MIN_SECONDS, _MAX_SECONDS = 0.005, 1e5
 #: The reference learner of the cost hints.
 _REFERENCE = "LightGBM"
+#: A trial is taken to cost at least this share of a default LightGBM trial (see
+#: :attr:`TrialCosts.floor`).
+_FLOOR_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,26 @@ class TrialCosts:
         self._by_learner: dict[str, list[float]] = {}
 
     def offline(self, learner: Learner, params: Mapping[str, Any]) -> float:
-        """The offline model's seconds for one trial (every fit)."""
-        return self.shape.fits * self.model.fit_seconds(learner, self.task, params, self.shape)
+        """The offline model's seconds for one trial (every fit), at least :attr:`floor`."""
+        seconds = self.shape.fits * self.model.fit_seconds(learner, self.task, params,
+                                                           self.shape)
+        return max(seconds, self.floor)
+
+    @functools.cached_property
+    def floor(self) -> float:
+        """The least a trial is taken to cost: :data:`_FLOOR_SHARE` of a default LightGBM
+        trial. A cheap learner's trial is mostly the featurization, scoring and process work
+        around its fits, which the offline fits leave out: without a floor, the ratio of its
+        measured to predicted seconds would scale every other learner's estimate by that
+        overhead."""
+        reference = get_learner(_REFERENCE, self.task) if self.task in get_learner(
+            _REFERENCE).tasks else None
+        if reference is None:
+            return 0.0
+        width = self.shape.width_for(reference)
+        default = reference.default_params(self.task, self.shape.rows, width)
+        return _FLOOR_SHARE * self.shape.fits * self.model.fit_seconds(
+            reference, self.task, default, self.shape)
 
     @property
     def machine_factor(self) -> float:
