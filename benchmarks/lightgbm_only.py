@@ -9,8 +9,9 @@ rows (pandas categories for text columns). The split is 80/20, seed 0 (stratifie
 classification); the job runs through the public API at ``timeout_minutes = budget / 60`` and
 ``max_concurrent_trials=2``, with the dataset's benchmark metric as its primary metric.
 ``--generated-26-classes`` makes a 20,000-row, 26-class, 16-feature set (integer features
-0-15, like the UCI letter set) with scikit-learn's ``make_classification``. Prints one JSON line:
-the job's test score, the library default's, the fit seconds, the job's trial count (ensembles included) and how many timed out.
+0-15, like the UCI letter set) with scikit-learn's ``make_classification``. Prints one JSON
+line: the job's test score, the library default's, the fit seconds, the job's trial count
+(ensembles included) and how many timed out.
 """
 
 from __future__ import annotations
