@@ -98,16 +98,19 @@ class CostModel:
             coefficients.get(name, 0.0) * value for name, value in terms.items())
         return float(min(_MAX_SECONDS, max(_MIN_SECONDS, math.exp(min(log_seconds, 12.0)))))
 
-    def _from_hint(self, learner: Learner, task: TaskType, shape: DataShape) -> float:
-        width = shape.width_for(learner)
-        reference: float | None = None
-        if learner.name != _REFERENCE and self.knows(task, _REFERENCE):
+    def reference_seconds(self, task: TaskType, shape: DataShape) -> float:
+        """Seconds of one fit of default LightGBM (the cost hints' unit) on ``shape``: from
+        the coefficients when they know it, else a fixed guess."""
+        if self.knows(task, _REFERENCE):
             lightgbm = get_learner(_REFERENCE, task)
-            reference = self.fit_seconds(
+            width = shape.width_for(lightgbm)
+            return self.fit_seconds(
                 lightgbm, task, lightgbm.default_params(task, shape.rows, width), shape)
-        if reference is None:
-            reference = _BASE_SECONDS_PER_10K_ROWS * max(0.05, shape.rows / 10_000)
-        return float(max(_MIN_SECONDS, reference * learner.cost_hint(shape.rows, width)))
+        return _BASE_SECONDS_PER_10K_ROWS * max(0.05, shape.rows / 10_000)
+
+    def _from_hint(self, learner: Learner, task: TaskType, shape: DataShape) -> float:
+        hint = learner.cost_hint(shape.rows, shape.width_for(learner))
+        return float(max(_MIN_SECONDS, self.reference_seconds(task, shape) * hint))
 
 
 @functools.cache
@@ -140,14 +143,8 @@ class TrialCosts:
         around its fits, which the offline fits leave out: without a floor, the ratio of its
         measured to predicted seconds would scale every other learner's estimate by that
         overhead."""
-        reference = get_learner(_REFERENCE, self.task) if self.task in get_learner(
-            _REFERENCE).tasks else None
-        if reference is None:
-            return 0.0
-        width = self.shape.width_for(reference)
-        default = reference.default_params(self.task, self.shape.rows, width)
-        return _FLOOR_SHARE * self.shape.fits * self.model.fit_seconds(
-            reference, self.task, default, self.shape)
+        return _FLOOR_SHARE * self.shape.fits * self.model.reference_seconds(self.task,
+                                                                             self.shape)
 
     @property
     def machine_factor(self) -> float:

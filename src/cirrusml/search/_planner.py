@@ -187,9 +187,8 @@ class Planner:
 
     def _cheapest_seconds(self, learner: str) -> float:
         """The expected seconds of ``learner``'s low-cost configuration."""
-        model = self.learners[learner]
-        return self.costs.seconds(
-            model, model.low_cost_params(self.task, self.n_rows, self.n_features))
+        return self.expected_seconds(learner, self.learners[learner].low_cost_params(
+            self.task, self.n_rows, self.n_features))
 
     # ------------------------------------------------------------------------ ask / tell
 
