@@ -175,3 +175,20 @@ def test_a_cheap_learners_overhead_does_not_scale_the_others():
     assert costs.offline(nb, {}) == pytest.approx(costs.floor)
     assert costs.floor == pytest.approx(0.25 * 3.1)  # a quarter of a default LightGBM trial
     assert costs.seconds(lgbm, _lightgbm_point(500)) < 2 * 50.0
+
+
+def test_a_cost_model_file_can_replace_the_shipped_one(tmp_path, monkeypatch):
+    from cirrusml.exceptions import CirrusMLError
+    from cirrusml.search._cost import COST_MODEL_ENV
+
+    path = tmp_path / "cost.json"
+    path.write_text('{"coefficients": {"Classification/KNN": {"const": 1.5}}}')
+    monkeypatch.setenv(COST_MODEL_ENV, str(path))
+    model = CostModel.shipped()
+    assert model.knows(CLS, "KNN") and not model.knows(CLS, "LightGBM")
+    knn = get_learner("KNN", CLS)
+    assert model.fit_seconds(knn, CLS, {}, DataShape(rows=100, width=3)) == pytest.approx(
+        math.exp(1.5))
+    monkeypatch.setenv(COST_MODEL_ENV, str(tmp_path / "missing.json"))
+    with pytest.raises(CirrusMLError, match=COST_MODEL_ENV):
+        CostModel.shipped()
