@@ -107,7 +107,8 @@ def test_the_job_timeout_holds_with_slow_trials(workspace, monkeypatch):
     took = (datetime.fromisoformat(record["ended"])
             - datetime.fromisoformat(record["created"])).total_seconds()
     assert took <= 1.1 * budget * 60 + 10  # the guarantee, with a generous margin for CI
-    assert record["stop_reason"] == "timeout_minutes reached"
+    # At the deadline, or when the few seconds left are shorter than any further trial.
+    assert record["stop_reason"].startswith("timeout_minutes reached")
     assert len(_searched(record)) >= 3  # and it used its time
     # The log says where the time went, phase by phase, against the budget.
     line = re.search(r"Time: ([\d.]+) s of the 30 s budget \(timeout_minutes\): (.*)\.",

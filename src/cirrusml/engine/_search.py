@@ -173,8 +173,7 @@ class SearchLoop:
                              min(trial_timeout, time_left + _TRIAL_SLACK_SECONDS))
             if not self.running:
                 if not self.stop_reason:
-                    # Nothing fits in the time left and nothing is running.
-                    self.stop_reason = "no further configuration fits in the time left"
+                    self.stop_reason = self._nothing_to_propose()
                 break
             for outcome in backend.wait(_POLL_SECONDS, hard_deadline=self.search_deadline()):
                 self.finish(self.running.pop(outcome.key), outcome)
@@ -184,6 +183,15 @@ class SearchLoop:
             record = self.running.pop(outcome.key, None)
             if record is not None:
                 self.finish(record, outcome)
+
+    def _nothing_to_propose(self) -> str:
+        """Why the search ends when the planner proposes nothing and nothing is running."""
+        if self.planner.out_of_time:
+            # The budget is what stopped it: the time left is shorter than any
+            # configuration still on offer is expected to take.
+            return (f"timeout_minutes reached: no further configuration fits in the "
+                    f"{max(0.0, self.time_left()):.0f} s left")
+        return "search finished: no new configuration left to try"
 
     def _submit(self, backend: Backend, proposal: Proposal, timeout: float) -> None:
         record = TrialRecord(len(self.trials), proposal)

@@ -110,6 +110,10 @@ class Planner:
             for name, lr in self.learners.items()}
         self.studies: dict[str, optuna.Study] = {}
         self.seen: dict[str, float | None] = {}
+        # Set by ask(): whether a configuration was passed over because it would not fit in
+        # the time left, so that a None from ask() tells time running out from a search
+        # with nothing new left to try.
+        self.out_of_time = False
         self.best: dict[str, float] = {}
         self.seconds: dict[str, list[float]] = {name: [] for name in self.learners}
         self.balanced_wins: dict[str, bool] = {}
@@ -206,6 +210,7 @@ class Planner:
         configuration is on offer, none expected to take more than :data:`MAX_SHARE` of
         ``time_left × workers`` is proposed.
         """
+        self.out_of_time = False
         if time_left is None:
             return self._next(None, None)
         share = MAX_SHARE * time_left * max(1, int(workers))
@@ -239,6 +244,7 @@ class Planner:
             seconds = self.expected_seconds(proposal.learner, proposal.params)
             if time_left is not None and seconds > time_left:
                 self.queue.pop(position)  # it would not finish in time; later entries may
+                self.out_of_time = True
                 continue
             if limit is not None and seconds > limit:
                 position += 1  # too large a share for now: cheaper entries first
@@ -287,6 +293,7 @@ class Planner:
             if params is None:
                 continue
             if time_left is not None and self.expected_seconds(name, params) > time_left:
+                self.out_of_time = True
                 continue
             proposal = Proposal(name, params, "balanced", source="class_weight")
             if proposal.key in self.seen:
@@ -340,8 +347,10 @@ class Planner:
         def fits(name: str) -> bool:
             return time_left is None or self._cheapest_seconds(name) <= time_left
 
-        searchable = [n for n in self.learners if self.spaces[n] and fits(n)]
+        with_space = [n for n in self.learners if self.spaces[n]]
+        searchable = [n for n in with_space if fits(n)]
         if not searchable:
+            self.out_of_time = self.out_of_time or bool(with_space)
             return None
         ranked = sorted((n for n in searchable if n in self.best), key=self.best.__getitem__)
         if not ranked:
@@ -367,6 +376,7 @@ class Planner:
                 # Too slow for the time it may take: the sampler forgets it (a failed trial
                 # teaches TPE nothing) and draws again.
                 study.tell(trial, None, state=optuna.trial.TrialState.FAIL)
+                self.out_of_time = True
                 continue
             weight = "balanced" if self.balanced_wins.get(name) else None
             proposal = Proposal(name, params, weight, source="bayesian", _trial=trial)
