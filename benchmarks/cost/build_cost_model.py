@@ -3,14 +3,17 @@
     .venv/bin/python benchmarks/cost/build_cost_model.py --datasets ../shared/datasets
     .venv/bin/python benchmarks/cost/build_cost_model.py --fit-only   # refit from timings.jsonl
 
-1. Fits: for every tabular development dataset (and a generated 26-class set, so that class
-   counts beyond the development sets' 19 are measured), rows are sampled at each of
+1. Fits: for every tabular development dataset (and the generated 26-class set of
+   ``benchmarks/generated.py``, so that class counts beyond the development sets' 19 are
+   measured; its fits timed before 2026-12-04 were on a version with float features of the
+   same shape), rows are sampled at each of
    ``--sizes`` the dataset can give; the sample is featurized as a trial featurizes it (once for
    learners that take native categories, once for the others), and every learner of the task
    fits its default, its low-cost configuration and random points of its search space on two
    thirds of the rows (one fold's training part of 3-fold cross-validation), one thread, in a
    child process killed after ``--timeout`` seconds (a killed fit is recorded at the time-out,
-   a lower bound). Timings go to ``timings.jsonl`` (resumable: a rerun skips what is there);
+   a lower bound; ``--retime-killed --timeout 120`` times the killed ones again for longer).
+   Timings go to ``timings.jsonl`` (resumable: a rerun skips what is there);
    ``--max-minutes`` stops the timing early (small sizes are timed first). ``--only``,
    ``--learners`` and ``--random`` add timings where the model is thin (the shipped model
    also has 10 random LightGBM and XGBoost configurations on the 26-class set at 4,000 and
@@ -18,7 +21,7 @@
    --sizes 4000,16000 --random 10``).
 2. Model: per task and learner, a ridge fit of log(seconds) on the learner's cost terms
    (``Learner.cost_terms``: log rows, log featurized width, log classes, and its
-   hyperparameters' terms).
+   hyperparameters' terms), censored where a fit was killed (see :func:`ridge`).
 3. Judged leave-one-dataset-out: each dataset's fits are predicted by the model fitted without
    it; the report gives the median and 90th-percentile factor between predicted and measured
    seconds, per learner.
@@ -51,23 +54,14 @@ from cirrusml.tasks import task_for
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent / "portfolio"))
+sys.path.insert(0, str(HERE.parent))
 from build_portfolio import _sample, load_dataset  # noqa: E402
+from generated import generated_26_classes  # noqa: E402
 
 #: Ridge penalty on every coefficient but the constant.
 RIDGE = 0.05
 #: Random configurations per learner, by sample size (larger samples cost more to time).
 RANDOM_CONFIGS = {1000: 4, 4000: 4, 16000: 2, 48000: 2}
-
-
-def _generated_many_classes(seed: int) -> tuple[dict[str, Any], pd.DataFrame]:
-    from sklearn.datasets import make_classification
-
-    X, y = make_classification(n_samples=20_000, n_features=16, n_informative=12,
-                               n_redundant=2, n_classes=26, n_clusters_per_class=1,
-                               random_state=seed)
-    frame = pd.DataFrame(np.round(X, 2), columns=[f"x{i}" for i in range(16)])
-    frame["label"] = [f"c{int(v)}" for v in y]
-    return {"name": "generated_26_classes", "task": "multiclass", "target": "label"}, frame
 
 
 def _fit_child(conn: Any, estimator: Any, X: Any, y: Any) -> None:
@@ -115,11 +109,7 @@ def configs(learner: Any, task: TaskType, rows: int, width: int, n_random: int,
 
 def time_all(args: argparse.Namespace) -> None:
     out = HERE / "timings.jsonl"
-    done = set()
-    if out.exists():
-        for line in out.read_text().splitlines():
-            row = json.loads(line)
-            done.add((row["dataset"], row["size"], row["learner"], row["config"]))
+    done = {_key(row) for row in load_timings()}
     folders = sorted(p for p in Path(args.datasets).iterdir() if (p / "meta.json").exists())
     sets = []
     for folder in folders:
@@ -137,7 +127,7 @@ def time_all(args: argparse.Namespace) -> None:
             if args.only and name not in args.only:
                 continue
             if kind == "generated":
-                meta, frame = _generated_many_classes(args.seed)
+                meta, frame = generated_26_classes()
             else:
                 meta, frame = load_dataset(folder, 10**9, args.seed)
             if len(frame) < size and size != min(args.sizes):
@@ -146,50 +136,112 @@ def time_all(args: argparse.Namespace) -> None:
                           .reset_index(drop=True), size, args, done, out, stop_at)
 
 
+class _Sample:
+    """One dataset sample as a trial sees it: the training fold, featurized both ways."""
+
+    def __init__(self, meta: dict[str, Any], frame: pd.DataFrame, seed: int) -> None:
+        problem = meta["task"]
+        self.task = TaskType.REGRESSION if problem == "regression" else TaskType.CLASSIFICATION
+        target = meta["target"]
+        X, y = frame.drop(columns=[target]), frame[target]
+        y = y.astype(float) if problem == "regression" else y.astype(str)
+        fitted = task_for(self.task).fit_target(y)
+        self.classes = (len(fitted.classes or [])
+                        if self.task is TaskType.CLASSIFICATION else 1)
+        train = np.random.default_rng(seed).permutation(len(y))[: max(2, 2 * len(y) // 3)]
+        self.rows = len(train)
+        profile = profile_columns(X)
+        self.matrices = {}
+        for native in (True, False):
+            featurizer = make_featurizer(profile, None, native_categorical=native, scale=False,
+                                         task=fitted, seed=seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.matrices[native] = featurizer.fit_transform(X.iloc[train], y.iloc[train])
+        self.y_train = y.iloc[train].reset_index(drop=True)
+
+    def matrix(self, learner: Any) -> Any:
+        Xf = self.matrices[learner.native_categorical]
+        if hasattr(Xf, "toarray") and not learner.sparse_ok:
+            Xf = Xf.toarray()
+        return Xf
+
+    def time(self, learner: Any, params: dict[str, Any], timeout: float,
+             seed: int) -> tuple[str, float | None]:
+        estimator = learner.build(self.task, params, n_jobs=1, seed=seed, class_weight=None)
+        return time_fit(estimator, self.matrix(learner), self.y_train, timeout)
+
+
 def _time_dataset(meta: dict[str, Any], frame: pd.DataFrame, size: int,
                   args: argparse.Namespace, done: set, out: Path, stop_at: float) -> None:
-    problem = meta["task"]
-    task = TaskType.REGRESSION if problem == "regression" else TaskType.CLASSIFICATION
-    target = meta["target"]
-    X, y = frame.drop(columns=[target]), frame[target]
-    y = y.astype(float) if problem == "regression" else y.astype(str)
-    fitted = task_for(task).fit_target(y)
-    classes = len(fitted.classes or []) if task is TaskType.CLASSIFICATION else 1
-    train = np.random.default_rng(args.seed).permutation(len(y))[: max(2, 2 * len(y) // 3)]
-    profile = profile_columns(X)
-    matrices = {}
-    for native in (True, False):
-        featurizer = make_featurizer(profile, None, native_categorical=native, scale=False,
-                                     task=fitted, seed=args.seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            matrices[native] = featurizer.fit_transform(X.iloc[train], y.iloc[train])
-    y_train = y.iloc[train].reset_index(drop=True)
+    sample = _Sample(meta, frame, args.seed)
+    task = sample.task
     rng = random.Random(f"{meta['name']}/{size}/{args.seed}")
     n_random = args.random or RANDOM_CONFIGS.get(size, 2)
-    print(f"{meta['name']} {size}: {len(train)} training rows, {classes} classes", flush=True)
+    print(f"{meta['name']} {size}: {sample.rows} training rows, {sample.classes} classes",
+          flush=True)
     for learner in learners_for(task):
         if learner.featurizes_itself or (args.learners and learner.name not in args.learners):
             continue
-        Xf = matrices[learner.native_categorical]
-        if hasattr(Xf, "toarray") and not learner.sparse_ok:
-            Xf = Xf.toarray()
-        width = int(Xf.shape[1])
-        for tag, params in configs(learner, task, len(train), width, n_random, rng):
+        width = int(sample.matrix(learner).shape[1])
+        for tag, params in configs(learner, task, sample.rows, width, n_random, rng):
             key = (meta["name"], size, learner.name, tag)
             if key in done:
                 continue
             if time.monotonic() > stop_at:
                 return
-            estimator = learner.build(task, params, n_jobs=1, seed=args.seed, class_weight=None)
-            status, seconds = time_fit(estimator, Xf, y_train, args.timeout)
+            status, seconds = sample.time(learner, params, args.timeout, args.seed)
             row = {"dataset": meta["name"], "size": size, "task": task.value,
                    "learner": learner.name, "config": tag, "params": params,
-                   "rows": len(train), "width": width, "classes": classes,
+                   "rows": sample.rows, "width": width, "classes": sample.classes,
                    "status": status, "seconds": seconds}
             done.add(key)
             with out.open("a") as fh:
                 fh.write(json.dumps(row, default=str) + "\n")
+
+
+def _key(row: dict[str, Any]) -> tuple[str, int, str, str]:
+    return row["dataset"], row["size"], row["learner"], row["config"]
+
+
+def load_timings() -> list[dict[str, Any]]:
+    """The recorded fits; a fit timed again (``--retime-killed``) counts by its last timing."""
+    path = HERE / "timings.jsonl"
+    latest: dict[tuple[str, int, str, str], dict[str, Any]] = {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        row = json.loads(line)
+        latest[_key(row)] = row
+    return list(latest.values())
+
+
+def retime_killed(args: argparse.Namespace) -> None:
+    """Time again, with the (longer) ``--timeout``, the fits killed at a shorter one."""
+    killed: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row in load_timings():
+        if row["status"] == "timeout" and row["seconds"] < args.timeout:
+            killed.setdefault((row["dataset"], row["size"]), []).append(row)
+    folders = {p.name: p for p in Path(args.datasets).iterdir() if (p / "meta.json").exists()}
+    out = HERE / "timings.jsonl"
+    stop_at = time.monotonic() + args.max_minutes * 60
+    for (name, size), rows in sorted(killed.items(), key=lambda item: item[0][1]):
+        if name == "generated_26_classes":
+            meta, frame = generated_26_classes()
+        else:
+            meta, frame = load_dataset(folders[name], 10**9, args.seed)
+        sample = _Sample(meta, frame.sample(n=min(size, len(frame)), random_state=args.seed)
+                         .reset_index(drop=True), args.seed)
+        by_name = {lr.name: lr for lr in learners_for(sample.task)}
+        for row in rows:
+            if time.monotonic() > stop_at:
+                print("time is up; rerun to continue", flush=True)
+                return
+            status, seconds = sample.time(by_name[row["learner"]], row["params"],
+                                          args.timeout, args.seed)
+            print(f"{name} {size} {row['learner']} {row['config']}: {status} "
+                  f"{seconds if seconds is None else round(seconds, 1)}", flush=True)
+            with out.open("a") as fh:
+                fh.write(json.dumps({**row, "status": status, "seconds": seconds},
+                                    default=str) + "\n")
 
 
 # ------------------------------------------------------------------------------- the model
@@ -208,10 +260,44 @@ def _design(rows: list[dict[str, Any]]) -> tuple[list[str], np.ndarray, np.ndarr
     return ["const", *names], X, y
 
 
-def ridge(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _censored(rows: list[dict[str, Any]]) -> np.ndarray:
+    """Which fits were killed: their seconds are the time-out, a lower bound."""
+    return np.array([row["status"] == "timeout" for row in rows])
+
+
+def ridge(X: np.ndarray, y: np.ndarray, censored: np.ndarray | None = None) -> np.ndarray:
+    """Coefficients of log(seconds); a killed fit only says its log seconds exceed ``y``.
+
+    Without killed fits this is the plain ridge solution. With them, the fit is a censored
+    (Tobit) regression: the exact fits enter by their squared error, a killed one by the
+    probability that its fit would have taken longer than the time-out, under a normal error
+    whose spread is fitted too. Counting a killed fit at the time-out instead would pull the
+    most expensive configurations' predictions down to it.
+    """
     penalty = np.eye(X.shape[1]) * RIDGE
     penalty[0, 0] = 0.0
-    return np.linalg.solve(X.T @ X + penalty * len(y), X.T @ y)
+    start = np.linalg.solve(X.T @ X + penalty * len(y), X.T @ y)
+    if censored is None or not censored.any() or censored.all():
+        return start
+    from scipy.optimize import minimize
+    from scipy.special import log_ndtr
+
+    exact, cut = ~censored, censored
+    lam = RIDGE * len(y)
+
+    def loss(theta: np.ndarray) -> float:
+        coef, log_sigma = theta[:-1], theta[-1]
+        sigma = np.exp(log_sigma)
+        pred = X @ coef
+        residual = y[exact] - pred[exact]
+        value = (residual @ residual + lam * (coef[1:] @ coef[1:])) / (2 * sigma**2)
+        value += exact.sum() * log_sigma
+        value -= log_ndtr((pred[cut] - y[cut]) / sigma).sum()
+        return float(value)
+
+    spread = float(np.std(y[exact] - X[exact] @ start)) or 0.1
+    result = minimize(loss, np.append(start, np.log(spread)), method="L-BFGS-B")
+    return np.asarray(result.x[:-1]) if result.success else start
 
 
 def fit_model(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -221,7 +307,7 @@ def fit_model(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     out = {}
     for key, group in sorted(groups.items()):
         names, X, y = _design(group)
-        coef = ridge(X, y)
+        coef = ridge(X, y, _censored(group))
         out[key] = {n: round(float(c), 5) for n, c in zip(names, coef, strict=True)
                     if abs(c) > 1e-6 or n == "const"}
     return out
@@ -229,26 +315,33 @@ def fit_model(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 def judge(rows: list[dict[str, Any]]) -> list[str]:
     """Leave-one-dataset-out factors between predicted and measured seconds."""
-    lines = ["| task / learner | fits | datasets | median factor | 90th pct factor |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = ["| task / learner | fits | datasets | median factor | 90th pct factor "
+             "| killed fits predicted past the time-out |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(f"{row['task']}/{row['learner']}", []).append(row)
     for key, group in sorted(groups.items()):
         names, X, y = _design(group)
+        censored = _censored(group)
         datasets = sorted({r["dataset"] for r in group})
-        errors = []
+        errors, killed, past = [], 0, 0
         for held in datasets:
             mask = np.array([r["dataset"] == held for r in group])
             if mask.all():
                 continue
-            coef = ridge(X[~mask], y[~mask])
-            errors.extend(np.abs(X[mask] @ coef - y[mask]).tolist())
+            coef = ridge(X[~mask], y[~mask], censored[~mask])
+            predicted = X[mask] @ coef
+            exact = ~censored[mask]
+            errors.extend(np.abs(predicted[exact] - y[mask][exact]).tolist())
+            killed += int((~exact).sum())
+            past += int((predicted[~exact] >= y[mask][~exact]).sum())
         if not errors:
             continue
         factors = np.exp(np.array(errors))
         lines.append(f"| {key} | {len(group)} | {len(datasets)} | "
-                     f"{np.median(factors):.2f} | {np.quantile(factors, 0.9):.2f} |")
+                     f"{np.median(factors):.2f} | {np.quantile(factors, 0.9):.2f} | "
+                     f"{f'{past} of {killed}' if killed else '-'} |")
     return lines
 
 
@@ -267,22 +360,27 @@ def main() -> int:
                         help="time these learners only (comma-separated)")
     parser.add_argument("--random", type=int, default=0,
                         help="random configurations per learner (default: by size)")
+    parser.add_argument("--retime-killed", action="store_true",
+                        help="time again, with --timeout, the fits killed at a shorter one")
     args = parser.parse_args()
-    if not args.fit_only:
+    if args.retime_killed:
+        retime_killed(args)
+    elif not args.fit_only:
         time_all(args)
-    rows = [json.loads(line) for line in (HERE / "timings.jsonl").read_text().splitlines()]
-    rows = [r for r in rows if r["status"] in ("ok", "timeout")]
+    rows = [r for r in load_timings() if r["status"] in ("ok", "timeout")]
     model = fit_model(rows)
+    caps = sorted({r["seconds"] for r in rows if r["status"] == "timeout"})
     (REPO / "src" / "cirrusml" / "search" / "cost_model.json").write_text(json.dumps({
         "built_with": {"fits": len(rows), "datasets": sorted({r["dataset"] for r in rows}),
-                       "sizes": sorted({r["size"] for r in rows}), "timeout": args.timeout,
+                       "sizes": sorted({r["size"] for r in rows}), "timeouts": caps,
                        "ridge": RIDGE},
         "coefficients": model}, indent=1) + "\n")
     timed_out = sum(r["status"] == "timeout" for r in rows)
     report = ["# Cost model", "",
               "Built by `benchmarks/cost/build_cost_model.py` (see its docstring): "
-              f"{len(rows)} timed fits ({timed_out} stopped at the {args.timeout:g} s time-out "
-              f"and counted at it), {len({r['dataset'] for r in rows})} datasets, sizes "
+              f"{len(rows)} timed fits ({timed_out} killed at a time-out of "
+              f"{' or '.join(f'{t:g}' for t in caps) or '-'} s and fitted as censored: they "
+              f"took at least that long), {len({r['dataset'] for r in rows})} datasets, sizes "
               f"{', '.join(str(s) for s in sorted({r['size'] for r in rows}))} rows.", "",
               "Leave-one-dataset-out: each dataset's fits predicted by the model fitted "
               "without it; the factor is max(predicted, measured) / min(predicted, measured).",
