@@ -192,3 +192,26 @@ def test_a_cost_model_file_can_replace_the_shipped_one(tmp_path, monkeypatch):
     monkeypatch.setenv(COST_MODEL_ENV, str(tmp_path / "missing.json"))
     with pytest.raises(CirrusMLError, match=COST_MODEL_ENV):
         CostModel.shipped()
+
+
+def test_what_still_promises_a_better_trial_is_what_fits_in_the_time_left():
+    from cirrusml.search._planner import TUNING_TRIALS
+
+    entries = [{"learner": "LightGBM", "params": _lightgbm_point(500)}]
+    p = _planner(entries)
+    p.tell(p.ask(time_left=1000.0), 0.3, 3.1)  # the library default
+    # The 500-leaf entry (50 s) promises more while it fits, and only then.
+    assert "warm-start" in p.promising(1000.0)
+    assert "warm-start" not in p.promising(10.0)
+    p.tell(p.ask(time_left=1000.0), 0.4, 50.0)
+    # The warm start is used up: the best learner promises more until its study has made
+    # TUNING_TRIALS proposals, while its cheapest configuration fits.
+    for done in range(TUNING_TRIALS):
+        assert f"{done} of {TUNING_TRIALS} tuning trials" in p.promising(1000.0)
+        prop = p.ask(time_left=1000.0)
+        assert prop.source == "bayesian"
+        p.tell(prop, 0.35, p.expected_seconds("LightGBM", prop.params))
+    assert p.promising(1000.0) == ""
+    fresh = _planner([])
+    fresh.tell(fresh.ask(time_left=1000.0), 0.3, 3.1)
+    assert fresh.promising(1000.0) and fresh.promising(0.01) == ""

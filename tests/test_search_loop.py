@@ -184,11 +184,32 @@ def test_exit_score_stops_the_search_once_reached():
 
 def test_early_termination_after_landmarks_and_ten_trials_without_improvement():
     clock = FakeClock()
+    # The first trial is perfect: no further trial can beat it, so Azure's rule applies as is.
     loop, _ = make_loop(clock, budget=10_000, max_trials=200,
-                        scores=lambda i: 0.9 if i == 0 else 0.5)
+                        scores=lambda i: 1.0 if i == 0 else 0.5)
     loop.run(InMemoryBackend(clock, seconds_by_learner({})))
     assert loop.stop_reason.startswith("early termination")
     assert len(loop.trials) == 30  # 20 landmark iterations, then 10 without improvement
+    assert loop.termination_deferred == ""
+
+
+def test_early_termination_waits_until_the_best_learner_is_tuned():
+    from cirrusml.search._planner import TUNING_TRIALS
+
+    clock = FakeClock()
+    # The first trial stays the best; Azure's rule holds from trial 30 on, but the best
+    # learner's own study has barely proposed anything: the search goes on until it has,
+    # then ends by the rule (not by max_trials, and long before the budget).
+    loop, _ = make_loop(clock, budget=10_000, max_trials=1000,
+                        scores=lambda i: 0.9 if i == 0 else 0.5)
+    loop.run(InMemoryBackend(clock, seconds_by_learner({})))
+    best = loop.trials[0].learner
+    assert loop.stop_reason.startswith("early termination")
+    assert len(loop.trials) > 30
+    assert loop.termination_deferred.startswith("at trial 30: ")
+    assert loop.planner.tuning_trials[best] >= TUNING_TRIALS
+    assert "Early termination was deferred at trial 30" in loop.summary()
+    assert clock.now < 1000
 
 
 def test_early_termination_can_be_turned_off():

@@ -369,7 +369,7 @@ def run_distributed(job: AutoMLTabular, ctx: JobContext, compute: dict[str, Any]
         recorder.phase("Searching", timeout_seconds=budget, max_trials=limits.max_trials,
                        concurrent_trials=1, elapsed_seconds=round(time.monotonic() - start, 2))
         loop.run(backend)
-        ctx.log.info("Search stopped: %s (%d trials).", loop.stop_reason, len(loop.trials))
+        ctx.log.info("%s", loop.summary())
         best = loop.best()
         if best is None or best.output is None:
             failures = "; ".join(f"trial {t.index} ({t.learner}): {t.error}"

@@ -392,7 +392,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
                    concurrent_trials=backend.n_workers,
                    elapsed_seconds=round(time.monotonic() - start, 2))
     loop.run(backend)
-    ctx.log.info("Search stopped: %s (%d trials).", loop.stop_reason, len(loop.trials))
+    ctx.log.info("%s", loop.summary())
     if loop.best() is None:
         failures = "; ".join(f"trial {t.index} ({t.learner}): {t.error}"
                              for t in loop.trials[:3])

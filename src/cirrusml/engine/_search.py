@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cirrusml.execution import Backend, TaskOutcome, TaskStatus
-from cirrusml.metrics import to_loss
+from cirrusml.metrics import get_metric, to_loss
 from cirrusml.search import Planner, Proposal, StoppingRule
 
 __all__ = ["SearchBudget", "SearchEvents", "SearchLoop", "TrialRecord"]
@@ -113,7 +113,13 @@ class SearchLoop:
         exit_loss = None if limits.exit_score is None else to_loss(metric, limits.exit_score)
         self.stopping = StoppingRule(limits.enable_early_termination, exit_loss)
         self.stop_reason = ""
+        #: When Azure's early-termination rule first held while a better trial was still
+        #: affordable (and so did not stop the search), and why.
+        self.termination_deferred = ""
         self.workers = 1
+        info = get_metric(metric)
+        self._best_possible = to_loss(metric, info.upper if info.greater_is_better
+                                      else info.lower)
 
     # ------------------------------------------------------------------------------ time
 
@@ -147,10 +153,30 @@ class SearchLoop:
         if self.stopping.exit_score_reached:
             return f"exit_score ({self.limits.exit_score:g}) reached"
         if self.stopping.early_terminated:
-            return "early termination: the best score did not improve in 10 trials"
+            promise = self._promise()
+            if not promise:
+                return "early termination: the best score did not improve in 10 trials"
+            if not self.termination_deferred:
+                self.termination_deferred = f"at trial {len(self.trials)}: {promise}"
         if self.clock() >= self.search_deadline():
             return "timeout_minutes reached"
         return ""
+
+    def _promise(self) -> str:
+        """What still promises a better trial in the time left (the planner's word), or ""
+        when nothing does or the best score cannot be beaten."""
+        best = self.best()
+        if best is None or best.loss <= self._best_possible:
+            return ""
+        return self.planner.promising(max(0.0, self.time_left()))
+
+    def summary(self) -> str:
+        """The log's line on how the search ended."""
+        line = f"Search stopped: {self.stop_reason} ({len(self.trials)} trials)."
+        if self.termination_deferred:
+            line += (" Early termination was deferred "
+                     f"{self.termination_deferred}.")
+        return line
 
     # ------------------------------------------------------------------------------ loop
 

@@ -16,6 +16,10 @@ Two phases:
 When classes are imbalanced, the best configurations are also tried with class weighting; a
 learner keeps it only if it scored better.
 
+:meth:`Planner.promising` tells the search loop whether a better trial is still affordable
+(an untried warm-start configuration, or the best learner before :data:`TUNING_TRIALS` tuning
+proposals, that fits in the time left): while one is, Azure's early-termination rule waits.
+
 How long a configuration should take comes from the cost model (:mod:`cirrusml.search._cost`:
 learned offline, corrected by the job's own trials). The planner proposes nothing that is not
 expected to finish in the time left, and, while anything cheaper is on offer, nothing expected
@@ -57,6 +61,9 @@ MAX_SHARE = 0.35
 #: A warm start with fewer portfolio entries than this (the portfolio restricted to a few
 #: allowed learners) starts from each allowed learner's library default.
 MIN_WARM_START = 8
+#: Tuning (Bayesian) trials the best learner so far gets before Azure's early-termination rule
+#: may end a search that still has time for them (see :meth:`Planner.promising`).
+TUNING_TRIALS = 10
 #: Proposals the Bayesian phase draws before it gives up on finding one that fits.
 _BAYES_ATTEMPTS = 8
 
@@ -115,6 +122,8 @@ class Planner:
         # with nothing new left to try.
         self.out_of_time = False
         self.best: dict[str, float] = {}
+        #: Bayesian proposals made per learner.
+        self.tuning_trials: dict[str, int] = {}
         self.seconds: dict[str, list[float]] = {name: [] for name in self.learners}
         self.balanced_wins: dict[str, bool] = {}
         self._balanced_pending: dict[str, float] = {}
@@ -388,8 +397,35 @@ class Planner:
                            else optuna.trial.TrialState.FAIL)
                 continue
             self.seen[proposal.key] = None
+            self.tuning_trials[name] = self.tuning_trials.get(name, 0) + 1
             return proposal
         return None
+
+    def promising(self, time_left: float | None) -> str:
+        """What still promises a better trial that the cost model expects to finish in
+        ``time_left`` seconds, or ``""`` when nothing does.
+
+        Two things do: a warm-start configuration not yet tried (the portfolio ranks it
+        among the likely winners on data like this), and the best learner so far while its
+        own study has made fewer than :data:`TUNING_TRIALS` proposals (its neighbourhood is
+        where a better score is likeliest). Both are bounded, so a job without a time limit
+        still ends by Azure's rule.
+        """
+        def fits(name: str, params: dict[str, Any]) -> bool:
+            return time_left is None or self.expected_seconds(name, params) <= time_left
+
+        untried = [p for p in self.queue if p.key not in self.seen and fits(p.learner, p.params)]
+        if untried:
+            return f"{len(untried)} warm-start configurations not yet tried fit in the time left"
+        tunable = [n for n in self.best if self.spaces.get(n)]
+        if tunable:
+            best = min(tunable, key=self.best.__getitem__)
+            done = self.tuning_trials.get(best, 0)
+            if done < TUNING_TRIALS and (time_left is None
+                                         or self._cheapest_seconds(best) <= time_left):
+                return (f"the best learner, {best}, has had {done} of {TUNING_TRIALS} "
+                        "tuning trials and more fit in the time left")
+        return ""
 
     @property
     def exhausted(self) -> bool:
