@@ -215,3 +215,21 @@ def test_what_still_promises_a_better_trial_is_what_fits_in_the_time_left():
     fresh = _planner([])
     fresh.tell(fresh.ask(time_left=1000.0), 0.3, 3.1)
     assert fresh.promising(1000.0) and fresh.promising(0.01) == ""
+
+
+def test_the_best_learners_share_the_tuning_time_by_rank_not_the_trials():
+    # Two learners: LightGBM ranks first and its trials take 10 s, ExtraTrees second at 1 s.
+    learners = [get_learner("LightGBM", CLS), get_learner("ExtremeRandomTrees", CLS)]
+    p = Planner(CLS, learners, n_rows=50_000, n_features=10, problem="binary",
+                portfolio=[], cost_model=CostModel(), seed=0)
+    p.tell(p.ask(), 0.30, 10.0)
+    p.tell(p.ask(), 0.35, 1.0)
+    assert p.best["LightGBM"] < p.best["ExtremeRandomTrees"]
+    picks = [p._choose_learner(None) for _ in range(4000)]
+    turns = {n: picks.count(n) / len(picks) for n in ("LightGBM", "ExtremeRandomTrees")}
+    # By trials, the cheaper second learner gets most turns...
+    assert turns["ExtremeRandomTrees"] > turns["LightGBM"]
+    # ...and by time the shares follow the rank weights 0.55 : 0.3.
+    time_share = turns["LightGBM"] * 10.0 / (turns["LightGBM"] * 10.0
+                                             + turns["ExtremeRandomTrees"] * 1.0)
+    assert time_share == pytest.approx(0.55 / 0.85, abs=0.05)

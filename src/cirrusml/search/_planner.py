@@ -9,9 +9,10 @@ Two phases:
    :data:`MIN_WARM_START` portfolio entries are left for the allowed learners, every allowed
    learner's default first (a LightGBM-only job starts from LightGBM's library default).
 2. **Bayesian optimisation.** One Optuna TPE study per learner over its own search space, told
-   every result of phase 1. Each proposal picks a learner among the best few so far, weighted by
-   rank, skipping learners whose trials would not fit in the time left — so time goes where it
-   pays, and cheap learners are tried before expensive ones.
+   every result of phase 1. Each proposal picks a learner among the best three so far, so that
+   they share the tuning time 55 / 30 / 15 by rank (a learner's chance of a turn is its rank
+   weight divided by what its trials take: gain per second), skipping learners whose trials
+   would not fit in the time left — so time goes where it pays.
 
 When classes are imbalanced, the best configurations are also tried with class weighting; a
 learner keeps it only if it scored better.
@@ -51,7 +52,7 @@ from cirrusml.tasks import task_for
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-#: Rank weights when choosing which learner the Bayesian phase works on next.
+#: Shares of the tuning time the Bayesian phase gives the best three learners, by rank.
 _RANK_WEIGHTS = (0.55, 0.3, 0.15)
 #: Chance that the Bayesian phase gives a not-yet-strong learner a turn instead.
 _EXPLORE = 0.1
@@ -367,8 +368,19 @@ class Planner:
         if self.rng.random() < _EXPLORE and len(ranked) > len(_RANK_WEIGHTS):
             return self.rng.choice(ranked[len(_RANK_WEIGHTS):])
         top = ranked[: len(_RANK_WEIGHTS)]
-        weights = list(_RANK_WEIGHTS[: len(top)])
+        # The rank weights share the tuning *time*: a learner whose trials take a tenth as
+        # long gets ten turns for one of the other's at equal rank (gain per second).
+        weights = [w / max(self._typical_seconds(n), 1e-3)
+                   for w, n in zip(_RANK_WEIGHTS, top, strict=False)]
         return self.rng.choices(top, weights=weights, k=1)[0]
+
+    def _typical_seconds(self, learner: str) -> float:
+        """What a trial of ``learner`` takes here: the median of its trials so far, or the
+        cost model's figure for its default before any has run."""
+        measured = sorted(self.seconds.get(learner) or [])
+        if measured:
+            return measured[len(measured) // 2]
+        return self.expected_seconds(learner)
 
     def _bayesian(self, time_left: float | None) -> Proposal | None:
         for _attempt in range(_BAYES_ATTEMPTS):
