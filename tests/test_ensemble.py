@@ -146,3 +146,30 @@ def test_meta_learner_types_and_errors():
         make_meta_learner("ElasticNet", "classification", False, None, 0)
     with pytest.raises(InvalidSpecError, match="stack_meta_learner_kwargs"):
         make_meta_learner("LogisticRegression", "classification", False, {"no_such": 1}, 0)
+
+
+def test_each_learners_best_trial_stays_an_ensemble_candidate():
+    from types import SimpleNamespace
+
+    from cirrusml.engine._final import MAX_CANDIDATES, ensemble_pool
+    from cirrusml.engine._search import TrialRecord
+    from cirrusml.search import Proposal
+    from cirrusml.spec import TaskType
+    from cirrusml.tasks import task_for
+
+    def trial(index: int, learner: str, loss: float) -> TrialRecord:
+        output = SimpleNamespace(predictions=np.zeros((4, 2)), model_path=None)
+        return TrialRecord(index, Proposal(learner, {"i": index}), status="Completed",
+                           loss=loss, output=output)
+
+    # A long search: 30 boosted trials, all better than the one logistic regression, which a
+    # blend with the trees gains most from.
+    trials = [trial(i, "LightGBM", 0.40 + 0.001 * i) for i in range(30)]
+    trials.append(trial(30, "LogisticRegression", 0.52))
+    trials.append(trial(31, "LogisticRegression", 0.50))
+    pool = ensemble_pool(trials, task_for(TaskType.CLASSIFICATION))
+    assert [t.index for t in pool[:MAX_CANDIDATES]] == list(range(MAX_CANDIDATES))
+    assert [t.index for t in pool[MAX_CANDIDATES:]] == [31]  # that learner's best, once
+    # A trial with non-finite predictions never joins.
+    trials[31].output.predictions = np.full((4, 2), np.nan)
+    assert [t.index for t in ensemble_pool(trials, task_for(TaskType.CLASSIFICATION))][-1] == 30

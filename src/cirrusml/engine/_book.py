@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cirrusml.engine._context import JobContext
-from cirrusml.engine._final import MAX_CANDIDATES
+from cirrusml.engine._final import ensemble_candidates, ensemble_pool
 from cirrusml.engine._search import SearchLoop, TrialRecord
 from cirrusml.exceptions import InvalidSpecError
 from cirrusml.models import learners_for
@@ -120,9 +120,11 @@ class TrialBook:
 
     def _prune_models(self, trials: list[TrialRecord]) -> None:
         """Keep stored models only for the trials ensembles may use (it bounds the disk used)."""
-        kept = sorted((t for t in trials if t.output is not None
-                       and t.output.model_path is not None), key=lambda t: (t.loss, t.index))
-        for trial in kept[MAX_CANDIDATES:]:
+        stored = [t for t in trials if t.output is not None and t.output.model_path is not None]
+        # The best trials (any of which may become the best model) and the ensembles' pool.
+        kept = {t.index for t in ensemble_candidates(stored)}
+        kept |= {t.index for t in ensemble_pool(stored, self.task)}
+        for trial in (t for t in stored if t.index not in kept):
             trial.output.model_path = None
             self.ctx.recorder.discard_trial_model(trial.index)
             self.save(trial)

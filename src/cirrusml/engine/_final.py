@@ -48,7 +48,8 @@ from cirrusml.models import get_learner
 from cirrusml.tasks import SplitPlan, Task
 from cirrusml.tracking import TrialStatus
 
-#: Trials considered for ensembling (the best, by validation score).
+#: Trials considered for ensembling: this many best by validation score, and each learner's
+#: best trial besides (see :meth:`FinalPhase.candidates`).
 MAX_CANDIDATES = 20
 #: StackEnsemble's members: the heaviest of the voting ensemble's.
 MAX_STACK_MEMBERS = 5
@@ -146,6 +147,33 @@ class FinalReserve:
                  if t.output.model_path and os.path.exists(t.output.model_path)]
         reserve += sum(sizes) / SAVE_BYTES_PER_SECOND
         return min(reserve, MAX_RESERVE_SHARE * self.budget)
+
+
+def ensemble_candidates(trials: list[TrialRecord]) -> list[TrialRecord]:
+    """The trials ensembles choose from, best first: the :data:`MAX_CANDIDATES` best and each
+    learner's best trial besides.
+
+    A long search fills the best twenty with one or two boosting learners' neighbours; the
+    models that differ most are the ones a blend gains from (a logistic regression beside the
+    boosted trees), so each learner's best stays a candidate.
+    """
+    ranked = sorted(trials, key=lambda t: (t.loss, t.index))
+    chosen = {t.index for t in ranked[:MAX_CANDIDATES]}
+    best_of_each: dict[str, TrialRecord] = {}
+    for trial in ranked:
+        best_of_each.setdefault(trial.learner, trial)
+    chosen |= {t.index for t in best_of_each.values()}
+    return [t for t in ranked if t.index in chosen]
+
+
+def ensemble_pool(trials: list[TrialRecord], task: Task) -> list[TrialRecord]:
+    """:func:`ensemble_candidates` among the trials that may join an ensemble: completed, with
+    finite predictions, and not deep learners (TCNForecaster does not join ensembles, as in
+    Azure)."""
+    return ensemble_candidates([
+        t for t in trials if t.completed and t.output is not None
+        and np.all(np.isfinite(t.output.predictions))
+        and not get_learner(t.learner, task.kind).dnn])
 
 
 @dataclass
@@ -248,11 +276,7 @@ class FinalPhase:
 
     def candidates(self) -> list[TrialRecord]:
         # Deep learners (TCNForecaster) do not join ensembles, as in Azure.
-        done = [t for t in self.loop.trials if t.completed and t.output is not None
-                and np.all(np.isfinite(t.output.predictions))
-                and not get_learner(t.learner, self.task.kind).dnn]
-        done.sort(key=lambda t: (t.loss, t.index))
-        return done[:MAX_CANDIDATES]
+        return ensemble_pool(self.loop.trials, self.task)
 
     def _spec(self, trial: TrialRecord) -> TrialSpec:
         return TrialSpec(index=trial.index, learner=trial.learner, params=trial.params,
