@@ -107,33 +107,52 @@ def configs(learner: Any, task: TaskType, rows: int, width: int, n_random: int,
     return out
 
 
+#: The generated set's name among the datasets' folder names.
+GENERATED = "generated_26_classes"
+
+
+def _folders(datasets: str) -> dict[str, Path]:
+    """The tabular development datasets, by name."""
+    out = {}
+    for folder in sorted(Path(datasets).iterdir()):
+        if (folder / "meta.json").exists():
+            meta = json.loads((folder / "meta.json").read_text())
+            if meta.get("task") in ("binary", "multiclass", "regression"):
+                out[folder.name] = folder
+    return out
+
+
+def _load(name: str, folders: dict[str, Path], seed: int) -> tuple[dict[str, Any], pd.DataFrame]:
+    return generated_26_classes() if name == GENERATED else load_dataset(folders[name], 10**9,
+                                                                         seed)
+
+
+def _rows(frame: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
+    """The sample of ``size`` rows (every row of a smaller dataset) the fits are timed on."""
+    return frame.sample(n=min(size, len(frame)), random_state=seed).reset_index(drop=True)
+
+
+def _append(out: Path, row: dict[str, Any]) -> None:
+    with out.open("a") as fh:
+        fh.write(json.dumps(row, default=str) + "\n")
+
+
 def time_all(args: argparse.Namespace) -> None:
     out = HERE / "timings.jsonl"
     done = {_key(row) for row in load_timings()}
-    folders = sorted(p for p in Path(args.datasets).iterdir() if (p / "meta.json").exists())
-    sets = []
-    for folder in folders:
-        meta = json.loads((folder / "meta.json").read_text())
-        if meta.get("task") in ("binary", "multiclass", "regression"):
-            sets.append(("folder", folder))
-    sets.append(("generated", None))
+    folders = _folders(args.datasets)
     stop_at = time.monotonic() + args.max_minutes * 60
     for size in args.sizes:
-        for kind, folder in sets:
+        for name in [*folders, GENERATED]:
             if time.monotonic() > stop_at:
                 print("time is up; rerun to continue", flush=True)
                 return
-            name = "generated_26_classes" if kind == "generated" else folder.name
             if args.only and name not in args.only:
                 continue
-            if kind == "generated":
-                meta, frame = generated_26_classes()
-            else:
-                meta, frame = load_dataset(folder, 10**9, args.seed)
+            meta, frame = _load(name, folders, args.seed)
             if len(frame) < size and size != min(args.sizes):
                 continue  # the smallest size takes every row of a small dataset
-            _time_dataset(meta, frame.sample(n=min(size, len(frame)), random_state=args.seed)
-                          .reset_index(drop=True), size, args, done, out, stop_at)
+            _time_dataset(meta, _rows(frame, size, args.seed), size, args, done, out, stop_at)
 
 
 class _Sample:
@@ -196,8 +215,7 @@ def _time_dataset(meta: dict[str, Any], frame: pd.DataFrame, size: int,
                    "rows": sample.rows, "width": width, "classes": sample.classes,
                    "status": status, "seconds": seconds}
             done.add(key)
-            with out.open("a") as fh:
-                fh.write(json.dumps(row, default=str) + "\n")
+            _append(out, row)
 
 
 def _key(row: dict[str, Any]) -> tuple[str, int, str, str]:
@@ -220,16 +238,12 @@ def retime_killed(args: argparse.Namespace) -> None:
     for row in load_timings():
         if row["status"] == "timeout" and row["seconds"] < args.timeout:
             killed.setdefault((row["dataset"], row["size"]), []).append(row)
-    folders = {p.name: p for p in Path(args.datasets).iterdir() if (p / "meta.json").exists()}
+    folders = _folders(args.datasets)
     out = HERE / "timings.jsonl"
     stop_at = time.monotonic() + args.max_minutes * 60
     for (name, size), rows in sorted(killed.items(), key=lambda item: item[0][1]):
-        if name == "generated_26_classes":
-            meta, frame = generated_26_classes()
-        else:
-            meta, frame = load_dataset(folders[name], 10**9, args.seed)
-        sample = _Sample(meta, frame.sample(n=min(size, len(frame)), random_state=args.seed)
-                         .reset_index(drop=True), args.seed)
+        meta, frame = _load(name, folders, args.seed)
+        sample = _Sample(meta, _rows(frame, size, args.seed), args.seed)
         by_name = {lr.name: lr for lr in learners_for(sample.task)}
         for row in rows:
             if time.monotonic() > stop_at:
@@ -239,9 +253,7 @@ def retime_killed(args: argparse.Namespace) -> None:
                                           args.timeout, args.seed)
             print(f"{name} {size} {row['learner']} {row['config']}: {status} "
                   f"{seconds if seconds is None else round(seconds, 1)}", flush=True)
-            with out.open("a") as fh:
-                fh.write(json.dumps({**row, "status": status, "seconds": seconds},
-                                    default=str) + "\n")
+            _append(out, {**row, "status": status, "seconds": seconds})
 
 
 # ------------------------------------------------------------------------------- the model

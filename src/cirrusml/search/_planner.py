@@ -423,10 +423,8 @@ class Planner:
         where a better score is likeliest). Both are bounded, so a job without a time limit
         still ends by Azure's rule.
         """
-        def fits(name: str, params: dict[str, Any]) -> bool:
-            return time_left is None or self.expected_seconds(name, params) <= time_left
-
-        untried = [p for p in self.queue if p.key not in self.seen and fits(p.learner, p.params)]
+        untried = [p for p in self.queue if p.key not in self.seen and (
+            time_left is None or self.expected_seconds(p.learner, p.params) <= time_left)]
         if untried:
             return f"{len(untried)} warm-start configurations not yet tried fit in the time left"
         tunable = [n for n in self.best if self.spaces.get(n)]
