@@ -13,8 +13,8 @@ import pytest
 
 from cirrusml.exceptions import CirrusMLError
 from cirrusml.models import learners_for
-from cirrusml.search import Planner, Proposal, load_portfolio
-from cirrusml.search._planner import PORTFOLIO_ENV
+from cirrusml.search import CostModel, Planner, Proposal, load_portfolio
+from cirrusml.search._portfolio import PORTFOLIO_ENV, greedy_order
 from cirrusml.spec import TaskType
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,13 +43,49 @@ def test_the_warm_start_follows_the_shipped_portfolio(problem):
     portfolio = load_portfolio(problem)
     assert portfolio, "the package ships a portfolio for every tabular problem"
     p = planner(task, problem=problem)
-    first = [q.learner for q in p.queue[: len(portfolio)] if q.source == "portfolio"]
-    # The portfolio's own order, minus entries that collapse to the same configuration here.
-    expected = [e["learner"] for e in portfolio]
-    assert first == [name for name in expected if name in first][: len(first)]
-    assert first[0] == expected[0]
+    entries = [q for q in p.queue if q.source == "portfolio"]
+    # Every entry is tried (minus entries that collapse to the same configuration here) ...
+    assert {q.learner for q in entries} == {e["learner"] for e in portfolio}
+    assert len(entries) >= len(portfolio) - 2
+    # ... ordered by gain per second on this data: the shipped scores and the cost model.
+    learners = {lr.name: lr for lr in learners_for(task)}
+    scores = {json.dumps([e["learner"], p._fit_to_space(e["learner"], e["params"])],
+                         sort_keys=True, default=str): e["scores"] for e in portfolio}
+    ordered = [scores[json.dumps([q.learner, q.params], sort_keys=True, default=str)]
+               for q in entries]
+    seconds = [p.costs.seconds(learners[q.learner], q.params) for q in entries]
+    order = greedy_order(ordered, seconds, p.cost_power)
+    assert order == list(range(len(order)))
+    assert order, "the first entries raise the development datasets' best scores"
     # Every allowed learner gets tried: those the portfolio does not cover at their defaults.
     assert {q.learner for q in p.queue} == {lr.name for lr in learners_for(task)}
+
+
+def test_the_warm_start_puts_an_entry_that_is_slow_on_this_data_behind_cheaper_ones():
+    # Three entries: a KNN that wins dataset a, a decision tree that wins b, and an SVM that is
+    # nearly best on both.
+    portfolio = [{"learner": "SVM", "params": {}, "scores": {"a": 0.9, "b": 0.9}},
+                 {"learner": "KNN", "params": {}, "scores": {"a": 1.0, "b": 0.2}},
+                 {"learner": "DecisionTree", "params": {}, "scores": {"a": 0.2, "b": 1.0}}]
+    names = {"SVM", "KNN", "DecisionTree"}
+
+    def first_three(svm_seconds: float) -> list[str]:
+        costs = CostModel({f"Classification/{name}": {"const": math.log(seconds)} for name,
+                           seconds in {"SVM": svm_seconds, "KNN": 1.0,
+                                       "DecisionTree": 1.0}.items()})
+        p = planner(names=names, portfolio=portfolio, cost_model=costs)
+        return [q.learner for q in p.queue if q.source == "portfolio"]
+
+    # At equal cost the SVM goes first: it raises the mean best score most.
+    assert first_three(1.0) == ["SVM", "KNN", "DecisionTree"]
+    # A hundred times dearer on this data, it goes last: the two cheap entries promise more
+    # per second, and after them it adds nothing.
+    assert first_three(100.0) == ["KNN", "DecisionTree", "SVM"]
+    # Without scores (an older portfolio file) the file's order stands.
+    plain = [{k: v for k, v in e.items() if k != "scores"} for e in portfolio[::-1]]
+    p = planner(names=names, portfolio=plain, cost_model=CostModel())
+    assert [q.learner for q in p.queue if q.source == "portfolio"] == [
+        "DecisionTree", "KNN", "SVM"]
 
 
 def test_the_warm_start_keeps_to_the_allowed_learners():

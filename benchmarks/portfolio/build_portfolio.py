@@ -40,6 +40,7 @@ from cirrusml.execution import LocalBackend, save_for_workers
 from cirrusml.featurize import profile_columns
 from cirrusml.metrics import classification_metrics, regression_metrics
 from cirrusml.models import learners_for
+from cirrusml.search._portfolio import greedy_order
 from cirrusml.spec import TaskType
 from cirrusml.tasks import task_for
 
@@ -204,26 +205,24 @@ def normalised(rows: list[dict[str, Any]]) -> dict[str, dict[str, tuple[float, f
 
 def greedy(norm: dict[str, dict[str, tuple[float, float]]], datasets: list[str], k: int,
            cost_power: float) -> list[str]:
-    pool = sorted(set().union(*(norm[d] for d in datasets)))
-    chosen: list[str] = []
-    best = {d: 0.0 for d in datasets}
-    for _ in range(min(k, len(pool))):
-        def gain(c: str) -> float:
-            total = sum(max(best[d], norm[d].get(c, (0.0, 0.0))[0]) - best[d] for d in datasets)
-            seconds = np.mean([norm[d].get(c, (0.0, 60.0))[1] for d in datasets])
-            return total / len(datasets) / (seconds ** cost_power)
+    """At most ``k`` candidates by the job's own rule (``greedy_order``: gain in the mean best
+    score per second^p), on ``datasets``, with each candidate's mean measured seconds; it
+    stops when every dataset has its best configuration: the Bayesian phase takes over."""
+    # Latest id first, so that ties go to it, as they always have here.
+    pool = sorted(set().union(*(norm[d] for d in datasets)), reverse=True)
+    scores = [{d: norm[d].get(c, (0.0, 0.0))[0] for d in datasets} for c in pool]
+    seconds = [float(np.mean([norm[d].get(c, (0.0, 60.0))[1] for d in datasets])) for c in pool]
+    return [pool[i] for i in greedy_order(scores, seconds, cost_power, limit=k)]
 
-        left = [c for c in pool if c not in chosen]
-        if not left:
-            break
-        gains = {c: gain(c) for c in left}
-        pick = max(left, key=lambda c: (gains[c], c))
-        if gains[pick] <= 0:
-            break  # every dataset has its best configuration: the Bayesian phase takes over
-        chosen.append(pick)
-        for d in datasets:
-            best[d] = max(best[d], norm[d].get(pick, (0.0, 0.0))[0])
-    return chosen
+
+def entry(candidate: dict[str, Any], norm: dict[str, dict[str, tuple[float, float]]]
+          ) -> dict[str, Any]:
+    """A shipped portfolio entry: the candidate's learner and parameters, and its normalised
+    score on every dataset it was built on (the job orders its warm start by them)."""
+    return {"learner": candidate["learner"], "params": candidate["params"],
+            "id": candidate["id"],
+            "scores": {d: round(norm[d].get(candidate["id"], (0.0, 0.0))[0], 4)
+                       for d in sorted(norm)}}
 
 
 def replay(norm: dict[str, tuple[float, float]], order: list[str], ks: list[int]
@@ -253,8 +252,7 @@ def write_leave_out(args: argparse.Namespace) -> int:
         pooled = ("binary", "multiclass") if problem != "regression" else ("regression",)
         norm_all = normalised([r for r in rows if r["problem"] in pooled])
         order = greedy(norm_all, sorted(norm_all), args.size, power)
-        portfolios[problem] = [{"learner": by_id[c]["learner"], "params": by_id[c]["params"],
-                                "id": c} for c in order]
+        portfolios[problem] = [entry(by_id[c], norm_all) for c in order]
     args.out.write_text(json.dumps({"built_with": {**shipped["built_with"],
                                                    "left_out": args.leave_out},
                                     "portfolios": portfolios}, indent=1, default=str) + "\n")
@@ -323,9 +321,7 @@ def main() -> int:
         power = max(COST_POWERS, key=lambda p: (key(p), -p))
         chosen_power[problem] = power
         order = greedy(norm_all, sorted(norm_all), args.size, power)
-        portfolios[problem] = [
-            {"learner": by_id[(problem, c)]["learner"], "params": by_id[(problem, c)]["params"],
-             "id": c} for c in order]
+        portfolios[problem] = [entry(by_id[(problem, c)], norm_all) for c in order]
         report += [f"## {problem} ({len(datasets)} datasets; cost exponent {power})", "",
                    "Held-out mean at 3/5/10 per exponent: "
                    + ", ".join(f"{p}: {key(p):.3f}" for p in COST_POWERS), "",

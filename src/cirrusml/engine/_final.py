@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,12 +78,20 @@ def ensembles_enabled(job: Any, task: Task) -> tuple[bool, bool]:
     return vote, stack
 
 
+def refit_seconds_of(trial: Any, n_folds: int) -> float:
+    """About how long refitting one cross-validated ``trial`` on every training row takes:
+    one fold's fit scaled up to every row, plus the dispatch overhead."""
+    if trial.output is None:
+        return 0.0
+    return 1.3 * float(trial.output.fit_seconds) / max(1, n_folds - 1) + REFIT_OVERHEAD_SECONDS
+
+
 def cv_refit_seconds(trials: list[Any], n_folds: int, workers: int) -> float:
-    """About how long refitting ``trials`` on every training row takes after cross-validation:
-    each about one fold's fit scaled up to every row, plus the dispatch overhead."""
-    per_trial = [1.3 * float(t.output.fit_seconds) / max(1, n_folds - 1) + REFIT_OVERHEAD_SECONDS
-                 for t in trials if t.output is not None]
-    return sum(per_trial) / max(1, workers)
+    """About how long refitting ``trials`` on every training row takes after cross-validation,
+    the refits shared by ``workers``: never less than the longest refit, which one worker runs
+    alone however many there are."""
+    per_trial = [refit_seconds_of(t, n_folds) for t in trials if t.output is not None]
+    return max(sum(per_trial) / max(1, workers), max(per_trial, default=0.0))
 
 
 def holdout_stack_seconds(trials: list[Any], workers: int) -> float:
@@ -221,25 +230,50 @@ def _fold_metrics(plan: SplitPlan, job_data: JobData, rows: np.ndarray,
     return out
 
 
+def run_each(backend: Backend, tasks: list[tuple[Any, Any, tuple[Any, ...]]],
+             deadline: float | None = None, *, stop_at_failure: bool = False,
+             clock: Callable[[], float] = time.monotonic) -> tuple[dict[Any, Any], dict[Any, str]]:
+    """Run ``(key, fn, args)`` tasks on the workers as they free up, in the order given.
+
+    Returns the results by key and, by key, why the others have none: a task that fails, or
+    is still running when ``deadline`` (a ``clock()`` value) passes, or is not started by
+    then. With ``stop_at_failure``, the first failure cancels the rest.
+    """
+    pending = list(tasks)
+    results: dict[Any, Any] = {}
+    failures: dict[Any, str] = {}
+    while len(results) + len(failures) < len(tasks):
+        if pending and deadline is not None and clock() >= deadline:
+            # Started now, a task would only be stopped at once (and its worker with it).
+            failures.update((key, "it ran out of time") for key, _fn, _args in pending)
+            pending = []
+        while pending and backend.free_slots > 0:
+            key, fn, args = pending.pop(0)
+            backend.submit(key, fn, *args)
+        if not backend.running:
+            continue
+        for outcome in backend.wait(_POLL_SECONDS, hard_deadline=deadline):
+            if outcome.ok:
+                results[outcome.key] = outcome.value
+                continue
+            failures[outcome.key] = ("it ran out of time" if outcome.status == "timeout"
+                                     else str(outcome.error))
+            if stop_at_failure:
+                backend.cancel_all()
+                return results, failures
+    return results, failures
+
+
 def run_all(backend: Backend, tasks: list[tuple[Any, Any, tuple[Any, ...]]],
             deadline: float | None = None) -> dict[Any, Any]:
     """Run ``(key, fn, args)`` tasks on the workers as they free up; results by key.
 
     Raises ``CirrusMLError`` if a task fails or ``deadline`` (``time.monotonic()``) passes.
     """
-    pending = list(tasks)
-    results: dict[Any, Any] = {}
-    while len(results) < len(tasks):
-        while pending and backend.free_slots > 0:
-            key, fn, args = pending.pop(0)
-            backend.submit(key, fn, *args)
-        for outcome in backend.wait(_POLL_SECONDS, hard_deadline=deadline):
-            if not outcome.ok:
-                backend.cancel_all()
-                reason = ("it ran out of time" if outcome.status == "timeout"
-                          else outcome.error)
-                raise CirrusMLError(f"{outcome.key}: {reason}")
-            results[outcome.key] = outcome.value
+    results, failures = run_each(backend, tasks, deadline, stop_at_failure=True)
+    if failures:
+        key, reason = next(iter(failures.items()))
+        raise CirrusMLError(f"{key}: {reason}")
     return results
 
 
@@ -290,8 +324,8 @@ class FinalPhase:
         if len(candidates) < 2 or not (self.vote or self.stack):
             return
         rows = candidates[0].output.validation_rows
+        candidates, weights = self._select(candidates, rows, deadline)
         preds = [t.output.predictions for t in candidates]
-        weights, _loss = caruana_selection(preds, self._fold_loss(rows))
         members = [candidates[i] for i in weights]
         if self.vote:
             # Recorded even when selection kept one trial (it then ties with that trial, and
@@ -329,6 +363,27 @@ class FinalPhase:
             self._stack(stack_members, stack_weights, rows, stack_deadline)
         except CirrusMLError as err:
             self.ctx.log.warning("StackEnsemble skipped: %s", err)
+
+    def _select(self, candidates: list[TrialRecord], rows: np.ndarray, deadline: float
+                ) -> tuple[list[TrialRecord], dict[int, float]]:
+        """Caruana selection over ``candidates`` whose members can all be refit on every row
+        by ``deadline``: while they cannot, the slowest member to refit leaves the candidates
+        and selection runs again (a member that is not refit stays the model of one fold,
+        trained on fewer rows than its score was earned with)."""
+        loss = self._fold_loss(rows)
+        pool = list(candidates)
+        while True:
+            weights, _loss = caruana_selection([t.output.predictions for t in pool], loss)
+            members = [pool[i] for i in weights]
+            left = deadline - time.monotonic() - 1.0
+            if len(members) < 2 or self.refit_seconds(members) <= left:
+                return pool, weights
+            slowest = max(members, key=lambda t: refit_seconds_of(t, self.plan.n_folds))
+            self.ctx.log.info(
+                "Ensembles: trial %d (%s) left out: refitting its ensemble's members on every "
+                "row would take about %.0f s of the %.0f s left.", slowest.index, slowest.learner,
+                self.refit_seconds(members), max(0.0, left))
+            pool = [t for t in pool if t is not slowest]
 
     def refit_seconds(self, trials: list[TrialRecord]) -> float:
         """About how long refitting ``trials`` on every row takes (0 without cross-validation)."""
@@ -467,14 +522,9 @@ class FinalPhase:
         if isinstance(best, EnsembleRecord) and best.holdout_members is not None:
             estimators = list(best.holdout_members)
         elif is_cv:
-            try:
-                fitted = self._refit(members, deadline)
-                estimators = [fitted[m.index] for m in members]
-            except CirrusMLError as err:
-                self.ctx.log.warning(
-                    "Refitting on every row did not finish in time (%s); the best model uses "
-                    "the models trained on the last cross-validation fold.", err)
-                estimators = [m.output.load_model() for m in members]
+            fitted = self._refit(members, deadline)
+            estimators = [fitted[m.index] if m.index in fitted else m.output.load_model()
+                          for m in members]
         else:
             estimators = [m.output.load_model() for m in members]
         if any(e is None for e in estimators):
@@ -492,7 +542,17 @@ class FinalPhase:
                      meta_learner=best.meta_learner)
 
     def _refit(self, trials: list[TrialRecord], deadline: float) -> dict[int, Any]:
-        results = run_all(self.backend, [(("refit", t.index), refit,
-                                          (self._spec(t), self.data_path)) for t in trials],
-                          deadline)
+        """``trials`` refit on every row by ``deadline``, longest first (so that the longest
+        does not start last), by index; a refit that fails or does not finish is logged and
+        left out: its trial keeps the model trained on the last cross-validation fold."""
+        ordered = sorted(trials, key=lambda t: -refit_seconds_of(t, self.plan.n_folds))
+        results, failures = run_each(self.backend, [
+            (("refit", t.index), refit, (self._spec(t), self.data_path)) for t in ordered],
+            deadline)
+        for (_refit, index), reason in failures.items():
+            trial = next(t for t in trials if t.index == index)
+            self.ctx.log.warning(
+                "Refitting trial %d (%s) on every row did not finish (%s); the best model uses "
+                "its model trained on the last cross-validation fold.", index, trial.learner,
+                reason)
         return {key[1]: model for key, model in results.items()}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from cirrusml.search._cost import CostModel, DataShape, TrialCosts
-from cirrusml.search._planner import MAX_SHARE, Planner, Proposal, load_portfolio
+from cirrusml.search._planner import MAX_SHARE, Planner, Proposal
+from cirrusml.search._portfolio import load_portfolio
 from cirrusml.search._stopping import (
     EARLY_STOPPING_ITERATIONS,
     LANDMARK_ITERATIONS,

@@ -2,12 +2,13 @@
 
 Two phases:
 
-1. **Portfolio warm start.** An ordered list of configurations that were strong across many
-   datasets (learned offline by ``benchmarks/portfolio/build_portfolio.py`` and shipped in
-   ``portfolio.json``), restricted to the allowed learners; then each allowed learner's default
-   that the portfolio did not cover, cheapest first — or, when fewer than
-   :data:`MIN_WARM_START` portfolio entries are left for the allowed learners, every allowed
-   learner's default first (a LightGBM-only job starts from LightGBM's library default).
+1. **Portfolio warm start.** Configurations that were strong across many datasets (learned
+   offline by ``benchmarks/portfolio/build_portfolio.py`` and shipped in ``portfolio.json``),
+   restricted to the allowed learners and ordered by expected gain per second on this job's
+   data (:mod:`cirrusml.search._portfolio`); then each allowed learner's default that the
+   portfolio did not cover, cheapest first — or, when fewer than :data:`MIN_WARM_START`
+   portfolio entries are left for the allowed learners, every allowed learner's default first
+   (a LightGBM-only job starts from LightGBM's library default).
 2. **Bayesian optimisation.** One Optuna TPE study per learner over its own search space, told
    every result of phase 1. Each proposal picks a learner among the best three so far, so that
    they share the tuning time 55 / 30 / 15 by rank (a learner's chance of a turn is its rank
@@ -46,7 +47,7 @@ from cirrusml.exceptions import InvalidSpecError
 from cirrusml.models import Learner
 from cirrusml.models._base import in_domain
 from cirrusml.search._cost import CostModel, DataShape, TrialCosts
-from cirrusml.search._shipped import read_shipped
+from cirrusml.search._portfolio import greedy_order, load_portfolio, portfolio_cost_power
 from cirrusml.spec import TaskType
 from cirrusml.tasks import task_for
 
@@ -85,17 +86,6 @@ class Proposal:
                           default=str)
 
 
-#: A portfolio file to use instead of the shipped one: a benchmarking aid, so that a dataset can
-#: be scored with a portfolio built without it (``build_portfolio.py --leave-out``).
-PORTFOLIO_ENV = "CIRRUS_PORTFOLIO"
-
-
-def load_portfolio(problem: str) -> list[dict[str, Any]]:
-    """The shipped portfolio for ``binary``, ``multiclass`` or ``regression`` (may be empty)."""
-    data = read_shipped("portfolio.json", PORTFOLIO_ENV, "portfolio") or {}
-    return list(data.get("portfolios", {}).get(problem, []))
-
-
 class Planner:
     """Proposes configurations for one job."""
 
@@ -128,12 +118,14 @@ class Planner:
         self.seconds: dict[str, list[float]] = {name: [] for name in self.learners}
         self.balanced_wins: dict[str, bool] = {}
         self._balanced_pending: dict[str, float] = {}
-        if portfolio is None:
-            portfolio = load_portfolio(problem or task_for(task).problem_type)
-        self.queue: list[Proposal] = self._warm_start(portfolio)
         #: What trials cost on this data: the offline model, corrected by the job's trials.
         self.costs = TrialCosts(cost_model if cost_model is not None else CostModel.shipped(),
                                 task, shape or DataShape(rows=self.n_rows, width=self.n_features))
+        problem = problem or task_for(task).problem_type
+        if portfolio is None:
+            portfolio = load_portfolio(problem)
+        self.cost_power = portfolio_cost_power(problem)
+        self.queue: list[Proposal] = self._warm_start(portfolio)
 
     # ---------------------------------------------------------------------------- phase 1
 
@@ -157,6 +149,7 @@ class Planner:
 
     def _warm_start(self, portfolio: list[dict[str, Any]]) -> list[Proposal]:
         queue: list[Proposal] = []
+        scores: list[dict[str, float]] = []
         keys: set[str] = set()
         covered: set[str] = set()
         for entry in portfolio:
@@ -170,7 +163,9 @@ class Planner:
             if proposal.key not in keys:
                 keys.add(proposal.key)
                 queue.append(proposal)
+                scores.append(dict(entry.get("scores") or {}))
                 covered.add(name)
+        queue = self._by_gain_per_second(queue, scores)
         # Learners the portfolio does not cover, in the registry's order (strong, cheap first).
         # A thin warm start (few learners allowed) starts from every learner's library default:
         # the configuration such a user compares the job with, and robust on any data.
@@ -188,6 +183,19 @@ class Planner:
             keys.add(proposal.key)
             defaults.append(proposal)
         return defaults + queue if thin else queue + defaults
+
+    def _by_gain_per_second(self, queue: list[Proposal], scores: list[dict[str, float]]
+                            ) -> list[Proposal]:
+        """The portfolio's entries ordered by what each adds to the development datasets'
+        best scores per second it is expected to take on *this* data (the build's rule, with
+        this job's cost model; see :mod:`cirrusml.search._portfolio`). Entries that add
+        nothing follow in the portfolio's order; a portfolio without scores keeps its order."""
+        if not queue or not all(scores):
+            return queue
+        seconds = [self.expected_seconds(q.learner, q.params) for q in queue]
+        order = greedy_order(scores, seconds, self.cost_power)
+        rest = [i for i in range(len(queue)) if i not in set(order)]
+        return [queue[i] for i in order + rest]
 
     # ------------------------------------------------------------------------ estimates
 
