@@ -154,6 +154,25 @@ def test_the_featurized_width_counts_one_hot_columns():
     onehot = expected_width(profile, native_categorical=False, task=CLS)
     assert onehot - native == 12  # twelve one-hot columns (and one for missing) for one code
     assert native >= 3
+    # The dense part leaves the one-hot columns out: the number, the date parts, and (native)
+    # the category's code.
+    dense = expected_width(profile, native_categorical=False, task=CLS, dense_only=True)
+    assert dense == onehot - 13
+    assert expected_width(profile, native_categorical=True, task=CLS, dense_only=True) == native
+
+
+def test_a_forest_on_numbers_costs_more_than_on_as_many_one_hot_columns():
+    # What the cost model learned from timed fits: an exact-split tree's time follows the
+    # columns that hold a value in every row, not the one-hot ones.
+    model = CostModel.shipped()
+    for task, name in ((CLS, "RandomForest"), (TaskType.REGRESSION, "GradientBoosting"),
+                       (TaskType.REGRESSION, "RandomForest")):
+        learner = get_learner(name, task)
+        params = learner.default_params(task, 10_000, 20)
+        numbers = DataShape(rows=10_000, width=20, dense_width=20)
+        one_hot = DataShape(rows=10_000, width=20, dense_width=4)
+        assert model.fit_seconds(learner, task, params, numbers) > 1.3 * model.fit_seconds(
+            learner, task, params, one_hot), name
 
 
 def test_a_thin_warm_start_tries_the_library_defaults():

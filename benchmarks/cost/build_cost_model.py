@@ -20,11 +20,14 @@
    16,000 rows: ``--only generated_26_classes --learners LightGBM,XGBoostClassifier
    --sizes 4000,16000 --random 10``).
 2. Model: per task and learner, a ridge fit of log(seconds) on the learner's cost terms
-   (``Learner.cost_terms``: log rows, log featurized width, log classes, and its
-   hyperparameters' terms), censored where a fit was killed (see :func:`ridge`).
+   (``Learner.cost_terms``: log rows, log featurized width, log dense width (the columns
+   that are not one-hot, hashed or text), log classes, and its hyperparameters' terms),
+   censored where a fit was killed (see :func:`ridge`), the fits under a second weighted down
+   (see :func:`fit_weights`).
 3. Judged leave-one-dataset-out: each dataset's fits are predicted by the model fitted without
    it; the report gives the median and 90th-percentile factor between predicted and measured
-   seconds, per learner.
+   seconds, per learner, over every fit and over the fits of 1 s or more (those the planner's
+   choices hinge on).
 
 Writes ``src/cirrusml/search/cost_model.json`` and ``benchmarks/cost/REPORT.md``. Timings
 depend on the machine; the job corrects the model online with its own trials
@@ -46,8 +49,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cirrusml.featurize import make_featurizer, profile_columns
-from cirrusml.models import learners_for
+from cirrusml.featurize import expected_width, make_featurizer, profile_columns
+from cirrusml.models import get_learner, learners_for
 from cirrusml.spec import TaskType
 from cirrusml.tasks import task_for
 
@@ -60,6 +63,9 @@ from generated import generated_26_classes  # noqa: E402
 
 #: Ridge penalty on every coefficient but the constant.
 RIDGE = 0.05
+#: Fits of this many seconds or more count fully in the model's fit; shorter ones in proportion
+#: to their seconds, down to :data:`MIN_WEIGHT` (see :func:`fit_weights`).
+FULL_WEIGHT_SECONDS, MIN_WEIGHT = 1.0, 0.1
 #: Random configurations per learner, by sample size (larger samples cost more to time).
 RANDOM_CONFIGS = {1000: 4, 4000: 4, 16000: 2, 48000: 2}
 
@@ -170,6 +176,8 @@ class _Sample:
         train = np.random.default_rng(seed).permutation(len(y))[: max(2, 2 * len(y) // 3)]
         self.rows = len(train)
         profile = profile_columns(X)
+        self.dense_widths = {native: dense_width(profile, fitted, native)
+                             for native in (True, False)}
         self.matrices = {}
         for native in (True, False):
             featurizer = make_featurizer(profile, None, native_categorical=native, scale=False,
@@ -212,10 +220,47 @@ def _time_dataset(meta: dict[str, Any], frame: pd.DataFrame, size: int,
             status, seconds = sample.time(learner, params, args.timeout, args.seed)
             row = {"dataset": meta["name"], "size": size, "task": task.value,
                    "learner": learner.name, "config": tag, "params": params,
-                   "rows": sample.rows, "width": width, "classes": sample.classes,
-                   "status": status, "seconds": seconds}
+                   "rows": sample.rows, "width": width,
+                   "dense_width": sample.dense_widths[learner.native_categorical],
+                   "classes": sample.classes, "status": status, "seconds": seconds}
             done.add(key)
             _append(out, row)
+
+
+def dense_width(profile: Any, task: Any, native: bool) -> int:
+    """The featurized columns that are not one-hot, hashed or text, as a job counts them."""
+    return expected_width(profile, native_categorical=native, task=task, dense_only=True)
+
+
+def backfill_dense_widths(args: argparse.Namespace) -> None:
+    """Give every timing in ``timings.jsonl`` its ``dense_width`` (timings before 2026-12-04
+    lack it): from the profile of the same sample, so no fit is timed again."""
+    path = HERE / "timings.jsonl"
+    lines = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    missing = {(r["dataset"], r["size"]) for r in lines if "dense_width" not in r}
+    if not missing:
+        return
+    folders = _folders(args.datasets)
+    widths: dict[tuple[str, int], dict[bool, int]] = {}
+    for name, size in sorted(missing):
+        meta, frame = _load(name, folders, args.seed)
+        sample = _rows(frame, size, args.seed)
+        target = meta["target"]
+        X, y = sample.drop(columns=[target]), sample[target]
+        task = TaskType.REGRESSION if meta["task"] == "regression" else TaskType.CLASSIFICATION
+        fitted = task_for(task).fit_target(y.astype(float) if meta["task"] == "regression"
+                                           else y.astype(str))
+        profile = profile_columns(X)
+        widths[name, size] = {native: dense_width(profile, fitted, native)
+                              for native in (True, False)}
+    for row in lines:
+        if "dense_width" not in row:
+            native = get_learner(row["learner"], TaskType(row["task"])).native_categorical
+            row["dense_width"] = widths[row["dataset"], row["size"]][native]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(row, default=str) + "\n" for row in lines))
+    tmp.replace(path)
+    print(f"dense widths added to the timings of {len(missing)} samples", flush=True)
 
 
 def _key(row: dict[str, Any]) -> tuple[str, int, str, str]:
@@ -265,7 +310,8 @@ def _design(rows: list[dict[str, Any]]) -> tuple[list[str], np.ndarray, np.ndarr
         task = TaskType(row["task"])
         learner = next(lr for lr in learners_for(task) if lr.name == row["learner"])
         terms.append(learner.cost_terms(task, row["params"], n_rows=row["rows"],
-                                        n_features=row["width"], n_classes=row["classes"]))
+                                        n_features=row["width"], n_classes=row["classes"],
+                                        n_dense=row.get("dense_width")))
     names = sorted({k for t in terms for k in t})
     X = np.array([[1.0] + [t.get(k, 0.0) for k in names] for t in terms])
     y = np.log(np.array([max(0.002, row["seconds"]) for row in rows]))
@@ -277,34 +323,46 @@ def _censored(rows: list[dict[str, Any]]) -> np.ndarray:
     return np.array([row["status"] == "timeout" for row in rows])
 
 
-def ridge(X: np.ndarray, y: np.ndarray, censored: np.ndarray | None = None) -> np.ndarray:
-    """Coefficients of log(seconds); a killed fit only says its log seconds exceed ``y``.
+def fit_weights(y: np.ndarray) -> np.ndarray:
+    """How much each fit counts, by its log seconds ``y``: fully from :data:`FULL_WEIGHT_SECONDS`
+    up, in proportion to its seconds below (at least :data:`MIN_WEIGHT`). The planner's choices
+    hinge on the long fits (a 20 s fit predicted at 5 s eats a budget); a 0.05 s fit is mostly
+    process overhead that a log-linear model cannot follow, and left at full weight the many
+    small fits flatten the slopes in rows and width that the long fits need."""
+    return np.clip(np.exp(y) / FULL_WEIGHT_SECONDS, MIN_WEIGHT, 1.0)
 
-    Without killed fits this is the plain ridge solution. With them, the fit is a censored
+
+def ridge(X: np.ndarray, y: np.ndarray, censored: np.ndarray | None = None) -> np.ndarray:
+    """Coefficients of log(seconds), each fit weighted by :func:`fit_weights`; a killed fit
+    only says its log seconds exceed ``y``.
+
+    Without killed fits this is the weighted ridge solution. With them, the fit is a censored
     (Tobit) regression: the exact fits enter by their squared error, a killed one by the
     probability that its fit would have taken longer than the time-out, under a normal error
     whose spread is fitted too. Counting a killed fit at the time-out instead would pull the
     most expensive configurations' predictions down to it.
     """
+    w = fit_weights(y)
     penalty = np.eye(X.shape[1]) * RIDGE
     penalty[0, 0] = 0.0
-    start = np.linalg.solve(X.T @ X + penalty * len(y), X.T @ y)
+    weighted = X * w[:, None]
+    start = np.linalg.solve(X.T @ weighted + penalty * w.sum(), weighted.T @ y)
     if censored is None or not censored.any() or censored.all():
         return start
     from scipy.optimize import minimize
     from scipy.special import log_ndtr
 
     exact, cut = ~censored, censored
-    lam = RIDGE * len(y)
+    lam = RIDGE * w.sum()
 
     def loss(theta: np.ndarray) -> float:
         coef, log_sigma = theta[:-1], theta[-1]
         sigma = np.exp(log_sigma)
         pred = X @ coef
         residual = y[exact] - pred[exact]
-        value = (residual @ residual + lam * (coef[1:] @ coef[1:])) / (2 * sigma**2)
-        value += exact.sum() * log_sigma
-        value -= log_ndtr((pred[cut] - y[cut]) / sigma).sum()
+        value = ((w[exact] * residual) @ residual + lam * (coef[1:] @ coef[1:])) / (2 * sigma**2)
+        value += w[exact].sum() * log_sigma
+        value -= (w[cut] * log_ndtr((pred[cut] - y[cut]) / sigma)).sum()
         return float(value)
 
     spread = float(np.std(y[exact] - X[exact] @ start)) or 0.1
@@ -328,8 +386,11 @@ def fit_model(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 def judge(rows: list[dict[str, Any]]) -> list[str]:
     """Leave-one-dataset-out factors between predicted and measured seconds."""
     lines = ["| task / learner | fits | datasets | median factor | 90th pct factor "
+             "| fits of 1 s or more | their median factor | their 90th pct factor "
              "| killed fits predicted past the time-out |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    long_errors: list[float] = []
+    all_errors: list[float] = []
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(f"{row['task']}/{row['learner']}", []).append(row)
@@ -337,7 +398,7 @@ def judge(rows: list[dict[str, Any]]) -> list[str]:
         names, X, y = _design(group)
         censored = _censored(group)
         datasets = sorted({r["dataset"] for r in group})
-        errors, killed, past = [], 0, 0
+        errors, long, killed, past = [], [], 0, 0
         for held in datasets:
             mask = np.array([r["dataset"] == held for r in group])
             if mask.all():
@@ -345,15 +406,25 @@ def judge(rows: list[dict[str, Any]]) -> list[str]:
             coef = ridge(X[~mask], y[~mask], censored[~mask])
             predicted = X[mask] @ coef
             exact = ~censored[mask]
-            errors.extend(np.abs(predicted[exact] - y[mask][exact]).tolist())
+            error = np.abs(predicted[exact] - y[mask][exact])
+            errors.extend(error.tolist())
+            long.extend(error[y[mask][exact] >= 0.0].tolist())  # log(1 s) = 0
             killed += int((~exact).sum())
             past += int((predicted[~exact] >= y[mask][~exact]).sum())
         if not errors:
             continue
-        factors = np.exp(np.array(errors))
+        factors, long_factors = np.exp(np.array(errors)), np.exp(np.array(long))
+        all_errors.extend(errors)
+        long_errors.extend(long)
+        long_cells = (f"{len(long)} | {np.median(long_factors):.2f} | "
+                      f"{np.quantile(long_factors, 0.9):.2f}" if long else "0 | - | -")
         lines.append(f"| {key} | {len(group)} | {len(datasets)} | "
                      f"{np.median(factors):.2f} | {np.quantile(factors, 0.9):.2f} | "
-                     f"{f'{past} of {killed}' if killed else '-'} |")
+                     f"{long_cells} | {f'{past} of {killed}' if killed else '-'} |")
+    every, longer = np.exp(np.array(all_errors)), np.exp(np.array(long_errors))
+    lines.append(f"| **every learner** | {len(every)} | | **{np.median(every):.2f}** | "
+                 f"**{np.quantile(every, 0.9):.2f}** | {len(longer)} | "
+                 f"**{np.median(longer):.2f}** | **{np.quantile(longer, 0.9):.2f}** | |")
     return lines
 
 
@@ -379,6 +450,7 @@ def main() -> int:
         retime_killed(args)
     elif not args.fit_only:
         time_all(args)
+    backfill_dense_widths(args)
     rows = [r for r in load_timings() if r["status"] in ("ok", "timeout")]
     model = fit_model(rows)
     caps = sorted({r["seconds"] for r in rows if r["status"] == "timeout"})

@@ -108,18 +108,22 @@ def _prepare_featurization(job: AutoMLTabular, ctx: JobContext, data: PreparedDa
 
 def _cost_shape(job: AutoMLTabular, data: PreparedData, profile: Any, task: Task) -> DataShape:
     """What the cost model needs to know of this job's data: the rows one fit of a trial
-    trains on, the featurized width with and without native categories, the classes and the
-    fits per trial."""
+    trains on, the featurized width (all of it and its dense part) with and without native
+    categories, the classes and the fits per trial."""
     folds = data.plan.folds
     rows = int(np.mean([len(train) for train, _valid in folds])) if folds else data.n_train_rows
     widths = {}
     for native in (True, False):
-        try:
-            widths[native] = expected_width(profile, job.featurization,
-                                            native_categorical=native, task=task)
-        except DataError:  # settings a trial would refuse: the trial says so
-            widths[native] = len(data.feature_columns)
-    return DataShape(rows=max(1, rows), width=widths[False], native_width=widths[True],
+        for dense in (True, False):
+            try:
+                widths[native, dense] = expected_width(profile, job.featurization,
+                                                       native_categorical=native, task=task,
+                                                       dense_only=dense)
+            except DataError:  # settings a trial would refuse: the trial says so
+                widths[native, dense] = len(data.feature_columns)
+    return DataShape(rows=max(1, rows), width=widths[False, False],
+                     native_width=widths[True, False], dense_width=widths[False, True],
+                     native_dense_width=widths[True, True],
                      classes=len(task.classes) if task.classes else 1, fits=max(1, len(folds)))
 
 

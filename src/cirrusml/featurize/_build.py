@@ -536,7 +536,8 @@ class AutoFeaturizer(PlannedFeaturizer):
 
 
 def expected_width(profile: DataProfile, settings: TabularFeaturizationSettings | None = None,
-                   *, native_categorical: bool, task: Task | TaskType | str) -> int:
+                   *, native_categorical: bool, task: Task | TaskType | str,
+                   dense_only: bool = False) -> int:
     """How many columns the automatic featurizer should give one learner, before any row is
     fitted: what the cost model counts as the data's width.
 
@@ -546,6 +547,11 @@ def expected_width(profile: DataProfile, settings: TabularFeaturizationSettings 
     width; text at the vectorizers' vocabulary caps. Target encodings count one column (per
     class for more than two classes). Missing-value indicators are left out: a guess within a
     small factor is all the cost model needs.
+
+    With ``dense_only``, only the columns that hold a value in every row: the one-hot, hashed
+    and text columns (mostly zeros, stored sparse) are left out. An exact-split tree's fit
+    time follows these far more than the width (a forest on 100 one-hot columns fits faster
+    than on 10 numbers).
     """
     plan = plan_featurization(profile, settings, native_categorical=native_categorical,
                               task=task)
@@ -557,6 +563,8 @@ def expected_width(profile: DataProfile, settings: TabularFeaturizationSettings 
         if treatment == "dropped":
             continue
         distinct = profile.columns[column.name].n_unique if column.name in profile.columns else 1
+        if dense_only and treatment in ("onehot", "hash", "text"):
+            continue
         if treatment == "datetime":
             width += len(DATETIME_PARTS)
         elif treatment == "onehot":

@@ -260,22 +260,27 @@ class Learner(ABC):
         """
 
     def cost_terms(self, task: TaskType, params: Mapping[str, Any], *, n_rows: int,
-                   n_features: int, n_classes: int = 1) -> dict[str, float]:
+                   n_features: int, n_classes: int = 1,
+                   n_dense: int | None = None) -> dict[str, float]:
         """What a configuration's fit time depends on, as named numbers: the terms of the
         cost model's log-linear fit (:mod:`cirrusml.search._cost`, learned offline per learner
         by ``benchmarks/cost/build_cost_model.py``).
 
         ``n_rows`` are the rows one fit trains on, ``n_features`` the featurized width it sees,
-        ``n_classes`` the classes (1 for regression). The base terms are the logarithms of the
-        three; learners add what their hyperparameters do to the time (LightGBM's leaves and
-        rounds) or replace a base term (an SVM that trains on at most 10,000 rows) in
-        :meth:`_cost_terms`. Values are plain floats, finite for every point of the search
-        space; ``params`` may be any subset of it (missing keys take their defaults).
+        ``n_dense`` how many of those columns are not one-hot, hashed or text columns (all of
+        them when not given), ``n_classes`` the classes (1 for regression). The base terms are
+        the logarithms of the four; learners add what their hyperparameters do to the time
+        (LightGBM's leaves and rounds) or replace a base term (an SVM that trains on at most
+        10,000 rows) in :meth:`_cost_terms`. Values are plain floats, finite for every point
+        of the search space; ``params`` may be any subset of it (missing keys take their
+        defaults).
         """
         task = self._check_task(task)
         point = {**self._default_point(task, n_rows, n_features), **params}
         terms = {"log_rows": math.log(max(1, int(n_rows))),
                  "log_width": math.log(max(1, int(n_features))),
+                 "log_dense_width": math.log(max(1, int(n_features if n_dense is None
+                                                         else min(n_dense, n_features)))),
                  "log_classes": math.log(max(1, int(n_classes)))}
         terms.update(self._cost_terms(task, point, n_rows=max(1, int(n_rows)),
                                       n_features=max(1, int(n_features)),

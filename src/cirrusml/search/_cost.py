@@ -7,7 +7,8 @@ per learner and task::
     log(seconds) = const + sum over terms of coefficient[term] * term
 
 whose terms the learner names (:meth:`~cirrusml.models.Learner.cost_terms`: the logarithms of
-rows, featurized width and classes, and what its hyperparameters do — LightGBM's leaves and
+rows, featurized width, its dense part (the columns that are not one-hot, hashed or text) and
+classes, and what its hyperparameters do — LightGBM's leaves and
 rounds, a forest's trees). The coefficients are learned offline by
 ``benchmarks/cost/build_cost_model.py`` from timed fits on the development datasets at several
 sizes, and shipped in ``cost_model.json``. A learner (or a task) the file does not know is
@@ -52,7 +53,9 @@ class DataShape:
 
     ``rows``: the rows one fit trains on; ``width``: the featurized columns of learners that
     one-hot encode categories, ``native_width`` of learners that take them natively;
-    ``classes``: the classes (1 for regression); ``fits``: fits per trial.
+    ``dense_width`` and ``native_dense_width``: how many of those are not one-hot, hashed or
+    text columns (all of them when not given); ``classes``: the classes (1 for regression);
+    ``fits``: fits per trial.
     """
 
     rows: int
@@ -60,11 +63,18 @@ class DataShape:
     native_width: int | None = None
     classes: int = 1
     fits: int = 1
+    dense_width: int | None = None
+    native_dense_width: int | None = None
 
     def width_for(self, learner: Learner) -> int:
         if learner.native_categorical and self.native_width is not None:
             return self.native_width
         return self.width
+
+    def dense_width_for(self, learner: Learner) -> int | None:
+        if learner.native_categorical and self.native_width is not None:
+            return self.native_dense_width
+        return self.dense_width
 
 
 def _key(task: TaskType, learner: str) -> str:
@@ -93,7 +103,8 @@ class CostModel:
         if coefficients is None:
             return self._from_hint(learner, task, shape)
         terms = learner.cost_terms(task, params, n_rows=shape.rows,
-                                   n_features=shape.width_for(learner), n_classes=shape.classes)
+                                   n_features=shape.width_for(learner), n_classes=shape.classes,
+                                   n_dense=shape.dense_width_for(learner))
         log_seconds = coefficients.get("const", 0.0) + sum(
             coefficients.get(name, 0.0) * value for name, value in terms.items())
         return float(min(_MAX_SECONDS, max(_MIN_SECONDS, math.exp(min(log_seconds, 12.0)))))
