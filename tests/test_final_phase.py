@@ -11,7 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cirrusml.engine._final import FinalPhase, cv_refit_seconds, refit_seconds_of, run_each
+from cirrusml.engine._final import (
+    FinalPhase,
+    cv_refit_seconds,
+    holdout_stack_seconds,
+    refit_seconds_of,
+    run_each,
+)
 from cirrusml.engine._search import TrialRecord
 from cirrusml.engine._trial import JobData
 from cirrusml.search import Proposal
@@ -36,6 +42,9 @@ def test_refit_time_is_at_least_the_longest_refit():
     # Many equal refits: the workers share them.
     many = [_trial(i, "LightGBM", 10.0) for i in range(8)]
     assert cv_refit_seconds(many, 3, workers=2) == pytest.approx(4 * refit_seconds_of(many[0], 3))
+    # A train/validation stack refits its members on part of the rows: the same bound.
+    assert holdout_stack_seconds([slow, quick, quick], workers=2) == pytest.approx(0.9 * 30.0)
+    assert holdout_stack_seconds(many[:4], workers=2) == pytest.approx(0.9 * 20.0)
 
 
 def test_run_each_keeps_what_finished_and_starts_nothing_after_the_deadline():

@@ -95,10 +95,11 @@ def cv_refit_seconds(trials: list[Any], n_folds: int, workers: int) -> float:
 
 
 def holdout_stack_seconds(trials: list[Any], workers: int) -> float:
-    """About how long a train/validation StackEnsemble's member refits take."""
+    """About how long a train/validation StackEnsemble's member refits take (on a share of
+    the training rows), the workers sharing them: never less than the longest."""
     fits = sorted((float(t.output.fit_seconds) for t in trials if t.output is not None),
                   reverse=True)[:MAX_STACK_MEMBERS]
-    return 0.9 * sum(fits) / max(1, workers)
+    return 0.9 * max(sum(fits) / max(1, workers), max(fits, default=0.0))
 _POLL_SECONDS = 0.2
 #: Seconds kept back for saving the best model and recording the job, at the least.
 SAVE_RESERVE_SECONDS = 3.0
