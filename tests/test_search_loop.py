@@ -212,37 +212,6 @@ def test_early_termination_waits_until_the_best_learner_is_tuned():
     assert clock.now < 1000
 
 
-def test_early_termination_waits_while_new_bests_keep_coming_and_time_allows():
-    from cirrusml.search._planner import RECENT_TRIALS
-
-    # A new best score every 12 trials up to trial 60, then none: Azure's rule alone would end
-    # the search after ten trials without a new best past the 20 landmarks: at 35 trials (24
-    # was the last new best). One learner, so that its tuning is done long before.
-    def scores(i: int) -> float:
-        return 0.5 + 0.001 * (min(i, 60) // 12)
-
-    clock = FakeClock()
-    loop, _ = make_loop(clock, budget=10_000, max_trials=1000, scores=scores,
-                        learners={"LightGBM"})
-    loop.run(InMemoryBackend(clock, seconds_by_learner({})))
-    assert loop.stop_reason.startswith("early termination")
-    assert "at trial 35: 1 of the last 20 trials set a new best score" in \
-        loop.termination_deferred
-    # The last new best is trial 60; the search ends once the last RECENT_TRIALS trials hold
-    # none, long before the budget.
-    assert len(loop.trials) == 60 + 1 + RECENT_TRIALS
-    assert clock.now < 1000
-    # With 40 s for trials of 1 s, the same history ends the search at Azure's point: the 5
-    # trials that fit in the time left are too few to expect another new best.
-    clock = FakeClock()
-    loop, _ = make_loop(clock, budget=40.0, max_trials=1000, scores=scores,
-                        learners={"LightGBM"})
-    loop.run(InMemoryBackend(clock, seconds_by_learner({}, default=1.0)))
-    assert loop.stop_reason.startswith("early termination")
-    assert len(loop.trials) == 35
-    assert loop.termination_deferred == ""
-
-
 def test_early_termination_can_be_turned_off():
     clock = FakeClock()
     loop, _ = make_loop(clock, budget=10_000, max_trials=40, enable_early_termination=False,

@@ -168,7 +168,7 @@ class SearchLoop:
         best = self.best()
         if best is None or best.loss <= self._best_possible:
             return ""
-        return self.planner.promising(max(0.0, self.time_left()), self.workers)
+        return self.planner.promising(max(0.0, self.time_left()))
 
     def summary(self) -> str:
         """The log's line on how the search ended."""

@@ -20,8 +20,7 @@ learner keeps it only if it scored better.
 
 :meth:`Planner.promising` tells the search loop whether a better trial is still affordable
 (an untried warm-start configuration, or the best learner before :data:`TUNING_TRIALS` tuning
-proposals, that fits in the time left, or a recent rate of new best scores at which the trials
-that fit should find another): while one is, Azure's early-termination rule waits.
+proposals, that fits in the time left): while one is, Azure's early-termination rule waits.
 
 How long a configuration should take comes from the cost model (:mod:`cirrusml.search._cost`:
 learned offline, corrected by the job's own trials). The planner proposes nothing that is not
@@ -69,9 +68,6 @@ MIN_WARM_START = 8
 TUNING_TRIALS = 10
 #: Proposals the Bayesian phase draws before it gives up on finding one that fits.
 _BAYES_ATTEMPTS = 8
-#: The recent trials whose rate of new best scores says whether more trials still pay (see
-#: :meth:`Planner.promising`).
-RECENT_TRIALS = 20
 
 
 @dataclass
@@ -117,8 +113,6 @@ class Planner:
         # with nothing new left to try.
         self.out_of_time = False
         self.best: dict[str, float] = {}
-        #: Every finished trial in order: whether it set a new best score, and its seconds.
-        self.history: list[tuple[bool, float]] = []
         #: Bayesian proposals made per learner.
         self.tuning_trials: dict[str, int] = {}
         self.seconds: dict[str, list[float]] = {name: [] for name in self.learners}
@@ -288,8 +282,6 @@ class Planner:
         # than expected (a time-out) is a lower bound worth knowing.
         if ok or seconds > self.expected_seconds(proposal.learner, proposal.params):
             self.costs.observe(self.learners[proposal.learner], proposal.params, seconds)
-        overall = min(self.best.values(), default=math.inf)
-        self.history.append((ok and loss is not None and loss < overall, float(seconds)))
         if ok:
             assert loss is not None
             previous = self.best.get(proposal.learner, math.inf)
@@ -429,18 +421,15 @@ class Planner:
             return proposal
         return None
 
-    def promising(self, time_left: float | None, workers: int = 1) -> str:
+    def promising(self, time_left: float | None) -> str:
         """What still promises a better trial that the cost model expects to finish in
-        ``time_left`` seconds on ``workers`` workers, or ``""`` when nothing does.
+        ``time_left`` seconds, or ``""`` when nothing does.
 
-        Three things do: a warm-start configuration not yet tried (the portfolio ranks it
-        among the likely winners on data like this); the best learner so far while its
+        Two things do: a warm-start configuration not yet tried (the portfolio ranks it
+        among the likely winners on data like this), and the best learner so far while its
         own study has made fewer than :data:`TUNING_TRIALS` proposals (its neighbourhood is
-        where a better score is likeliest); and the job's own rate of new best scores over
-        its last :data:`RECENT_TRIALS` trials, when at that rate the trials that fit in the
-        time left should find at least one more. All are bounded (the last once that many
-        trials in a row bring no new best), so a job without a time limit still ends by
-        Azure's rule.
+        where a better score is likeliest). Both are bounded, so a job without a time limit
+        still ends by Azure's rule.
         """
         untried = [p for p in self.queue if p.key not in self.seen and (
             time_left is None or self.expected_seconds(p.learner, p.params) <= time_left)]
@@ -454,26 +443,7 @@ class Planner:
                                          or self._cheapest_seconds(best) <= time_left):
                 return (f"the best learner, {best}, has had {done} of {TUNING_TRIALS} "
                         "tuning trials and more fit in the time left")
-        return self._improving(time_left, workers)
-
-    def _improving(self, time_left: float | None, workers: int) -> str:
-        """Whether, at the rate of new best scores of the last :data:`RECENT_TRIALS` trials,
-        the trials that fit in ``time_left`` (at their median seconds) should set at least one
-        more; the reason, or ``""``."""
-        recent = self.history[-RECENT_TRIALS:]
-        found = sum(new for new, _seconds in recent)
-        if not found:
-            return ""
-        rate = found / len(recent)
-        seconds = sorted(s for _new, s in recent)[len(recent) // 2]
-        if time_left is not None:
-            fit = time_left * max(1, int(workers)) / max(seconds, 1e-3)
-            if rate * fit < 1.0:
-                return ""
-            more = f"about {fit:.0f} more fit in the time left"
-        else:
-            more = "the job has no time limit"
-        return f"{found} of the last {len(recent)} trials set a new best score and {more}"
+        return ""
 
     @property
     def exhausted(self) -> bool:
