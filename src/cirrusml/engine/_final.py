@@ -336,7 +336,7 @@ class FinalPhase:
                                         predictions=blended), rows, blended)
         # The stack's members: the heaviest of the voting ensemble's; when voting kept a single
         # trial, the best trials (a meta-learner over one model would only recalibrate it).
-        ranked = sorted(zip(members, weights.values()), key=lambda mw: -mw[1])
+        ranked = sorted(zip(members, weights.values(), strict=True), key=lambda mw: -mw[1])
         if len(ranked) < 2:
             self.ctx.log.info("Ensembles: voting kept a single trial (%d); the StackEnsemble "
                               "takes the %d best trials.", members[0].index,
@@ -441,7 +441,7 @@ class FinalPhase:
         keys = [("stack", m.index) for m in members]
         fitted = run_all(self.backend, [
             (key, fit_on_rows, (self._spec(m), self.data_path, base_rows, predict_rows))
-            for key, m in zip(keys, members)], deadline)
+            for key, m in zip(keys, members, strict=True)], deadline)
         outputs = [fitted[k][1] for k in keys]
         meta_features = stack_features([o[:n_meta] for o in outputs], task.probabilistic)
         valid_features = stack_features([o[n_meta:] for o in outputs], task.probabilistic)
@@ -478,7 +478,8 @@ class FinalPhase:
         shown = "—" if record.score is None else f"{record.score:.4f}"
         self.ctx.log.info("Trial %d: %-20s %s=%s (members %s)", record.index, record.kind,
                           self.metric, shown, ", ".join(
-                              f"{m.index}:{w:.2f}" for m, w in zip(record.members, record.weights)))
+                              f"{m.index}:{w:.2f}"
+                              for m, w in zip(record.members, record.weights, strict=True)))
         recorder.event("trial", index=record.index, algorithm=record.kind, status="Completed",
                        score=record.score, seconds=0.0)
 
