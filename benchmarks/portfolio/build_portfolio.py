@@ -155,7 +155,8 @@ def evaluate(args: argparse.Namespace) -> list[dict[str, Any]]:
                            featurization=None)
             path = save_for_workers(data, work / f"{meta['name']}.pkl")
             base = baseline_loss(problem, y, plan.folds)
-            todo = [c for c in candidates(problem, args.seed) if (meta["name"], c["id"]) not in done]
+            todo = [c for c in candidates(problem, args.seed)
+                    if (meta["name"], c["id"]) not in done]
             print(f"{meta['name']}: {problem}, {len(frame)} rows, {len(todo)} candidates to run",
                   flush=True)
             pending = list(todo)
@@ -237,6 +238,18 @@ def replay(norm: dict[str, tuple[float, float]], order: list[str], ks: list[int]
     return out
 
 
+def held_out(norm_all: dict[str, dict[str, tuple[float, float]]],
+             norm: dict[str, dict[str, tuple[float, float]]], size: int, power: float,
+             ks: list[int]) -> dict[str, dict[int, float]]:
+    """For each dataset of ``norm``, the best normalised score after each of ``ks``
+    configurations of the portfolio built without it."""
+    out = {}
+    for held in sorted(norm):
+        others = [d for d in norm_all if d != held]
+        out[held] = replay(norm[held], greedy(norm_all, others, size, power), ks)
+    return out
+
+
 def write_leave_out(args: argparse.Namespace) -> int:
     """The shipped portfolio's construction, with one dataset's evaluations left out."""
     if args.out is None:
@@ -306,16 +319,10 @@ def main() -> int:
         task = TaskType.REGRESSION if problem == "regression" else TaskType.CLASSIFICATION
         defaults = [f"{lr.name}:default" for lr in learners_for(task)]
 
-        def lodo(power: float) -> dict[str, dict[int, float]]:
-            out = {}
-            for held in datasets:
-                others = [d for d in norm_all if d != held]
-                out[held] = replay(norm[held], greedy(norm_all, others, args.size, power), ks)
-            return out
+        trials = {power: held_out(norm_all, norm, args.size, power, ks)
+                  for power in COST_POWERS}
 
-        trials = {power: lodo(power) for power in COST_POWERS}
-
-        def key(power: float) -> float:
+        def key(power: float, trials: dict = trials, datasets: list = datasets) -> float:
             return float(np.mean([trials[power][d][k] for d in datasets for k in (3, 5, 10)]))
 
         power = max(COST_POWERS, key=lambda p: (key(p), -p))
