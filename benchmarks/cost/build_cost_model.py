@@ -161,16 +161,22 @@ def time_all(args: argparse.Namespace) -> None:
             _time_dataset(meta, _rows(frame, size, args.seed), size, args, done, out, stop_at)
 
 
+def _split(meta: dict[str, Any], frame: pd.DataFrame
+           ) -> tuple[TaskType, pd.DataFrame, pd.Series, Any]:
+    """A dataset sample's task, features and target (as a job reads it), and its task fitted
+    on that target."""
+    regression = meta["task"] == "regression"
+    task = TaskType.REGRESSION if regression else TaskType.CLASSIFICATION
+    X, y = frame.drop(columns=[meta["target"]]), frame[meta["target"]]
+    y = y.astype(float) if regression else y.astype(str)
+    return task, X, y, task_for(task).fit_target(y)
+
+
 class _Sample:
     """One dataset sample as a trial sees it: the training fold, featurized both ways."""
 
     def __init__(self, meta: dict[str, Any], frame: pd.DataFrame, seed: int) -> None:
-        problem = meta["task"]
-        self.task = TaskType.REGRESSION if problem == "regression" else TaskType.CLASSIFICATION
-        target = meta["target"]
-        X, y = frame.drop(columns=[target]), frame[target]
-        y = y.astype(float) if problem == "regression" else y.astype(str)
-        fitted = task_for(self.task).fit_target(y)
+        self.task, X, y, fitted = _split(meta, frame)
         self.classes = (len(fitted.classes or [])
                         if self.task is TaskType.CLASSIFICATION else 1)
         train = np.random.default_rng(seed).permutation(len(y))[: max(2, 2 * len(y) // 3)]
@@ -244,12 +250,7 @@ def backfill_dense_widths(args: argparse.Namespace) -> None:
     widths: dict[tuple[str, int], dict[bool, int]] = {}
     for name, size in sorted(missing):
         meta, frame = _load(name, folders, args.seed)
-        sample = _rows(frame, size, args.seed)
-        target = meta["target"]
-        X, y = sample.drop(columns=[target]), sample[target]
-        task = TaskType.REGRESSION if meta["task"] == "regression" else TaskType.CLASSIFICATION
-        fitted = task_for(task).fit_target(y.astype(float) if meta["task"] == "regression"
-                                           else y.astype(str))
+        _task, X, _y, fitted = _split(meta, _rows(frame, size, args.seed))
         profile = profile_columns(X)
         widths[name, size] = {native: dense_width(profile, fitted, native)
                               for native in (True, False)}

@@ -86,20 +86,24 @@ def refit_seconds_of(trial: Any, n_folds: int) -> float:
     return 1.3 * float(trial.output.fit_seconds) / max(1, n_folds - 1) + REFIT_OVERHEAD_SECONDS
 
 
+def _shared(seconds: list[float], workers: int) -> float:
+    """How long tasks of ``seconds`` take on ``workers``: their sum shared by the workers, but
+    never less than the longest, which one worker runs alone however many there are."""
+    return max(sum(seconds) / max(1, workers), max(seconds, default=0.0))
+
+
 def cv_refit_seconds(trials: list[Any], n_folds: int, workers: int) -> float:
     """About how long refitting ``trials`` on every training row takes after cross-validation,
-    the refits shared by ``workers``: never less than the longest refit, which one worker runs
-    alone however many there are."""
-    per_trial = [refit_seconds_of(t, n_folds) for t in trials if t.output is not None]
-    return max(sum(per_trial) / max(1, workers), max(per_trial, default=0.0))
+    the refits shared by ``workers``."""
+    return _shared([refit_seconds_of(t, n_folds) for t in trials], workers)
 
 
 def holdout_stack_seconds(trials: list[Any], workers: int) -> float:
     """About how long a train/validation StackEnsemble's member refits take (on a share of
-    the training rows), the workers sharing them: never less than the longest."""
+    the training rows), shared by ``workers``."""
     fits = sorted((float(t.output.fit_seconds) for t in trials if t.output is not None),
                   reverse=True)[:MAX_STACK_MEMBERS]
-    return 0.9 * max(sum(fits) / max(1, workers), max(fits, default=0.0))
+    return 0.9 * _shared(fits, workers)
 _POLL_SECONDS = 0.2
 #: Seconds kept back for saving the best model and recording the job, at the least.
 SAVE_RESERVE_SECONDS = 3.0
@@ -377,13 +381,14 @@ class FinalPhase:
             weights, _loss = caruana_selection([t.output.predictions for t in pool], loss)
             members = [pool[i] for i in weights]
             left = deadline - time.monotonic() - 1.0
-            if len(members) < 2 or self.refit_seconds(members) <= left:
+            needed = self.refit_seconds(members)
+            if len(members) < 2 or needed <= left:
                 return pool, weights
             slowest = max(members, key=lambda t: refit_seconds_of(t, self.plan.n_folds))
             self.ctx.log.info(
                 "Ensembles: trial %d (%s) left out: refitting its ensemble's members on every "
                 "row would take about %.0f s of the %.0f s left.", slowest.index, slowest.learner,
-                self.refit_seconds(members), max(0.0, left))
+                needed, max(0.0, left))
             pool = [t for t in pool if t is not slowest]
 
     def refit_seconds(self, trials: list[TrialRecord]) -> float:
@@ -551,10 +556,10 @@ class FinalPhase:
         results, failures = run_each(self.backend, [
             (("refit", t.index), refit, (self._spec(t), self.data_path)) for t in ordered],
             deadline)
+        learners = {t.index: t.learner for t in trials}
         for (_refit, index), reason in failures.items():
-            trial = next(t for t in trials if t.index == index)
             self.ctx.log.warning(
                 "Refitting trial %d (%s) on every row did not finish (%s); the best model uses "
-                "its model trained on the last cross-validation fold.", index, trial.learner,
+                "its model trained on the last cross-validation fold.", index, learners[index],
                 reason)
         return {key[1]: model for key, model in results.items()}

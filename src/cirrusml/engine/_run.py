@@ -61,7 +61,7 @@ from cirrusml.execution import (
 from cirrusml.featurize import (
     Guardrail,
     compute_guardrails,
-    expected_width,
+    expected_widths,
     mark_class_balancing_done,
     profile_columns,
     render_featurization_summary,
@@ -114,16 +114,13 @@ def _cost_shape(job: AutoMLTabular, data: PreparedData, profile: Any, task: Task
     rows = int(np.mean([len(train) for train, _valid in folds])) if folds else data.n_train_rows
     widths = {}
     for native in (True, False):
-        for dense in (True, False):
-            try:
-                widths[native, dense] = expected_width(profile, job.featurization,
-                                                       native_categorical=native, task=task,
-                                                       dense_only=dense)
-            except DataError:  # settings a trial would refuse: the trial says so
-                widths[native, dense] = len(data.feature_columns)
-    return DataShape(rows=max(1, rows), width=widths[False, False],
-                     native_width=widths[True, False], dense_width=widths[False, True],
-                     native_dense_width=widths[True, True],
+        try:
+            widths[native] = expected_widths(profile, job.featurization,
+                                             native_categorical=native, task=task)
+        except DataError:  # settings a trial would refuse: the trial says so
+            widths[native] = (len(data.feature_columns),) * 2
+    return DataShape(rows=max(1, rows), width=widths[False][0], native_width=widths[True][0],
+                     dense_width=widths[False][1], native_dense_width=widths[True][1],
                      classes=len(task.classes) if task.classes else 1, fits=max(1, len(folds)))
 
 

@@ -11,7 +11,12 @@ data guardrails.
 from __future__ import annotations
 
 from cirrusml.featurize._basic import CategoricalAsCategory
-from cirrusml.featurize._build import AutoFeaturizer, expected_width, make_featurizer
+from cirrusml.featurize._build import (
+    AutoFeaturizer,
+    expected_width,
+    expected_widths,
+    make_featurizer,
+)
 from cirrusml.featurize._distributed import (
     DistributedFeaturization,
     fit_distributed_featurization,
@@ -58,6 +63,7 @@ __all__ = [
     "check_featurization",
     "compute_guardrails",
     "expected_width",
+    "expected_widths",
     "featurization_options",
     "featurization_summary",
     "make_featurizer",

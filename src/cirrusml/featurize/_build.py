@@ -74,7 +74,7 @@ from cirrusml.spec import TabularFeaturizationSettings, TaskType
 from cirrusml.tasks import Task, as_task
 
 __all__ = ["AutoFeaturizer", "UNUSED_TRANSFORMERS", "check_featurization", "expected_width",
-           "make_featurizer"]
+           "expected_widths", "make_featurizer"]
 
 #: Widest one-hot encoding of one column (the most frequent categories, then "infrequent").
 ONE_HOT_MAX_CATEGORIES = 50
@@ -551,33 +551,39 @@ def expected_width(profile: DataProfile, settings: TabularFeaturizationSettings 
     With ``dense_only``, only the columns that hold a value in every row: the one-hot, hashed
     and text columns (mostly zeros, stored sparse) are left out. An exact-split tree's fit
     time follows these far more than the width (a forest on 100 one-hot columns fits faster
-    than on 10 numbers).
+    than on 10 numbers). :func:`expected_widths` gives both from one plan.
     """
+    width, dense = expected_widths(profile, settings, native_categorical=native_categorical,
+                                   task=task)
+    return dense if dense_only else width
+
+
+def expected_widths(profile: DataProfile, settings: TabularFeaturizationSettings | None = None,
+                    *, native_categorical: bool, task: Task | TaskType | str
+                    ) -> tuple[int, int]:
+    """:func:`expected_width` and its dense part, from one featurization plan."""
     plan = plan_featurization(profile, settings, native_categorical=native_categorical,
                               task=task)
     fitted_task = task if isinstance(task, Task) else None
     classes = len(fitted_task.classes or []) if fitted_task is not None else 0
-    width = 0
+    width = dense = 0
     for column in plan.columns:
         treatment = column.treatment
         if treatment == "dropped":
             continue
         distinct = profile.columns[column.name].n_unique if column.name in profile.columns else 1
-        if dense_only and treatment in ("onehot", "hash", "text"):
-            continue
-        if treatment == "datetime":
-            width += len(DATETIME_PARTS)
-        elif treatment == "onehot":
+        if treatment == "onehot":
             width += min(max(1, distinct), ONE_HOT_MAX_CATEGORIES) + 1
         elif treatment == "hash":
             width += 2 ** plan.options.hash_bits.get(column.name, DEFAULT_HASH_BITS)
         elif treatment == "text":
             width += TEXT_WORD_MAX_FEATURES + TEXT_CHAR_MAX_FEATURES
-        elif treatment == "target" and classes > 2:
-            width += classes
         else:
-            width += 1
-    return max(1, width)
+            columns = (len(DATETIME_PARTS) if treatment == "datetime"
+                       else classes if treatment == "target" and classes > 2 else 1)
+            width += columns
+            dense += columns
+    return max(1, width), max(1, dense)
 
 
 def make_featurizer(profile: DataProfile, settings: TabularFeaturizationSettings | None, *,

@@ -194,8 +194,8 @@ class Planner:
             return queue
         seconds = [self.expected_seconds(q.learner, q.params) for q in queue]
         order = greedy_order(scores, seconds, self.cost_power)
-        rest = [i for i in range(len(queue)) if i not in set(order)]
-        return [queue[i] for i in order + rest]
+        chosen = set(order)
+        return [queue[i] for i in order] + [q for i, q in enumerate(queue) if i not in chosen]
 
     # ------------------------------------------------------------------------ estimates
 
