@@ -149,3 +149,53 @@ def test_a_second_backend_closing_leaves_the_first_working(backend):
         assert _drain(other, 1)["x"].value == 4
     backend.submit("y", _square, 5)
     assert _drain(backend, 1)["y"].value == 25
+
+
+class _Held:
+    """A result whose worker-side copy can be watched after it was sent back."""
+
+
+_WATCH: list = []
+
+
+def _make_held() -> _Held:
+    import weakref
+
+    held = _Held()
+    _WATCH.append(weakref.ref(held))
+    return held
+
+
+def _held_is_gone() -> bool:
+    return bool(_WATCH) and all(ref() is None for ref in _WATCH)
+
+
+def _imported(name: str) -> bool:
+    import sys
+
+    return name in sys.modules
+
+
+def test_an_idle_worker_holds_no_reference_to_its_last_result():
+    # One worker: the second task runs where the first one's result was made.
+    with LocalBackend(n_workers=1) as b:
+        b.submit("make", _make_held)
+        assert isinstance(_drain(b, 1)["make"].value, _Held)
+        b.submit("gone", _held_is_gone)
+        assert _drain(b, 1)["gone"].value is True
+
+
+def test_workers_import_the_trial_module_themselves_and_the_fork_server_stays_light(backend):
+    # The worker imported it on start, before any task asked for it.
+    backend.submit("trial", _imported, "cirrusml.engine._trial")
+    assert _drain(backend, 1)["trial"].value is True
+    from multiprocessing import forkserver
+
+    pid = forkserver._forkserver._forkserver_pid
+    assert pid is not None
+    with open(f"/proc/{pid}/maps") as fh:
+        mapped = fh.read()
+    # No learner library in the server that forks the workers (each would cost the job its
+    # resident pages for as long as the job runs).
+    for library in ("sklearn", "scipy", "pandas", "lightgbm"):
+        assert f"/{library}/" not in mapped, library

@@ -248,6 +248,25 @@ def test_pickle_round_trip_keeps_the_compiled_path(kind: str, dumps: Any) -> Non
     _check_same(loaded, kind, X[300:])
 
 
+def test_the_packed_arrays_exist_only_while_small_batches_need_them() -> None:
+    # Not after the parity check, not after loading, not for a batch scikit-learn predicts:
+    # a loaded model that only scores large batches never holds a second copy of its trees.
+    X, y = _data("binary")
+    forest = _forest("ExtremeRandomTrees", "binary", X[:300], y[:300])
+    assert compile_forest(forest)
+    compiled = forest.__dict__["predict"].compiled
+    assert compiled._packed is None and compiled.n_nodes > 0
+    loaded = pickle.loads(pickle.dumps(forest))
+    packed_on_load = loaded.__dict__["predict"].compiled
+    loaded.predict_proba(X[300:])  # past MAX_ROWS: scikit-learn's own loop
+    assert packed_on_load._packed is None
+    loaded.predict_proba(X[300:301])
+    assert packed_on_load._packed is not None
+    assert packed_on_load.n_nodes == int(packed_on_load.packed["left"].shape[0])
+    packed_on_load.release()
+    _check_same(loaded, "binary", X[300:305])  # packed again, same answers
+
+
 # ----------------------------------------------------------------- settled at save time
 
 

@@ -409,6 +409,7 @@ def _run(job: AutoMLTabular, ctx: JobContext, backend: Backend, start: float,
     assert best_score is not None  # the best record is a completed one
     recorder.phase("Building the best model", trial=best.index)
     model = final.fit_best(best, final_deadline)
+    release_memory(collect=False)  # what unpickling the refitted members left behind
     members = best.members if isinstance(best, EnsembleRecord) else [best]
     balanced = [m for m in members if m.proposal.class_weight == "balanced"]
     if balanced and guardrails:

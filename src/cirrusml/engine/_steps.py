@@ -21,6 +21,7 @@ from cirrusml.engine._trial import JobData
 from cirrusml.exceptions import CirrusMLError
 from cirrusml.execution import cached_load
 from cirrusml.tasks import Task
+from cirrusml.utils import release_memory
 
 __all__ = ["explain_step", "load_model", "onnx_step", "test_step"]
 
@@ -33,6 +34,7 @@ def load_model(path: str) -> Any:
     if key not in _MODELS:
         _MODELS.clear()
         _MODELS[key] = joblib.load(path)
+        release_memory(collect=False)  # unpickling a forest leaves about its size freed but held
     return _MODELS[key]
 
 

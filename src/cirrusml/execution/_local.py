@@ -10,6 +10,7 @@ is: a task is any picklable module-level function and its arguments.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import multiprocessing as mp
 import os
 import signal
@@ -22,11 +23,15 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from cirrusml.execution._backend import TaskOutcome, TaskStatus
+from cirrusml.utils import release_memory
 
-_PRELOAD = ["cirrusml.engine._trial"]
+#: Imported by each worker as it starts, before it waits for its first task (after its thread
+#: limits are set, so numeric libraries start with them). The fork server itself imports none of
+#: it: a server holding the learner libraries would be one more ~200 MB process for the whole job.
+_PRELOAD = ("cirrusml.engine._trial",)
 
 
-def _worker_main(conn: Connection, env: dict[str, str]) -> None:
+def _worker_main(conn: Connection, env: dict[str, str], preload: tuple[str, ...] = ()) -> None:
     os.environ.update(env)
     # Library warnings (convergence, parallelism fallbacks) would only clutter the job log;
     # a task's failures come back as exceptions.
@@ -34,6 +39,9 @@ def _worker_main(conn: Connection, env: dict[str, str]) -> None:
         warnings.simplefilter("ignore", category=category)
     # The runner handles Ctrl-C and cancellation; a worker just dies with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in preload:
+        with contextlib.suppress(ImportError):  # a task that needs it reports the error
+            importlib.import_module(name)
     while True:
         try:
             message = conn.recv()
@@ -41,20 +49,28 @@ def _worker_main(conn: Connection, env: dict[str, str]) -> None:
             return
         if message is None:
             return
-        fn, args = message
-        start = time.monotonic()
-        reply: tuple[str, Any, str | None, str | None, str | None, float]
-        try:
-            value = fn(*args)
-            reply = ("ok", value, None, None, None, time.monotonic() - start)
-        except BaseException as err:  # noqa: BLE001 - reported to the runner, never swallowed
-            reply = ("failed", None, f"{type(err).__name__}: {err}", type(err).__name__,
-                     traceback.format_exc(), time.monotonic() - start)
-        try:
-            conn.send(reply)
-        except Exception as err:  # the value could not be pickled
-            conn.send(("failed", None, f"result could not be sent back: {err}",
-                       type(err).__name__, traceback.format_exc(), time.monotonic() - start))
+        _answer(conn, *message)
+        # The task, its arguments and its result go with _answer's frame: an idle worker does
+        # not hold the last model it fitted until the next task replaces it, nor the pages the
+        # C allocator kept of it.
+        del message
+        release_memory(collect=False)
+
+
+def _answer(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """Run one task and send its outcome back."""
+    start = time.monotonic()
+    reply: tuple[str, Any, str | None, str | None, str | None, float]
+    try:
+        reply = ("ok", fn(*args), None, None, None, time.monotonic() - start)
+    except BaseException as err:  # noqa: BLE001 - reported to the runner, never swallowed
+        reply = ("failed", None, f"{type(err).__name__}: {err}", type(err).__name__,
+                 traceback.format_exc(), time.monotonic() - start)
+    try:
+        conn.send(reply)
+    except Exception as err:  # the value could not be pickled
+        conn.send(("failed", None, f"result could not be sent back: {err}",
+                   type(err).__name__, traceback.format_exc(), time.monotonic() - start))
 
 
 def _stop_forkserver() -> None:
@@ -108,7 +124,7 @@ class LocalBackend:
         method = self.start_method if self.start_method in mp.get_all_start_methods() else "spawn"
         self._ctx = mp.get_context(method)
         if method == "forkserver":
-            self._ctx.set_forkserver_preload(_PRELOAD)
+            self._ctx.set_forkserver_preload([])
 
     # ------------------------------------------------------------------------------ workers
 
@@ -120,7 +136,8 @@ class LocalBackend:
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(target=_worker_main, args=(child, self._env()), daemon=True)
+        process = self._ctx.Process(target=_worker_main, args=(child, self._env(), _PRELOAD),
+                                    daemon=True)
         process.start()
         child.close()
         return _Worker(process=process, conn=parent)

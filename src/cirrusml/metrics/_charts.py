@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn import metrics as skm
 
 from cirrusml.metrics._classification import _prepare as _prepare_classification
 from cirrusml.metrics._classification import _Prepared
@@ -72,6 +71,8 @@ def _flat(prep: _Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
 
 
 def _confusion(prep: _Prepared, labels: list[str]) -> dict[str, Any]:
+    from sklearn import metrics as skm
+
     pred = np.argmax(prep.proba, axis=1)
     matrix = skm.confusion_matrix(
         prep.codes,
@@ -90,6 +91,8 @@ def _confusion(prep: _Prepared, labels: list[str]) -> dict[str, Any]:
 
 def _roc(y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, ...] | None:
     """(fpr, tpr) of one one-vs-rest problem, or ``None`` when the curve is undefined."""
+    from sklearn import metrics as skm
+
     if not y.any() or y.all():
         return None  # needs both positives and negatives
     fpr, tpr, _ = skm.roc_curve(y, p, sample_weight=w)
@@ -110,6 +113,8 @@ def _roc_macro(curves: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...] |
 
 
 def _roc_json(curve: tuple[np.ndarray, ...] | None) -> dict[str, Any] | None:
+    from sklearn import metrics as skm
+
     if curve is None:
         return None
     fpr, tpr = curve
@@ -120,6 +125,8 @@ def _roc_json(curve: tuple[np.ndarray, ...] | None) -> dict[str, Any] | None:
 
 def _pr(y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, ...] | None:
     """(recall increasing, precision, average precision), or ``None`` without positives."""
+    from sklearn import metrics as skm
+
     if not y.any():
         return None
     precision, recall, _ = skm.precision_recall_curve(y, p, sample_weight=w)

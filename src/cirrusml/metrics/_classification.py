@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 
 from cirrusml.exceptions import DataError, InvalidSpecError
 from cirrusml.metrics._registry import metric_names
@@ -203,6 +202,8 @@ def _micro(score: Callable[..., float], prep: _Prepared) -> float:
 
 
 def _log_loss(prep: _Prepared) -> float:
+    from sklearn import metrics as skm
+
     if prep.n_classes < 2:
         return float("nan")
     # Negative scores are clipped to 0 and each row is rescaled to sum to 1 (a row of zeros
@@ -268,6 +269,8 @@ def classification_metrics(
       scores to 0 and rescaling each row to sum to 1; NaN with a single class.
     * The ``_binary`` metrics appear only when there are exactly two classes.
     """
+    from sklearn import metrics as skm
+
     prep = _prepare(y_true, proba, classes, sample_weight)
     n_classes = prep.n_classes
     if y_pred is None:

@@ -33,7 +33,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 
 from cirrusml.exceptions import DataError, InvalidSpecError
 from cirrusml.metrics._charts import _num, _nums
@@ -204,6 +203,8 @@ def _series_median(
     Without weights it is the plain median, found for all series at once from one sort; with
     weights each series goes through scikit-learn (its weighted percentile).
     """
+    from sklearn import metrics as skm
+
     if sw is None:
         abs_err = np.abs(y - p)
         order = np.lexsort((abs_err, index.codes))
@@ -401,6 +402,8 @@ def pinball_loss(
     Returns ``{"per_quantile": {q: mean loss}, "mean": mean over the quantiles}``, the quantile
     levels as floats in increasing order.
     """
+    from sklearn import metrics as skm
+
     if not isinstance(quantile_predictions, Mapping) or not quantile_predictions:
         raise InvalidSpecError(
             "quantile_predictions must map each quantile level (a number in (0, 1)) to its "

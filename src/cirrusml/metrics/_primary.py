@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from sklearn import metrics as skm
 
 from cirrusml.exceptions import InvalidSpecError
 from cirrusml.metrics._classification import (
@@ -108,6 +106,8 @@ class PrimaryScorer:
             return float(self._regression(np.asarray(predictions, dtype=float)))
 
     def _classification(self, proba: np.ndarray) -> float:
+        from sklearn import metrics as skm
+
         sw = self.sample_weight
         prep = _Prepared(self.codes, proba, self.labels, sw)
         metric = self.metric
@@ -136,6 +136,9 @@ class PrimaryScorer:
         return max(0.0, (recall - chance) / (1.0 - chance))
 
     def _regression(self, pred: np.ndarray) -> float:
+        from scipy import stats
+        from sklearn import metrics as skm
+
         y, sw, metric = self.y, self.sample_weight, self.metric
         if metric == "spearman_correlation":
             if y.shape[0] < 2 or np.ptp(y) == 0 or np.ptp(pred) == 0:
@@ -162,6 +165,8 @@ def _fast_auc_weighted(codes: np.ndarray, proba: np.ndarray, n_classes: int) -> 
     One-vs-rest per class, skipping classes absent from (or alone in) ``codes``, averaged by
     support: the same value as the general path, an order of magnitude faster.
     """
+    from scipy import stats
+
     n = codes.shape[0]
     total = 0.0
     support_sum = 0.0

@@ -6,8 +6,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from sklearn import metrics as skm
 
 from cirrusml.exceptions import DataError
 from cirrusml.metrics._classification import _as_1d, _check_sample_weight
@@ -89,6 +87,9 @@ def regression_metrics(
       a single row.
     * Every other metric honours ``sample_weight``.
     """
+    from scipy import stats
+    from sklearn import metrics as skm
+
     y, p, sw = _prepare(y_true, y_pred, sample_weight)
     lo = float(np.min(y)) if y_min is None else float(y_min)
     hi = float(np.max(y)) if y_max is None else float(y_max)

@@ -49,13 +49,16 @@ at save time and no session in the pickle; past :data:`MAX_ROWS` rows scikit-lea
 Pickling
 --------
 The packed arrays are not pickled (they would add about half the forest's size to the saved
-model): a :class:`CompiledForest` pickles as the forest's list of trees and packs them again
-when it is loaded (about 1 s for three million nodes; a few ms for a hundred trees of a few
-thousand nodes).
+model), and they are not held until a batch needs them: a :class:`CompiledForest` pickles as
+the forest's list of trees and packs them on the first batch it takes (about 0.2 s a million
+nodes; a few ms for a hundred trees of a few thousand nodes), so a loaded model that only
+predicts large batches (batch scoring, an explanation, a benchmark's test split) never holds a
+second copy of its forests. :func:`compile_forest` drops them again after its parity check.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -107,65 +110,100 @@ class CompiledForest:
     def __init__(self, estimators: list[Any], n_classes: int | None) -> None:
         self.estimators = estimators
         self.n_classes = n_classes
-        self._packed = self._build()
+        self._packed: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+        self._check(self.estimators)
 
     @property
     def classifier(self) -> bool:
         return self.n_classes is not None
 
-    def _build(self) -> dict[str, Any]:
-        trees = [estimator.tree_ for estimator in self.estimators]
+    @staticmethod
+    def _check(estimators: list[Any]) -> None:
+        trees = [estimator.tree_ for estimator in estimators]
         if not trees or any(int(tree.n_outputs) != 1 for tree in trees):
             raise ValueError("only single-output forests are compiled")
-        sizes = np.array([tree.node_count for tree in trees], dtype=np.int64)
-        total = int(sizes.sum())
+        total = sum(int(tree.node_count) for tree in trees)
         if total > MAX_NODES:
             raise ValueError(f"the forest has {total} nodes, more than {MAX_NODES}")
+
+    @property
+    def packed(self) -> dict[str, Any]:
+        """The flat arrays, packed on first use (a loaded model that only ever predicts large
+        batches never holds them)."""
+        packed = self._packed
+        if packed is None:
+            with self._lock:
+                if self._packed is None:
+                    self._packed = self._build()
+                packed = self._packed
+        return packed
+
+    def release(self) -> None:
+        """Drop the flat arrays; the next small batch packs them again."""
+        self._packed = None
+
+    def _build(self) -> dict[str, Any]:
+        # Filled tree by tree into arrays of their final types: no temporary the size of the
+        # whole forest (a forest of millions of nodes would otherwise need several).
+        trees = [estimator.tree_ for estimator in self.estimators]
+        sizes = np.array([tree.node_count for tree in trees], dtype=np.int64)
+        total = int(sizes.sum())
         index = np.int32 if total < np.iinfo(np.int32).max else np.int64
-        roots = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-        offset = np.repeat(roots, sizes)
-        own = np.arange(total, dtype=np.int64)
-        children_left = np.concatenate([tree.children_left for tree in trees])
-        children_right = np.concatenate([tree.children_right for tree in trees])
-        leaf = children_left == _LEAF
-        # A leaf points at itself, so that a pair that reached one stays there.
-        left = np.where(leaf, own, children_left + offset).astype(index)
-        right = np.where(leaf, own, children_right + offset).astype(index)
-        feature = np.where(leaf, 0, np.concatenate([tree.feature for tree in trees]))
-        threshold = np.concatenate([tree.threshold for tree in trees])
-        missing_left = np.concatenate([tree.missing_go_to_left for tree in trees]).astype(bool)
-        value = np.concatenate([tree.value[:, 0, :] for tree in trees]).astype(np.float64)
-        if self.classifier:
-            # DecisionTreeClassifier.predict_proba: each row divided by its sum (0 -> 1).
-            normalizer = value.sum(axis=1)[:, np.newaxis]
-            normalizer[normalizer == 0.0] = 1.0
-            value = value / normalizer
+        roots = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(index)
+        width = int(trees[0].value.shape[2])
+        left = np.empty(total, dtype=index)
+        right = np.empty(total, dtype=index)
+        feature = np.empty(total, dtype=np.int32)
+        threshold = np.empty(total, dtype=np.float32)
+        missing_left = np.empty(total, dtype=bool)
+        internal = np.empty(total, dtype=bool)
+        value = np.empty((total, width), dtype=np.float64)
+        for tree, start, size in zip(trees, roots.tolist(), sizes.tolist(), strict=True):
+            part = slice(start, start + size)
+            children_left, children_right = tree.children_left, tree.children_right
+            leaf = children_left == _LEAF
+            # A leaf points at itself, so that a pair that reached one stays there.
+            own = np.arange(start, start + size, dtype=index)
+            left[part] = np.where(leaf, own, children_left + start)
+            right[part] = np.where(leaf, own, children_right + start)
+            feature[part] = np.where(leaf, 0, tree.feature)
+            threshold[part] = _float32_floor(tree.threshold)
+            missing_left[part] = tree.missing_go_to_left
+            internal[part] = ~leaf
+            leaf_value = tree.value[:, 0, :]
+            if self.classifier:
+                # DecisionTreeClassifier.predict_proba: each row divided by its sum (0 -> 1).
+                normalizer = leaf_value.sum(axis=1)[:, np.newaxis]
+                normalizer[normalizer == 0.0] = 1.0
+                leaf_value = leaf_value / normalizer
+            value[part] = leaf_value
         return {
-            "roots": roots.astype(index), "left": left, "right": right,
-            "feature": feature.astype(np.intp), "threshold": _float32_floor(threshold),
-            "missing_left": missing_left, "internal": ~leaf, "value": value,
-            "depth": max(int(tree.max_depth) for tree in trees),
+            "roots": roots, "left": left, "right": right, "feature": feature,
+            "threshold": threshold, "missing_left": missing_left, "internal": internal,
+            "value": value, "depth": max(int(tree.max_depth) for tree in trees),
         }
 
     def __getstate__(self) -> dict[str, Any]:
-        # The trees only: packing them again on loading is cheaper than saving a second copy.
+        # The trees only: packing them again when first needed is cheaper than a second copy.
         return {"estimators": self.estimators, "n_classes": self.n_classes}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # The trees are whole here (they hold no reference back to the forest or this).
         self.__dict__.update(state)
-        self._packed = self._build()
+        self._packed = None
+        self._lock = threading.Lock()
 
     @property
     def n_nodes(self) -> int:
-        return int(self._packed["left"].shape[0])
+        return int(sum(int(estimator.tree_.node_count) for estimator in self.estimators))
 
     def leaves(self, X32: np.ndarray) -> np.ndarray:
         """The global leaf index of every (tree, row) pair, as ``(n_trees, n_rows)``.
 
         ``X32`` is a C-contiguous float32 array without infinite values (missing values go
         where each node sends them)."""
-        packed = self._packed
+        packed = self.packed
         n_rows = X32.shape[0]
         roots = packed["roots"]
         node = np.repeat(roots, n_rows)  # tree-major: pair k is tree k // n_rows
@@ -195,7 +233,7 @@ class CompiledForest:
 
     def mean_output(self, X32: np.ndarray) -> np.ndarray:
         """The forest's ``predict_proba`` (classifier) or ``predict`` (regressor) output."""
-        per_tree = self._packed["value"][self.leaves(X32)]  # (trees, rows, width)
+        per_tree = self.packed["value"][self.leaves(X32)]  # (trees, rows, width)
         total = np.add.reduce(per_tree, axis=0)  # tree by tree, in order, as scikit-learn
         total /= len(self.estimators)
         if self.n_classes is not None:
@@ -274,7 +312,7 @@ def parity_rows(compiled: CompiledForest, n_features: int, takes_missing: bool,
     """Generated rows for the parity check: each feature's values drawn at and just around
     the thresholds the trees split it on (so that both branches are taken), missing in a
     tenth of the cells when the forest takes missing values."""
-    packed = compiled._packed
+    packed = compiled.packed
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(rows, n_features))
     feature, internal = packed["feature"], packed["internal"]
@@ -324,6 +362,7 @@ def compile_forest(forest: Any) -> bool:
             ok = agrees(forest, compiled, X32)
     except (ValueError, AttributeError, IndexError, TypeError):
         return False
+    compiled.release()  # packed again by the first small batch, not held by a model being saved
     if not ok:
         return False
     for method in ("predict", "predict_proba") if classifier else ("predict",):

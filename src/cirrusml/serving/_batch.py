@@ -60,6 +60,7 @@ import pandas as pd
 
 from cirrusml.exceptions import CirrusMLError, DataError
 from cirrusml.serving._batch_io import BatchInput, Chunk, PredictionWriter, open_input
+from cirrusml.utils import release_memory
 
 __all__ = [
     "METHODS",
@@ -699,7 +700,9 @@ def _load_model(folder: Path) -> Any:
     import mlflow.sklearn
 
     try:
-        return mlflow.sklearn.load_model(str(folder))
+        model = mlflow.sklearn.load_model(str(folder))
     except Exception as err:  # noqa: BLE001 - any loading failure, reported by name
         raise DataError(f"The model in '{folder}' could not be loaded as a scikit-learn MLflow "
                         f"model ({type(err).__name__}: {err}).") from None
+    release_memory(collect=False)  # unpickling a forest leaves about its size freed but held
+    return model

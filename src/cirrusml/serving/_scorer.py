@@ -32,6 +32,7 @@ from cirrusml.exceptions import DataError
 from cirrusml.serving._errors import ScoringError
 from cirrusml.serving._payload import ScoringRequest, parse_body
 from cirrusml.serving._schema import InputSchema
+from cirrusml.utils import release_memory
 
 __all__ = ["METHODS", "RequestScorer", "Scorer"]
 
@@ -89,6 +90,7 @@ class Scorer:
             raise DataError(f"model_path {str(folder)!r} is not an MLflow model folder (it has no "
                             "MLmodel file); give a job's best_model output folder.")
         model = mlflow.sklearn.load_model(str(folder))
+        release_memory(collect=False)  # a server keeps the model, not its unpickling's leftovers
         return cls(model, InputSchema.from_model_folder(folder), name=folder.name)
 
     @property

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from cirrusml.exceptions import DataError
 
@@ -90,6 +89,8 @@ def _stratify_labels(y: pd.Series | None, n_splits: int) -> tuple[Any, str | Non
 
 def _kfold(n_rows: int, n_splits: int, y: pd.Series | None, seed: int,
            notices: list[str]) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
+    from sklearn.model_selection import KFold, StratifiedKFold
+
     if n_rows < n_splits:
         raise DataError(
             f"{n_rows} training row(s) cannot make {n_splits} cross-validation folds; give more "
@@ -108,6 +109,8 @@ def _kfold(n_rows: int, n_splits: int, y: pd.Series | None, seed: int,
 
 def _holdout(n_rows: int, fraction: float, y: pd.Series | None, seed: int,
              notices: list[str]) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
+    from sklearn.model_selection import train_test_split
+
     positions = np.arange(n_rows)
     n_valid = int(round(n_rows * fraction))
     if n_valid < 1 or n_rows - n_valid < 1:
