@@ -10,7 +10,6 @@ is: a task is any picklable module-level function and its arguments.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import multiprocessing as mp
 import os
 import signal
@@ -25,13 +24,16 @@ from typing import Any
 from cirrusml.execution._backend import TaskOutcome, TaskStatus
 from cirrusml.utils import release_memory
 
-#: Imported by each worker as it starts, before it waits for its first task (after its thread
-#: limits are set, so numeric libraries start with them). The fork server itself imports none of
-#: it: a server holding the learner libraries would be one more ~200 MB process for the whole job.
-_PRELOAD = ("cirrusml.engine._trial",)
+#: Imported once by the fork server, so that each worker starts warm. The harness of
+#: ../shared/bench sums resident memory over processes and counts the server's ~200 MB too; a
+#: server importing nothing and workers importing for themselves measured 70 MB less that way
+#: on a 2-worker job, but 60 MB *more* in proportional set size (the memory the machine really
+#: gives the job: forked workers share the server's pages), and more by both measures from four
+#: workers on (benchmarks/README.md, "Memory").
+_PRELOAD = ["cirrusml.engine._trial"]
 
 
-def _worker_main(conn: Connection, env: dict[str, str], preload: tuple[str, ...] = ()) -> None:
+def _worker_main(conn: Connection, env: dict[str, str]) -> None:
     os.environ.update(env)
     # Library warnings (convergence, parallelism fallbacks) would only clutter the job log;
     # a task's failures come back as exceptions.
@@ -39,9 +41,6 @@ def _worker_main(conn: Connection, env: dict[str, str], preload: tuple[str, ...]
         warnings.simplefilter("ignore", category=category)
     # The runner handles Ctrl-C and cancellation; a worker just dies with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in preload:
-        with contextlib.suppress(ImportError):  # a task that needs it reports the error
-            importlib.import_module(name)
     while True:
         try:
             message = conn.recv()
@@ -124,7 +123,7 @@ class LocalBackend:
         method = self.start_method if self.start_method in mp.get_all_start_methods() else "spawn"
         self._ctx = mp.get_context(method)
         if method == "forkserver":
-            self._ctx.set_forkserver_preload([])
+            self._ctx.set_forkserver_preload(_PRELOAD)
 
     # ------------------------------------------------------------------------------ workers
 
@@ -136,8 +135,7 @@ class LocalBackend:
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(target=_worker_main, args=(child, self._env(), _PRELOAD),
-                                    daemon=True)
+        process = self._ctx.Process(target=_worker_main, args=(child, self._env()), daemon=True)
         process.start()
         child.close()
         return _Worker(process=process, conn=parent)
