@@ -50,7 +50,7 @@ Pickling
 --------
 The packed arrays are not pickled (they would add about half the forest's size to the saved
 model), and they are not held until a batch needs them: a :class:`CompiledForest` pickles as
-the forest's list of trees and packs them on the first batch it takes (about 0.2 s a million
+the forest's list of trees and packs them on the first batch it takes (about 0.1 s a million
 nodes; a few ms for a hundred trees of a few thousand nodes), so a loaded model that only
 predicts large batches (batch scoring, an explanation, a benchmark's test split) never holds a
 second copy of its forests. :func:`compile_forest` drops them again after its parity check.
