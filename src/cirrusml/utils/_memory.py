@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 from typing import Any
 
@@ -28,20 +29,16 @@ def release_memory(*, collect: bool = True) -> None:
         trim(0)
 
 
-_TRIM: list[Any] = []
-
-
+@functools.cache
 def _malloc_trim() -> Any:
     """The C library's ``malloc_trim``, looked up once (``None`` where there is none)."""
-    if not _TRIM:
-        trim = None
-        name = ctypes.util.find_library("c")
-        if name:
-            try:
-                trim = ctypes.CDLL(name).malloc_trim
-                trim.argtypes = [ctypes.c_size_t]
-                trim.restype = ctypes.c_int
-            except (OSError, AttributeError):
-                trim = None
-        _TRIM.append(trim)
-    return _TRIM[0]
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
