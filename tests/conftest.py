@@ -64,10 +64,18 @@ def cancer_mltable(tmp_path: Path) -> Path:
     return write_mltable(breast_cancer_frame(), tmp_path / "cancer")
 
 
+@pytest.fixture(scope="session")
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder for the session (its test processes share the basetemp's parent)."""
+    return tmp_path_factory.getbasetemp().parent / "cirrus-cache"
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Tests never touch the user's ./.cirrus: the default workspace is a temporary folder."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _cache_dir: Path) -> None:
+    """Tests never touch the user's ./.cirrus or ~/.cache: the default workspace and the cache
+    folder are temporary."""
     monkeypatch.setenv("CIRRUS_WORKSPACE", str(tmp_path / "default-ws"))
+    monkeypatch.setenv("CIRRUS_CACHE_DIR", str(_cache_dir))
     monkeypatch.delenv("CIRRUS_DEBUG_TRIAL_SECONDS", raising=False)
     monkeypatch.delenv("CIRRUS_DEBUG_TRIAL_CRASH", raising=False)
     os.environ.setdefault("PYTHONHASHSEED", "0")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cirrusml.exceptions import WorkspaceError
+from cirrusml.tracking._store_template import seed_sqlite_store
 from cirrusml.utils import link_or_copy
 
 #: Parent-run tag naming the best child run (as Azure's AutoML sets it).
@@ -53,6 +54,8 @@ class Tracker:
     @property
     def client(self) -> Any:
         if self._client is None:
+            # A new workspace's SQLite store starts as a copy of an empty one (no migrations).
+            seed_sqlite_store(self.tracking_uri, self.artifact_root)
             self._client = _mlflow_client(self.tracking_uri)
         return self._client
 
