@@ -16,6 +16,7 @@ from cirrusml.ensemble import (
     VotingRegressorEnsemble,
     blend,
     caruana_selection,
+    checked_selection,
     make_meta_learner,
     stack_features,
 )
@@ -61,6 +62,53 @@ def test_sorted_initialisation_keeps_models_within_5_percent():
     caruana_selection(preds, loss, iterations=0)
     # singles (3 calls), then the initial ensemble of the two within 5% of the best
     assert np.allclose(seen[3], (preds[0] + preds[1]) / 2)
+
+
+def _fold_maes(y, n_folds):
+    """Per-fold mean absolute error, over consecutive equal blocks of rows."""
+    blocks = np.array_split(np.arange(len(y)), n_folds)
+    return [(lambda p, b=b: float(np.mean(np.abs(p[b] - y[b])))) for b in blocks]
+
+
+def test_checked_selection_drops_a_blend_that_only_fits_one_fold():
+    # Model 0 is close on folds 0 and 1 and far off on fold 2; model 1 is off everywhere, in
+    # the other direction. On all folds a blend wins (it cancels fold 2's error), but a blend
+    # chosen on any two folds loses on the third: the best single model generalises.
+    y = np.zeros(30)
+    a = np.r_[np.full(20, 0.1), np.full(10, 1.0)]
+    b = np.full(30, -1.0)
+    folds = _fold_maes(y, 3)
+    caruana, _ = caruana_selection([a, b], lambda p: float(np.mean([f(p) for f in folds])))
+    assert len(caruana) == 2  # the blend Caruana alone would keep
+    chosen = checked_selection([a, b], folds, ("Caruana", "best single"))
+    assert chosen.rule == "best single" and chosen.weights == {0: 1.0}
+    assert chosen.held_out["best single"] < chosen.held_out["Caruana"]
+    assert chosen.loss == pytest.approx(np.mean([f(a) for f in folds]))
+
+
+def test_checked_selection_keeps_caruana_where_the_blend_generalises():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=600)
+    preds = [y + rng.normal(size=600), y + rng.normal(size=600), y + 3 * rng.normal(size=600)]
+    folds = _fold_maes(y, 3)
+    rules = ("Caruana", "best single", "mean of 2 best", "mean of 3 best")
+    chosen = checked_selection(preds, folds, rules)
+    assert set(chosen.held_out) == set(rules)
+    assert chosen.held_out[chosen.rule] == min(chosen.held_out.values())
+    assert chosen.rule in ("Caruana", "mean of 2 best") and {0, 1} <= set(chosen.weights)
+    assert chosen.held_out[chosen.rule] < chosen.held_out["best single"]
+
+
+def test_checked_selection_with_one_rule_or_one_fold_is_plain_caruana():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=90)
+    preds = [y + rng.normal(size=90), y + rng.normal(size=90)]
+    expected, _ = caruana_selection(preds, _fold_maes(y, 1)[0])
+    one_fold = checked_selection(preds, _fold_maes(y, 1), ("Caruana", "best single"))
+    assert one_fold.weights == expected and one_fold.rule == "Caruana" and not one_fold.held_out
+    assert not checked_selection(preds, _fold_maes(y, 3)).held_out
+    with pytest.raises(ValueError, match="unknown selection rule"):
+        checked_selection(preds, _fold_maes(y, 3), ("Bagging",))
 
 
 @settings(max_examples=30, deadline=None)

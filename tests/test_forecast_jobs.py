@@ -70,6 +70,8 @@ def test_guardrails_and_validation_are_recorded(finished):
     assert names["Time Series ID detection"] == "Passed"
     log, _ = client.jobs.read_log(name)
     assert "rolling-origin cross-validation (n_cross_validations=2): 2 fold(s)" in log
+    # The VotingEnsemble's rule was chosen on the fold each candidate rule did not choose with.
+    assert "Ensembles: selection rules scored on the fold each did not choose with" in log
 
 
 def test_the_best_model_forecasts_and_scores_its_test_data(finished, tmp_path):

@@ -36,7 +36,7 @@ from cirrusml.ensemble import (
     VotingClassifierEnsemble,
     VotingRegressorEnsemble,
     blend,
-    caruana_selection,
+    checked_selection,
     fit_meta,
     fit_stack_meta,
     make_meta_learner,
@@ -44,7 +44,7 @@ from cirrusml.ensemble import (
 )
 from cirrusml.exceptions import CirrusMLError
 from cirrusml.execution import Backend
-from cirrusml.metrics import to_loss
+from cirrusml.metrics import get_metric, to_loss
 from cirrusml.models import get_learner
 from cirrusml.tasks import SplitPlan, Task
 from cirrusml.tracking import TrialStatus
@@ -371,18 +371,22 @@ class FinalPhase:
 
     def _select(self, candidates: list[TrialRecord], rows: np.ndarray, deadline: float
                 ) -> tuple[list[TrialRecord], dict[int, float]]:
-        """Caruana selection over ``candidates`` whose members can all be refit on every row
-        by ``deadline``: while they cannot, the slowest member to refit leaves the candidates
-        and selection runs again (a member that is not refit stays the model of one fold,
-        trained on fewer rows than its score was earned with)."""
-        loss = self._fold_loss(rows)
+        """Selection over ``candidates`` by the task's rule (Caruana unless the task has others
+        checked leave-one-fold-out) whose members can all be refit on every row by
+        ``deadline``: while they cannot, the slowest member to refit leaves the candidates and
+        selection runs again (a member that is not refit stays the model of one fold, trained
+        on fewer rows than its score was earned with)."""
+        fold_losses = self._fold_losses(rows)
         pool = list(candidates)
         while True:
-            weights, _loss = caruana_selection([t.output.predictions for t in pool], loss)
+            selection = checked_selection([t.output.predictions for t in pool], fold_losses,
+                                          self.task.ensemble_rules)
+            weights = selection.weights
             members = [pool[i] for i in weights]
             left = deadline - time.monotonic() - 1.0
             needed = self.refit_seconds(members)
             if len(members) < 2 or needed <= left:
+                self._log_rule(selection.rule, selection.held_out)
                 return pool, weights
             slowest = max(members, key=lambda t: refit_seconds_of(t, self.plan.n_folds))
             self.ctx.log.info(
@@ -391,28 +395,37 @@ class FinalPhase:
                 needed, max(0.0, left))
             pool = [t for t in pool if t is not slowest]
 
+    def _log_rule(self, rule: str, held_out: dict[str, float]) -> None:
+        if not held_out:
+            return
+        sign = -1.0 if get_metric(self.metric).greater_is_better else 1.0
+        self.ctx.log.info(
+            "Ensembles: selection rules scored on the fold each did not choose with (%s): %s; "
+            "the VotingEnsemble uses %s.", self.metric,
+            ", ".join(f"{name} {sign * value:.4f}" for name, value in held_out.items()), rule)
+
     def refit_seconds(self, trials: list[TrialRecord]) -> float:
         """About how long refitting ``trials`` on every row takes (0 without cross-validation)."""
         if not self.plan.is_cv:
             return 0.0
         return cv_refit_seconds(trials, self.plan.n_folds, self.backend.n_workers)
 
-    def _fold_loss(self, rows: np.ndarray) -> Any:
-        """The primary metric as a loss, per fold then averaged: how trials are compared."""
+    def _fold_losses(self, rows: np.ndarray) -> list[Callable[[np.ndarray], float]]:
+        """The primary metric as a loss on each fold's rows (their mean is how trials are
+        compared)."""
         jd = self.job_data
-        folds = []
+        losses = []
         for positions in _fold_positions(self.plan, rows):
             fold_rows = rows[positions]
-            folds.append((positions, jd.task.primary_scorer(
+            scorer = jd.task.primary_scorer(
                 self.metric, jd.y.iloc[fold_rows],
-                None if jd.weights is None else jd.weights[fold_rows])))
+                None if jd.weights is None else jd.weights[fold_rows])
+            losses.append(self._fold_loss(scorer, positions))
+        return losses
 
+    def _fold_loss(self, scorer: Any, positions: np.ndarray) -> Callable[[np.ndarray], float]:
         def loss(predictions: np.ndarray) -> float:
-            values = np.asarray([scorer(predictions[positions]) for positions, scorer in folds])
-            if not np.isfinite(values).any():
-                return math.inf
-            return to_loss(self.metric, float(np.nanmean(values)))
-
+            return to_loss(self.metric, scorer(predictions[positions]))
         return loss
 
     def _stack(self, members: list[TrialRecord], weights: list[float], rows: np.ndarray,

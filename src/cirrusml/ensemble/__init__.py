@@ -1,4 +1,5 @@
-"""Ensembles (L2): Caruana selection (VotingEnsemble) and stacking (StackEnsemble)."""
+"""Ensembles (L2): Caruana selection (VotingEnsemble), checked against simpler rules where a
+task asks, and stacking (StackEnsemble)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from cirrusml.ensemble._models import (
     member_proba,
     stack_features,
 )
-from cirrusml.ensemble._selection import ENSEMBLE_ITERATIONS, blend, caruana_selection
+from cirrusml.ensemble._selection import (
+    ENSEMBLE_ITERATIONS,
+    SELECTION_RULES,
+    Selection,
+    blend,
+    caruana_selection,
+    checked_selection,
+)
 from cirrusml.ensemble._stack import (
     DEFAULT_TRAIN_PERCENTAGE,
     cross_validated_meta_predictions,
@@ -25,6 +33,8 @@ from cirrusml.ensemble._stack import (
 __all__ = [
     "DEFAULT_TRAIN_PERCENTAGE",
     "ENSEMBLE_ITERATIONS",
+    "SELECTION_RULES",
+    "Selection",
     "StackClassifierEnsemble",
     "StackEnsemble",
     "StackRegressorEnsemble",
@@ -33,6 +43,7 @@ __all__ = [
     "VotingRegressorEnsemble",
     "blend",
     "caruana_selection",
+    "checked_selection",
     "cross_validated_meta_predictions",
     "default_meta_learner_type",
     "fit_meta",

@@ -65,6 +65,9 @@ class ForecastingTask(RegressionTask):
     time_ordered = True
     stack_by_default = False
     reads_on_cluster = False
+    # Each rolling origin is a different period: Caruana's blend is kept only where it beats the
+    # best single model and plain means of the best on the origins it did not choose with.
+    ensemble_rules = ("Caruana", "best single", "mean of 2 best", "mean of 3 best")
 
     def __init__(self) -> None:
         super().__init__()

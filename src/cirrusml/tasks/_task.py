@@ -83,6 +83,11 @@ class Task(ABC):
     time_ordered
         Rows are ordered in time within a series (forecasting): featurizers may carry values
         forward (``ffill``) and splits must not shuffle.
+    ensemble_rules
+        The VotingEnsemble's selection rules (names of ``cirrusml.ensemble.SELECTION_RULES``):
+        Caruana alone, or several that are compared leave-one-fold-out and the best applied
+        (forecasting: rolling-origin folds are different periods, and a blend fitted to one
+        period's accident loses on the next).
     reads_on_cluster
         In ``training_mode: distributed``, the cluster's workers read the job's rows as a Dask
         DataFrame and every trial trains on those partitions (classification, regression);
@@ -105,6 +110,7 @@ class Task(ABC):
     default_cv_meta_learner: ClassVar[str]
     meta_learners: ClassVar[tuple[str, ...]]
     time_ordered: ClassVar[bool] = False
+    ensemble_rules: ClassVar[tuple[str, ...]] = ("Caruana",)
     reads_on_cluster: ClassVar[bool] = True
 
     def __init__(self) -> None:
